@@ -1,0 +1,32 @@
+// Jest projects by suffix (STYLE.md): unit (no I/O), integration (real databases), e2e (the running app).
+// @swc/jest compiles TypeScript fast and emits decorator metadata, which type-graphql and inversify need.
+const transform = {
+  '^.+\\.ts$': [
+    '@swc/jest',
+    {
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true },
+        target: 'es2022',
+      },
+      module: { type: 'commonjs' },
+    },
+  ],
+};
+
+const project = (displayName, suffix, extra = {}) => ({
+  displayName,
+  testEnvironment: 'node',
+  transform,
+  testMatch: [`<rootDir>/test/**/*.${suffix}.test.ts`, `<rootDir>/examples/**/*.${suffix}.test.ts`],
+  ...extra,
+});
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    project('unit', 'unit'),
+    project('integration', 'int', { globalSetup: '<rootDir>/test/support/global-setup.ts', globalTeardown: '<rootDir>/test/support/global-teardown.ts' }),
+    project('e2e', 'e2e'),
+  ],
+};

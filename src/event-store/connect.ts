@@ -1,0 +1,101 @@
+import { InvalidConnectionStringError } from './errors';
+import type { EventStore } from './event-store';
+import { EventStoreDbEventStore } from './eventstoredb-event-store';
+import { InMemoryEventStore } from './in-memory-event-store';
+import { PostgresEventStore } from './postgres-event-store';
+import { SqliteEventStore } from './sqlite-event-store';
+import type { PagedEventStoreOptions } from './paged-event-store';
+
+export type ConnectOptions = PagedEventStoreOptions;
+
+/** What a connection string names, before anything is opened. */
+export type StoreLocation =
+  | { readonly backend: 'memory' }
+  | { readonly backend: 'sqlite'; readonly path: string }
+  | { readonly backend: 'postgres'; readonly url: string }
+  | { readonly backend: 'eventstoredb'; readonly url: string };
+
+/**
+ * Parses a store connection string: `memory:`, `sqlite:<path>` (or `sqlite::memory:`), `postgres://…`
+ * (or `postgresql://…`), `esdb://…` / `esdb+discover://…` / `kurrentdb://…`.
+ *
+ * @example
+ * parseConnectionString('sqlite:./data/events.db'); // { backend: 'sqlite', path: './data/events.db' }
+ * @throws InvalidConnectionStringError for anything else.
+ */
+export function parseConnectionString(connectionString: string): StoreLocation {
+  if (typeof connectionString !== 'string' || connectionString.trim() === '') {
+    throw new InvalidConnectionStringError(
+      'the store connection string is empty; use memory:, sqlite:<path>, postgres://… or esdb://…',
+    );
+  }
+  const text = connectionString.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case 'memory':
+      if (text.length > 'memory:'.length) {
+        throw new InvalidConnectionStringError(`"memory:" takes nothing after the colon, got ${JSON.stringify(text)}`);
+      }
+      return { backend: 'memory' };
+    case 'sqlite': {
+      const path = text.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+      if (path === '') throw new InvalidConnectionStringError('"sqlite:" needs a file path, e.g. sqlite:./data/events.db');
+      return { backend: 'sqlite', path };
+    }
+    case 'postgres':
+    case 'postgresql':
+      assertUrl(text);
+      return { backend: 'postgres', url: text };
+    case 'esdb':
+    case 'esdb+discover':
+    case 'kurrentdb':
+    case 'kurrentdb+discover':
+    case 'kdb':
+    case 'kdb+discover':
+      assertUrl(text);
+      return { backend: 'eventstoredb', url: text.replace(/^(kurrentdb|kdb)/i, 'esdb') };
+    default:
+      throw new InvalidConnectionStringError(
+        `unknown store ${JSON.stringify(redact(text))}: use memory:, sqlite:<path>, postgres://… or esdb://…`,
+      );
+  }
+}
+
+/**
+ * Opens the event store a connection string names; the same strings work everywhere (library,
+ * `EVENTFOLD_STORE`, CLI).
+ *
+ * @example
+ * const store = await connectEventStore(process.env.EVENTFOLD_STORE ?? 'sqlite:./data/events.db');
+ */
+export async function connectEventStore(connectionString: string, options: ConnectOptions = {}): Promise<EventStore> {
+  const location = parseConnectionString(connectionString);
+  switch (location.backend) {
+    case 'memory':
+      return new InMemoryEventStore(options);
+    case 'sqlite':
+      return SqliteEventStore.open(location.path, options);
+    case 'postgres':
+      return PostgresEventStore.connect(location.url, options);
+    case 'eventstoredb':
+      return EventStoreDbEventStore.connect(location.url, options);
+    default: {
+      const unreachable: never = location;
+      throw new InvalidConnectionStringError(`unsupported store ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+function assertUrl(text: string): void {
+  try {
+    const url = new URL(text);
+    if (!url.host && !url.pathname.replace(/^\/+/, '')) throw new Error('no host');
+  } catch {
+    throw new InvalidConnectionStringError(`malformed connection string ${JSON.stringify(redact(text))}`);
+  }
+}
+
+/** Never echo a password back in an error message. */
+function redact(text: string): string {
+  return text.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}

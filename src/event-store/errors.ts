@@ -1,0 +1,107 @@
+import type { ExpectedRevision } from './event-store';
+
+/** Every failure the event store reports has one of these codes; callers switch on `code`, never on text. */
+export type EventStoreErrorCode =
+  | 'WRONG_EXPECTED_REVISION'
+  | 'INVALID_STREAM_NAME'
+  | 'INVALID_EVENT'
+  | 'BATCH_TOO_LARGE'
+  | 'INVALID_POSITION'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_CONNECTION_STRING'
+  | 'DUPLICATE_EVENT_ID'
+  | 'STORE_CLOSED'
+  | 'STORE_UNAVAILABLE';
+
+/** Base class of every event-store error. */
+export abstract class EventStoreError extends Error {
+  abstract readonly code: EventStoreErrorCode;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * The stream was not at the revision the append expected. Nothing was written.
+ *
+ * @example
+ * try { await store.appendToStream('order-1', events, { expectedRevision: 3n }); }
+ * catch (e) { if (e instanceof WrongExpectedRevisionError) console.log(e.actual); }
+ */
+export class WrongExpectedRevisionError extends EventStoreError {
+  readonly code = 'WRONG_EXPECTED_REVISION' as const;
+
+  constructor(
+    readonly streamName: string,
+    readonly expected: ExpectedRevision,
+    /** The stream's revision when the append was tried; -1n when the stream did not exist. */
+    readonly actual: bigint,
+  ) {
+    super(
+      `append to stream "${streamName}" expected revision ${String(expected)} but the stream is at ${
+        actual === -1n ? 'no_stream (-1)' : actual.toString()
+      }`,
+    );
+  }
+}
+
+export class InvalidStreamNameError extends EventStoreError {
+  readonly code = 'INVALID_STREAM_NAME' as const;
+}
+
+/** An event to append was malformed: bad id, type, or a payload that is not plain JSON. */
+export class InvalidEventError extends EventStoreError {
+  readonly code = 'INVALID_EVENT' as const;
+
+  constructor(
+    readonly index: number,
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`event #${index}: ${field} ${reason}`);
+  }
+}
+
+export class BatchTooLargeError extends EventStoreError {
+  readonly code = 'BATCH_TOO_LARGE' as const;
+}
+
+export class InvalidPositionError extends EventStoreError {
+  readonly code = 'INVALID_POSITION' as const;
+}
+
+/** An option passed to a read, subscription or constructor is out of its range. */
+export class InvalidArgumentError extends EventStoreError {
+  readonly code = 'INVALID_ARGUMENT' as const;
+}
+
+export class InvalidConnectionStringError extends EventStoreError {
+  readonly code = 'INVALID_CONNECTION_STRING' as const;
+}
+
+/** An event id is already used by a different event (another stream, or another place in this one). */
+export class DuplicateEventIdError extends EventStoreError {
+  readonly code = 'DUPLICATE_EVENT_ID' as const;
+
+  constructor(
+    readonly eventId: string,
+    detail: string,
+  ) {
+    super(`event id ${eventId} is already used: ${detail}`);
+  }
+}
+
+export class StoreClosedError extends EventStoreError {
+  readonly code = 'STORE_CLOSED' as const;
+
+  constructor() {
+    super('the event store is closed');
+  }
+}
+
+/** The backing database could not be reached or failed; the operation may be retried. */
+export class StoreUnavailableError extends EventStoreError {
+  readonly code = 'STORE_UNAVAILABLE' as const;
+}

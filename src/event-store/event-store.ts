@@ -1,0 +1,185 @@
+import type { FromPosition, Position } from './position';
+
+/** A JSON value as stored: what `JSON.parse(JSON.stringify(x))` gives back unchanged. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/**
+ * Metadata stored with an event. The well-known keys are set by the command layer; callers may add any
+ * other JSON values.
+ */
+export type EventMetadata = JsonObject & {
+  correlationId?: string;
+  causationId?: string;
+  userId?: string;
+  tenantId?: string;
+  commandId?: string;
+  time?: string;
+};
+
+/**
+ * An event to append.
+ *
+ * @example
+ * const event: EventData = { id: randomUUID(), type: 'OrderPlaced', data: { orderId: 'o-1' } };
+ */
+export interface EventData {
+  /** A UUID. Appending the same ids again after a success is a no-op (idempotent append). */
+  readonly id: string;
+  readonly type: string;
+  readonly data: JsonValue;
+  readonly metadata?: EventMetadata;
+}
+
+/** An event as read back from the store. */
+export interface RecordedEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly streamName: string;
+  /** Gap-free per stream; the first event is 0. */
+  readonly revision: bigint;
+  readonly position: Position;
+  readonly data: JsonValue;
+  readonly metadata: EventMetadata;
+  /** Stamped by the store when the event was appended. */
+  readonly recordedAt: Date;
+}
+
+/**
+ * What the stream must look like for an append to go ahead: any state, absent, present, or exactly at a
+ * revision (the revision of its last event).
+ */
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint;
+
+/** "No stream" as a revision. */
+export const NO_STREAM_REVISION = -1n;
+
+export interface AppendOptions {
+  readonly expectedRevision?: ExpectedRevision;
+}
+
+export interface AppendResult {
+  /** The stream's revision after the append (the revision of its last event). */
+  readonly revision: bigint;
+  /** The global position of the last appended event. */
+  readonly position: Position;
+}
+
+export type Direction = 'forwards' | 'backwards';
+
+export interface ReadStreamOptions {
+  /** Inclusive. Forwards defaults to 0, backwards to `'end'`. */
+  readonly fromRevision?: bigint | 'start' | 'end';
+  readonly direction?: Direction;
+  readonly maxCount?: number;
+}
+
+/** Selects events of `$all`. Both parts given means both must match. */
+export interface EventFilter {
+  /** The stream name starts with one of these. */
+  readonly streamPrefixes?: readonly string[];
+  /** The event type is one of these. */
+  readonly eventTypes?: readonly string[];
+}
+
+export interface ReadAllOptions {
+  /**
+   * Exclusive: a position already seen (a checkpoint), or `'start'` / `'end'`.
+   * Forwards defaults to `'start'`, backwards to `'end'`.
+   */
+  readonly fromPosition?: FromPosition;
+  readonly direction?: Direction;
+  readonly maxCount?: number;
+  readonly filter?: EventFilter;
+}
+
+export interface SubscribeToAllOptions {
+  /** Exclusive: the subscriber gets exactly the events after this position. Default `'start'`. */
+  readonly fromPosition?: FromPosition;
+  readonly filter?: EventFilter;
+}
+
+export interface SubscribeToStreamOptions {
+  /** Exclusive: the last revision already processed, or `'start'` / `'end'`. Default `'start'`. */
+  readonly fromRevision?: bigint | 'start' | 'end';
+}
+
+/** One item from a subscription: an event, or the signal that the subscriber has reached the live head. */
+export type SubscriptionMessage =
+  | { readonly kind: 'event'; readonly event: RecordedEvent }
+  | { readonly kind: 'caught-up' };
+
+/**
+ * A catch-up subscription: it delivers stored events from its start, signals `caught-up` once, then
+ * delivers new events as they are committed. Iterate it with `for await`; `close()` (or `break`) ends it.
+ *
+ * @example
+ * const subscription = store.subscribeToAll({ fromPosition: checkpoint });
+ * for await (const message of subscription) {
+ *   if (message.kind === 'event') await handle(message.event);
+ * }
+ */
+export interface Subscription extends AsyncIterable<SubscriptionMessage> {
+  close(): Promise<void>;
+}
+
+/** Reads streams and the global log. */
+export interface EventStoreReader {
+  readStream(streamName: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
+  readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
+  /**
+   * Every event whose `metadata.correlationId` is this id, across streams, in `$all` order: one workflow's
+   * history, for audits.
+   *
+   * @example
+   * for await (const event of store.readCorrelation(receipt.correlationId)) console.log(event.type);
+   */
+  readCorrelation(correlationId: string): AsyncIterable<RecordedEvent>;
+}
+
+/** Appends events atomically with an optimistic concurrency check. */
+export interface EventStoreWriter {
+  /**
+   * Appends all the events or none of them.
+   *
+   * @example
+   * const { revision, position } = await store.appendToStream('order-42', [event], { expectedRevision: 'no_stream' });
+   * @throws WrongExpectedRevisionError when the stream is not at the expected revision.
+   */
+  appendToStream(streamName: string, events: readonly EventData[], options?: AppendOptions): Promise<AppendResult>;
+}
+
+/** Catch-up subscriptions: from a checkpoint, then live. */
+export interface EventStoreSubscriber {
+  subscribeToAll(options?: SubscribeToAllOptions): Subscription;
+  subscribeToStream(streamName: string, options?: SubscribeToStreamOptions): Subscription;
+}
+
+/**
+ * The one event-store contract every backend implements.
+ *
+ * @example
+ * const store = await connectEventStore('sqlite:./data/events.db');
+ * await store.appendToStream('order-1', [{ id: randomUUID(), type: 'OrderPlaced', data: {} }]);
+ * await store.close();
+ */
+export interface EventStore extends EventStoreReader, EventStoreWriter, EventStoreSubscriber {
+  /** Which backend this is: `memory`, `sqlite`, `postgres` or `eventstoredb`. */
+  readonly backend: EventStoreBackend;
+  /** The position of the last event a subscriber can safely see now; undefined when the store is empty. */
+  headPosition(): Promise<Position | undefined>;
+  /** Releases connections and ends open subscriptions. */
+  close(): Promise<void>;
+}
+
+export type EventStoreBackend = 'memory' | 'sqlite' | 'postgres' | 'eventstoredb';
+
+/** Limits every backend enforces before writing anything. */
+export interface EventStoreLimits {
+  /** Most events in one append. Default 50,000. */
+  readonly maxAppendEvents: number;
+  /** Largest serialised data + metadata of one event, in bytes. Default 4 MiB. */
+  readonly maxEventBytes: number;
+}
+
+export const DEFAULT_LIMITS: EventStoreLimits = { maxAppendEvents: 50_000, maxEventBytes: 4 * 1024 * 1024 };

@@ -1,0 +1,9 @@
+export * from './event-store';
+export * from './errors';
+export { Position, maxPosition, type FromPosition } from './position';
+export { InMemoryEventStore } from './in-memory-event-store';
+export type { PagedEventStoreOptions } from './paged-event-store';
+export { connectEventStore, parseConnectionString, type ConnectOptions, type StoreLocation } from './connect';
+export type { SqliteEventStore, SqliteEventStoreOptions } from './sqlite-event-store';
+export type { PostgresEventStore, PostgresEventStoreOptions } from './postgres-event-store';
+export type { EventStoreDbEventStore } from './eventstoredb-event-store';

@@ -1,0 +1,225 @@
+import { CatchUpSubscription, type CatchUpSource } from './catch-up-subscription';
+import { ChangeSignal } from './change-signal';
+import { InvalidArgumentError, StoreClosedError } from './errors';
+import {
+  DEFAULT_LIMITS,
+  type AppendOptions,
+  type AppendResult,
+  type Direction,
+  type EventData,
+  type EventFilter,
+  type EventStore,
+  type EventStoreBackend,
+  type EventStoreLimits,
+  type ExpectedRevision,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeToAllOptions,
+  type SubscribeToStreamOptions,
+  type Subscription,
+} from './event-store';
+import type { FromPosition, Position } from './position';
+import {
+  prepareEvents,
+  validateDirection,
+  validateExpectedRevision,
+  validateFilter,
+  validateFromPosition,
+  validateFromRevision,
+  validateMaxCount,
+  validateStreamName,
+  type PreparedEvent,
+} from './validation';
+
+/** Highest revision a stream could reach; "read backwards from the end" reads from here. */
+const LAST_REVISION = (1n << 63n) - 1n;
+
+export interface PagedEventStoreOptions {
+  readonly limits?: Partial<EventStoreLimits>;
+  /** Events fetched per round trip by reads and subscriptions. Default 1,000. */
+  readonly pageSize?: number;
+  /** How often a waiting subscriber reads again without a notification. */
+  readonly pollIntervalMs?: number;
+}
+
+/**
+ * What memory, SQLite and PostgreSQL share: input checks, paging reads into async iterables, catch-up
+ * subscriptions and closing. A backend supplies pages and the append itself.
+ */
+export abstract class PagedEventStore implements EventStore {
+  abstract readonly backend: EventStoreBackend;
+  protected readonly limits: EventStoreLimits;
+  protected readonly pageSize: number;
+  protected readonly pollIntervalMs: number;
+  protected readonly signal = new ChangeSignal();
+  private readonly subscriptions = new Set<CatchUpSubscription<unknown>>();
+  private closing: Promise<void> | undefined;
+
+  protected constructor(options: PagedEventStoreOptions, defaultPollIntervalMs: number) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.pageSize = options.pageSize ?? 1_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? defaultPollIntervalMs;
+  }
+
+  protected abstract appendPrepared(
+    streamName: string,
+    events: readonly PreparedEvent[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult>;
+
+  /** Events of one stream from `from` inclusive, in `direction`, at most `limit`. */
+  protected abstract readStreamPage(
+    streamName: string,
+    from: bigint,
+    direction: Direction,
+    limit: number,
+  ): Promise<readonly RecordedEvent[]>;
+
+  /** Events of `$all` strictly after (forwards) or before (backwards) `after`, at most `limit`. */
+  protected abstract readAllPage(
+    after: FromPosition,
+    direction: Direction,
+    limit: number,
+    filter: EventFilter | undefined,
+  ): Promise<readonly RecordedEvent[]>;
+
+  /** Events with this correlation id strictly after `after`, in position order, at most `limit`. */
+  protected abstract readCorrelationPage(
+    correlationId: string,
+    after: Position | 'start',
+    limit: number,
+  ): Promise<readonly RecordedEvent[]>;
+
+  /** The stream's last revision, -1n when it does not exist. */
+  protected abstract streamRevision(streamName: string): Promise<bigint>;
+
+  abstract headPosition(): Promise<Position | undefined>;
+
+  protected abstract closeBackend(): Promise<void>;
+
+  get isClosed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  protected assertOpen(): void {
+    if (this.closing) throw new StoreClosedError();
+  }
+
+  async appendToStream(
+    streamName: string,
+    events: readonly EventData[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    this.assertOpen();
+    validateStreamName(streamName);
+    const expected = options.expectedRevision ?? 'any';
+    validateExpectedRevision(expected);
+    const prepared = prepareEvents(events, this.limits);
+    const result = await this.appendPrepared(streamName, prepared, expected);
+    this.signal.notify();
+    return result;
+  }
+
+  readStream(streamName: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+    this.assertOpen();
+    validateStreamName(streamName);
+    const direction = validateDirection(options.direction);
+    const from = validateFromRevision(options.fromRevision, direction === 'forwards' ? 'start' : 'end');
+    const maxCount = validateMaxCount(options.maxCount);
+    return this.pages(maxCount, async (remaining, last) => {
+      let next: bigint;
+      if (last) next = direction === 'forwards' ? last.revision + 1n : last.revision - 1n;
+      else if (from === 'start') next = direction === 'forwards' ? 0n : -1n;
+      else if (from === 'end') next = direction === 'forwards' ? -1n : LAST_REVISION;
+      else next = from;
+      if (next < 0n) return [];
+      return this.readStreamPage(streamName, next, direction, remaining);
+    });
+  }
+
+  readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    this.assertOpen();
+    const direction = validateDirection(options.direction);
+    const from = validateFromPosition(options.fromPosition, direction === 'forwards' ? 'start' : 'end');
+    const maxCount = validateMaxCount(options.maxCount);
+    const filter = validateFilter(options.filter);
+    return this.pages(maxCount, (remaining, last) =>
+      this.readAllPage(last ? last.position : from, direction, remaining, filter),
+    );
+  }
+
+  readCorrelation(correlationId: string): AsyncIterable<RecordedEvent> {
+    this.assertOpen();
+    if (typeof correlationId !== 'string' || correlationId.length === 0) {
+      throw new InvalidArgumentError('correlationId must be a non-empty string');
+    }
+    return this.pages(Number.POSITIVE_INFINITY, (limit, last) =>
+      this.readCorrelationPage(correlationId, last ? last.position : 'start', limit),
+    );
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions = {}): Subscription {
+    this.assertOpen();
+    const from = validateFromPosition(options.fromPosition, 'start');
+    const filter = validateFilter(options.filter);
+    return this.track<FromPosition>({
+      start: async () => (from === 'end' ? ((await this.headPosition()) ?? 'start') : from),
+      readPage: (after, limit) => this.readAllPage(after, 'forwards', limit, filter),
+      cursorOf: (event) => event.position,
+    });
+  }
+
+  subscribeToStream(streamName: string, options: SubscribeToStreamOptions = {}): Subscription {
+    this.assertOpen();
+    validateStreamName(streamName);
+    const from = validateFromRevision(options.fromRevision, 'start');
+    return this.track<bigint>({
+      start: async () => (from === 'start' ? -1n : from === 'end' ? await this.streamRevision(streamName) : from),
+      readPage: (after, limit) => this.readStreamPage(streamName, after + 1n, 'forwards', limit),
+      cursorOf: (event) => event.revision,
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
+      await this.closeBackend();
+    })();
+    return this.closing;
+  }
+
+  private track<Cursor>(
+    source: Pick<CatchUpSource<Cursor>, 'start' | 'readPage' | 'cursorOf'>,
+  ): Subscription {
+    const subscription = new CatchUpSubscription<Cursor>(
+      { ...source, signal: this.signal, pollIntervalMs: this.pollIntervalMs, pageSize: this.pageSize },
+      (closed) => this.subscriptions.delete(closed as CatchUpSubscription<unknown>),
+    );
+    this.subscriptions.add(subscription as CatchUpSubscription<unknown>);
+    return subscription;
+  }
+
+  private pages(
+    maxCount: number,
+    readPage: (limit: number, last: RecordedEvent | undefined) => Promise<readonly RecordedEvent[]>,
+  ): AsyncIterable<RecordedEvent> {
+    const pageSize = this.pageSize;
+    const store = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        let remaining = maxCount;
+        let last: RecordedEvent | undefined;
+        while (remaining > 0) {
+          store.assertOpen();
+          const limit = Math.min(pageSize, remaining);
+          const page = await readPage(limit, last);
+          for (const event of page) yield event;
+          remaining -= page.length;
+          if (page.length < limit) return;
+          last = page[page.length - 1];
+        }
+      },
+    };
+  }
+}

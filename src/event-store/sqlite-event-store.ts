@@ -1,0 +1,347 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DuplicateEventIdError, StoreUnavailableError } from './errors';
+import type { AppendResult, Direction, EventFilter, ExpectedRevision, RecordedEvent } from './event-store';
+import { checkExpectedRevision, resolveRepeatedAppend } from './idempotency';
+import { PagedEventStore, type PagedEventStoreOptions } from './paged-event-store';
+import { Position, type FromPosition } from './position';
+import type { PreparedEvent } from './validation';
+
+export interface SqliteEventStoreOptions extends PagedEventStoreOptions {
+  /** `full` (default) syncs every commit to disk; `normal` may lose the last commits on power loss. */
+  readonly synchronous?: 'full' | 'normal';
+}
+
+/** Versioned, idempotent schema steps; a step runs once, inside the transaction that records it. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE eventfold_streams (
+     stream_name TEXT PRIMARY KEY,
+     revision INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE eventfold_events (
+     position INTEGER PRIMARY KEY AUTOINCREMENT,
+     event_id TEXT NOT NULL UNIQUE,
+     stream_name TEXT NOT NULL,
+     revision INTEGER NOT NULL,
+     type TEXT NOT NULL,
+     data TEXT NOT NULL,
+     metadata TEXT NOT NULL,
+     correlation_id TEXT,
+     recorded_at INTEGER NOT NULL,
+     UNIQUE (stream_name, revision)
+   );
+   CREATE INDEX eventfold_events_correlation ON eventfold_events (correlation_id, position)
+     WHERE correlation_id IS NOT NULL;`,
+];
+
+interface EventRow {
+  position: number;
+  event_id: string;
+  stream_name: string;
+  revision: number;
+  type: string;
+  data: string;
+  metadata: string;
+  recorded_at: number;
+}
+
+interface PendingAppend {
+  readonly streamName: string;
+  readonly events: readonly PreparedEvent[];
+  readonly expected: ExpectedRevision;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const COLUMNS = 'position, event_id, stream_name, revision, type, data, metadata, recorded_at';
+
+/**
+ * The embedded default: one durable SQLite file in WAL mode with full sync. Appends that arrive in the
+ * same event-loop turn share one transaction (group commit), each inside its own savepoint so that one
+ * failing append leaves the others whole. In-process subscribers wake at once; writers in other
+ * processes are seen by polling.
+ *
+ * @example
+ * const store = SqliteEventStore.open('./data/events.db');
+ */
+export class SqliteEventStore extends PagedEventStore {
+  readonly backend = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private pending: PendingAppend[] = [];
+  private flushScheduled = false;
+  private readonly statements: ReturnType<SqliteEventStore['prepareStatements']>;
+  private readonly filteredReads = new Map<string, Database.Statement>();
+
+  private constructor(db: Database.Database, options: SqliteEventStoreOptions) {
+    super(options, 100);
+    this.db = db;
+    this.statements = this.prepareStatements();
+  }
+
+  /** Opens (and creates or migrates) the store at `path`; `:memory:` gives a throwaway database. */
+  static open(path: string, options: SqliteEventStoreOptions = {}): SqliteEventStore {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+    } catch (error) {
+      throw new StoreUnavailableError(`cannot open SQLite database at ${path}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    return new SqliteEventStore(db, options);
+  }
+
+  /** The underlying connection, for read models that live in the same file (inline projections). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  private prepareStatements() {
+    const db = this.db;
+    return {
+      findEvent: db.prepare<[string], { stream_name: string; revision: number }>(
+        'SELECT stream_name, revision FROM eventfold_events WHERE event_id = ?',
+      ),
+      slots: db.prepare<[string, number, number], { event_id: string; position: number }>(
+        `SELECT event_id, position FROM eventfold_events
+         WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+      ),
+      streamRevision: db.prepare<[string], { revision: number }>(
+        'SELECT revision FROM eventfold_streams WHERE stream_name = ?',
+      ),
+      insertEvent: db.prepare(
+        `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      upsertStream: db.prepare(
+        `INSERT INTO eventfold_streams (stream_name, revision) VALUES (?, ?)
+         ON CONFLICT (stream_name) DO UPDATE SET revision = excluded.revision`,
+      ),
+      streamForwards: db.prepare<[string, number, number], EventRow>(
+        `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+      ),
+      streamBackwards: db.prepare<[string, number, number], EventRow>(
+        `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
+      ),
+      correlation: db.prepare<[string, number, number], EventRow>(
+        `SELECT ${COLUMNS} FROM eventfold_events WHERE correlation_id = ? AND position > ? ORDER BY position LIMIT ?`,
+      ),
+      head: db.prepare<[], { position: number }>('SELECT MAX(position) AS position FROM eventfold_events'),
+    };
+  }
+
+  protected appendPrepared(
+    streamName: string,
+    events: readonly PreparedEvent[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ streamName, events, expected, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
+    // Nested better-sqlite3 transactions become savepoints: a failing append rolls back alone.
+    const appendOne = this.db.transaction((append: PendingAppend) =>
+      this.appendInTransaction(append.streamName, append.events, append.expected),
+    );
+    const group = this.db.transaction(() => {
+      for (const append of batch) {
+        try {
+          outcomes.push({ ok: true, result: appendOne(append) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
+    try {
+      group.immediate();
+    } catch (error) {
+      const failure = new StoreUnavailableError(`SQLite commit failed: ${(error as Error).message}`, { cause: error });
+      for (const append of batch) append.reject(failure);
+      return;
+    }
+    batch.forEach((append, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) append.resolve(outcome.result);
+      else append.reject(outcome.error);
+    });
+  }
+
+  private appendInTransaction(
+    streamName: string,
+    events: readonly PreparedEvent[],
+    expected: ExpectedRevision,
+  ): AppendResult {
+    const s = this.statements;
+    const current = BigInt(s.streamRevision.get(streamName)?.revision ?? -1);
+    const ids = events.map((event) => event.id);
+    const prior = s.findEvent.get(ids[0]!);
+    if (prior) {
+      const slots = s.slots
+        .all(streamName, prior.revision, ids.length)
+        .map((row) => ({ id: row.event_id, position: Position.of(BigInt(row.position), BigInt(row.position)) }));
+      return resolveRepeatedAppend(
+        streamName,
+        ids,
+        expected,
+        { streamName: prior.stream_name, revision: BigInt(prior.revision) },
+        prior.stream_name === streamName ? slots : [],
+        current,
+      );
+    }
+    checkExpectedRevision(streamName, expected, current);
+    const recordedAt = Date.now();
+    let revision = Number(current);
+    let position = 0;
+    for (const event of events) {
+      revision++;
+      try {
+        position = Number(
+          s.insertEvent.run(
+            event.id,
+            streamName,
+            revision,
+            event.type,
+            event.data,
+            event.metadata,
+            event.correlationId,
+            recordedAt,
+          ).lastInsertRowid,
+        );
+      } catch (error) {
+        const holder = s.findEvent.get(event.id);
+        if (holder) {
+          throw new DuplicateEventIdError(event.id, `stream "${holder.stream_name}" holds it at revision ${holder.revision}`);
+        }
+        throw error;
+      }
+    }
+    s.upsertStream.run(streamName, revision);
+    return { revision: BigInt(revision), position: Position.of(BigInt(position), BigInt(position)) };
+  }
+
+  protected readStreamPage(
+    streamName: string,
+    from: bigint,
+    direction: Direction,
+    limit: number,
+  ): Promise<readonly RecordedEvent[]> {
+    const statement = direction === 'forwards' ? this.statements.streamForwards : this.statements.streamBackwards;
+    const fromRevision = from > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(from);
+    return this.guard(() => statement.all(streamName, fromRevision, limit).map(toRecordedEvent));
+  }
+
+  protected readAllPage(
+    after: FromPosition,
+    direction: Direction,
+    limit: number,
+    filter: EventFilter | undefined,
+  ): Promise<readonly RecordedEvent[]> {
+    if ((direction === 'forwards' && after === 'end') || (direction === 'backwards' && after === 'start')) {
+      return Promise.resolve([]);
+    }
+    const bound =
+      after === 'start' ? 0 : after === 'end' ? Number.MAX_SAFE_INTEGER : Number(after.commit);
+    const types = filter?.eventTypes ?? [];
+    const prefixes = filter?.streamPrefixes ?? [];
+    const statement = this.filteredRead(direction, types.length, prefixes.length);
+    const prefixParams = prefixes.flatMap((prefix) => [prefix.length, prefix]);
+    return this.guard(() => statement.all(bound, ...types, ...prefixParams, limit).map(toRecordedEvent));
+  }
+
+  /** Statements are built from the filter's shape only (how many types and prefixes); values are parameters. */
+  private filteredRead(direction: Direction, typeCount: number, prefixCount: number): Database.Statement<unknown[], EventRow> {
+    const key = `${direction}:${typeCount}:${prefixCount}`;
+    let statement = this.filteredReads.get(key);
+    if (!statement) {
+      const conditions = [direction === 'forwards' ? 'position > ?' : 'position < ?'];
+      if (typeCount > 0) conditions.push(`type IN (${Array(typeCount).fill('?').join(', ')})`);
+      if (prefixCount > 0) {
+        conditions.push(`(${Array(prefixCount).fill('substr(stream_name, 1, ?) = ?').join(' OR ')})`);
+      }
+      statement = this.db.prepare(
+        `SELECT ${COLUMNS} FROM eventfold_events WHERE ${conditions.join(' AND ')}
+         ORDER BY position ${direction === 'forwards' ? 'ASC' : 'DESC'} LIMIT ?`,
+      );
+      this.filteredReads.set(key, statement);
+    }
+    return statement as Database.Statement<unknown[], EventRow>;
+  }
+
+  protected readCorrelationPage(
+    correlationId: string,
+    after: Position | 'start',
+    limit: number,
+  ): Promise<readonly RecordedEvent[]> {
+    const bound = after === 'start' ? 0 : Number(after.commit);
+    return this.guard(() => this.statements.correlation.all(correlationId, bound, limit).map(toRecordedEvent));
+  }
+
+  protected streamRevision(streamName: string): Promise<bigint> {
+    return this.guard(() => BigInt(this.statements.streamRevision.get(streamName)?.revision ?? -1));
+  }
+
+  headPosition(): Promise<Position | undefined> {
+    return this.guard(() => {
+      const position = this.statements.head.get()?.position;
+      return position == null ? undefined : Position.of(BigInt(position), BigInt(position));
+    });
+  }
+
+  protected closeBackend(): Promise<void> {
+    this.flush();
+    this.db.close();
+    return Promise.resolve();
+  }
+
+  private guard<T>(read: () => T): Promise<T> {
+    try {
+      this.assertOpen();
+      return Promise.resolve(read());
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  const position = BigInt(row.position);
+  return {
+    id: row.event_id,
+    type: row.type,
+    streamName: row.stream_name,
+    revision: BigInt(row.revision),
+    position: Position.of(position, position),
+    data: JSON.parse(row.data),
+    metadata: JSON.parse(row.metadata),
+    recordedAt: new Date(row.recorded_at),
+  };
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS eventfold_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  db.transaction(() => {
+    const applied = (db.prepare('SELECT MAX(version) AS version FROM eventfold_schema').get() as { version: number | null })
+      .version ?? 0;
+    for (let version = applied + 1; version <= MIGRATIONS.length; version++) {
+      db.exec(MIGRATIONS[version - 1]!);
+      db.prepare('INSERT INTO eventfold_schema (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+    }
+  }).immediate();
+}
