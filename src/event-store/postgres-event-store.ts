@@ -1,0 +1,413 @@
+import pg from 'pg';
+import { DuplicateEventIdError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
+import type { AppendResult, Direction, EventFilter, ExpectedRevision, RecordedEvent } from './event-store';
+import { resolveRepeatedAppend } from './idempotency';
+import { PagedEventStore, type PagedEventStoreOptions } from './paged-event-store';
+import { Position, type FromPosition } from './position';
+import { MIGRATIONS } from './postgres-schema';
+import type { PreparedEvent } from './validation';
+
+export interface PostgresEventStoreOptions extends PagedEventStoreOptions {
+  /** Connections in the pool. Default 10. */
+  readonly poolSize?: number;
+  /** Group commits in flight at once; more overlaps round trips, fewer makes bigger groups. Default 2. */
+  readonly maxConcurrentCommits?: number;
+  /** Most events in one group commit (a single larger append still goes alone). Default 5,000. */
+  readonly maxGroupEvents?: number;
+}
+
+interface PendingAppend {
+  readonly streamName: string;
+  readonly events: readonly PreparedEvent[];
+  readonly expected: ExpectedRevision;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface AppendRow {
+  o_status: 'ok' | 'wrong' | 'repeat';
+  o_revision: string;
+  o_transaction_id: string | null;
+  o_sequence: string | null;
+  o_prior_stream: string | null;
+  o_prior_revision: string | null;
+}
+
+interface EventRow {
+  transaction_text: string;
+  sequence: string;
+  event_text: string;
+  stream_name: string;
+  revision: string;
+  type: string;
+  data: string;
+  metadata: string;
+  recorded_at: Date;
+}
+
+const CHANNEL = 'eventfold_events';
+// Aliases differ from column names on purpose: ORDER BY binds a bare name to an output column first,
+// and ordering by the text form of a transaction id puts '1000' before '999'.
+const COLUMNS =
+  'transaction_id::text AS transaction_text, sequence, event_id::text AS event_text, stream_name, revision, type, data, metadata, recorded_at';
+/** Only events of transactions that have all finished: see postgres-schema.ts for why this is gap-safe. */
+const SAFE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
+const FILTERS = `($4::text[] IS NULL OR type = ANY($4::text[]))
+  AND ($5::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($5::text[]) AS prefix WHERE starts_with(stream_name, prefix)))`;
+const READ_ALL_FORWARDS = `SELECT ${COLUMNS} FROM eventfold_events
+  WHERE (transaction_id, sequence) > ($1::xid8, $2::bigint) AND ${SAFE} AND ${FILTERS}
+  ORDER BY transaction_id, sequence LIMIT $3`;
+const READ_ALL_BACKWARDS = `SELECT ${COLUMNS} FROM eventfold_events
+  WHERE (transaction_id, sequence) < ($1::xid8, $2::bigint) AND ${SAFE} AND ${FILTERS}
+  ORDER BY transaction_id DESC, sequence DESC LIMIT $3`;
+const MAX_TRANSACTION_ID = ((1n << 64n) - 1n).toString();
+const MAX_SEQUENCE = ((1n << 63n) - 1n).toString();
+
+/**
+ * PostgreSQL backend: shared by many API and worker processes. It creates or migrates its schema,
+ * appends many concurrent appends in one round trip and one commit (group commit), wakes subscribers
+ * with LISTEN/NOTIFY (and polls as a fallback), and is gap-safe: see `postgres-schema.ts`.
+ *
+ * @example
+ * const store = await PostgresEventStore.connect('postgres://user:pw@127.0.0.1:5432/app');
+ */
+export class PostgresEventStore extends PagedEventStore {
+  readonly backend = 'postgres' as const;
+  private pending: PendingAppend[] = [];
+  private commitsInFlight = 0;
+  private readonly maxConcurrentCommits: number;
+  private readonly maxGroupEvents: number;
+  private listener: pg.Client | undefined;
+  private listenerRetry: NodeJS.Timeout | undefined;
+
+  private constructor(
+    /** The connection pool; read models in the same database may use it (inline projections, snapshots). */
+    readonly pool: pg.Pool,
+    private readonly connectionString: string,
+    options: PostgresEventStoreOptions,
+  ) {
+    super(options, 500);
+    this.maxConcurrentCommits = options.maxConcurrentCommits ?? 2;
+    this.maxGroupEvents = options.maxGroupEvents ?? 5_000;
+  }
+
+  /** Connects, migrates the schema if needed, and starts listening for new events. */
+  static async connect(connectionString: string, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
+    const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10 });
+    // An idle client's network error must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    try {
+      await migrate(pool);
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw unavailable('cannot prepare the PostgreSQL event store', error);
+    }
+    const store = new PostgresEventStore(pool, connectionString, options);
+    await store.listen();
+    return store;
+  }
+
+  private async listen(): Promise<void> {
+    if (this.isClosed) return;
+    const client = new pg.Client({ connectionString: this.connectionString });
+    const reconnect = (): void => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      client.end().catch(() => undefined);
+      // Until the listener is back, subscribers still poll; after it is back, wake them in case they missed one.
+      this.listenerRetry = setTimeout(() => void this.listen().then(() => this.signal.notify()), 1_000);
+    };
+    client.on('notification', () => this.signal.notify());
+    client.on('error', reconnect);
+    client.on('end', reconnect);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      this.listener = client;
+      if (this.isClosed) await this.stopListening();
+    } catch {
+      client.end().catch(() => undefined);
+      if (!this.isClosed) this.listenerRetry = setTimeout(() => void this.listen(), 1_000);
+    }
+  }
+
+  private async stopListening(): Promise<void> {
+    clearTimeout(this.listenerRetry);
+    const client = this.listener;
+    this.listener = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  protected appendPrepared(
+    streamName: string,
+    events: readonly PreparedEvent[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ streamName, events, expected, resolve, reject });
+      this.commitNext();
+    });
+  }
+
+  /** Starts a group commit when a slot is free; while one is in flight, new appends queue up and go together. */
+  private commitNext(): void {
+    while (this.commitsInFlight < this.maxConcurrentCommits && this.pending.length > 0) {
+      const group: PendingAppend[] = [];
+      let events = 0;
+      while (this.pending.length > 0) {
+        const next = this.pending[0]!;
+        if (group.length > 0 && events + next.events.length > this.maxGroupEvents) break;
+        group.push(this.pending.shift()!);
+        events += next.events.length;
+      }
+      this.commitsInFlight++;
+      void this.commitGroup(group).finally(() => {
+        this.commitsInFlight--;
+        this.commitNext();
+      });
+    }
+  }
+
+  private async commitGroup(group: readonly PendingAppend[]): Promise<void> {
+    let rows: AppendRow[];
+    try {
+      rows = await this.callAppend(group);
+    } catch (error) {
+      if (group.length > 1 && isConstraintViolation(error)) {
+        // One append in the group broke a constraint and took the group's transaction with it:
+        // run each alone so that only the offender fails.
+        await Promise.all(group.map((append) => this.commitGroup([append])));
+        return;
+      }
+      const failure = await this.describeFailure(group[0]!, error);
+      for (const append of group) append.reject(group.length === 1 ? failure : unavailable('append failed', error));
+      return;
+    }
+    await Promise.all(
+      group.map(async (append, index) => {
+        try {
+          append.resolve(await this.outcome(append, rows[index]!));
+        } catch (error) {
+          append.reject(error);
+        }
+      }),
+    );
+  }
+
+  private async callAppend(group: readonly PendingAppend[]): Promise<AppendRow[]> {
+    const streams: string[] = [];
+    const expected: string[] = [];
+    const counts: number[] = [];
+    const ids: string[] = [];
+    const types: string[] = [];
+    const data: string[] = [];
+    const metadata: string[] = [];
+    const correlation: Array<string | null> = [];
+    for (const append of group) {
+      streams.push(append.streamName);
+      expected.push(String(append.expected));
+      counts.push(append.events.length);
+      for (const event of append.events) {
+        ids.push(event.id);
+        types.push(event.type);
+        data.push(event.data);
+        metadata.push(event.metadata);
+        correlation.push(event.correlationId);
+      }
+    }
+    const result = await this.pool.query<AppendRow>({
+      name: 'eventfold_append',
+      text: 'SELECT * FROM eventfold_append($1, $2, $3, $4, $5, $6, $7, $8)',
+      values: [streams, expected, counts, ids, types, data, metadata, correlation],
+    });
+    return result.rows;
+  }
+
+  private async outcome(append: PendingAppend, row: AppendRow): Promise<AppendResult> {
+    const current = BigInt(row.o_revision);
+    switch (row.o_status) {
+      case 'ok':
+        return { revision: current, position: Position.of(BigInt(row.o_transaction_id!), BigInt(row.o_sequence!)) };
+      case 'wrong':
+        throw new WrongExpectedRevisionError(append.streamName, append.expected, current);
+      case 'repeat': {
+        const prior = { streamName: row.o_prior_stream!, revision: BigInt(row.o_prior_revision!) };
+        const slots =
+          prior.streamName === append.streamName
+            ? (
+                await this.pool.query<{ event_text: string; transaction_text: string; sequence: string }>(
+                  `SELECT event_id::text AS event_text, transaction_id::text AS transaction_text, sequence
+                   FROM eventfold_events WHERE stream_name = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
+                  [append.streamName, prior.revision.toString(), append.events.length],
+                )
+              ).rows.map((slot) => ({
+                id: slot.event_text,
+                position: Position.of(BigInt(slot.transaction_text), BigInt(slot.sequence)),
+              }))
+            : [];
+        return resolveRepeatedAppend(
+          append.streamName,
+          append.events.map((event) => event.id),
+          append.expected,
+          prior,
+          slots,
+          current,
+        );
+      }
+      default: {
+        const unknown: never = row.o_status;
+        throw unavailable(`unexpected append status ${String(unknown)}`, undefined);
+      }
+    }
+  }
+
+  private async describeFailure(append: PendingAppend, error: unknown): Promise<Error> {
+    const constraint = (error as { constraint?: string }).constraint;
+    if (constraint === 'eventfold_events_event_id') {
+      const taken = await this.pool
+        .query<{ event_text: string; stream_name: string; revision: string }>(
+          'SELECT event_id::text AS event_text, stream_name, revision FROM eventfold_events WHERE event_id = ANY($1::uuid[]) LIMIT 1',
+          [append.events.map((event) => event.id)],
+        )
+        .catch(() => undefined);
+      const holder = taken?.rows[0];
+      if (holder) {
+        return new DuplicateEventIdError(holder.event_text, `stream "${holder.stream_name}" holds it at revision ${holder.revision}`);
+      }
+    }
+    return unavailable('append failed', error);
+  }
+
+  protected async readStreamPage(
+    streamName: string,
+    from: bigint,
+    direction: Direction,
+    limit: number,
+  ): Promise<readonly RecordedEvent[]> {
+    const forwards = direction === 'forwards';
+    const rows = await this.query<EventRow>(
+      forwards ? 'eventfold_read_stream_forwards' : 'eventfold_read_stream_backwards',
+      `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = $1 AND revision ${forwards ? '>=' : '<='} $2
+       ORDER BY revision ${forwards ? 'ASC' : 'DESC'} LIMIT $3`,
+      [streamName, from.toString(), limit],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  protected async readAllPage(
+    after: FromPosition,
+    direction: Direction,
+    limit: number,
+    filter: EventFilter | undefined,
+  ): Promise<readonly RecordedEvent[]> {
+    const forwards = direction === 'forwards';
+    if ((forwards && after === 'end') || (!forwards && after === 'start')) return [];
+    const [transactionId, sequence] =
+      after === 'start' ? ['0', '0'] : after === 'end' ? [MAX_TRANSACTION_ID, MAX_SEQUENCE] : [after.commit.toString(), after.prepare.toString()];
+    const rows = await this.query<EventRow>(
+      forwards ? 'eventfold_read_all_forwards' : 'eventfold_read_all_backwards',
+      forwards ? READ_ALL_FORWARDS : READ_ALL_BACKWARDS,
+      [transactionId, sequence, limit, filter?.eventTypes ?? null, filter?.streamPrefixes ?? null],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  protected async readCorrelationPage(
+    correlationId: string,
+    after: Position | 'start',
+    limit: number,
+  ): Promise<readonly RecordedEvent[]> {
+    const [transactionId, sequence] = after === 'start' ? ['0', '0'] : [after.commit.toString(), after.prepare.toString()];
+    const rows = await this.query<EventRow>(
+      'eventfold_read_correlation',
+      `SELECT ${COLUMNS} FROM eventfold_events
+       WHERE correlation_id = $1 AND (transaction_id, sequence) > ($2::xid8, $3::bigint) AND ${SAFE}
+       ORDER BY transaction_id, sequence LIMIT $4`,
+      [correlationId, transactionId, sequence, limit],
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  protected async streamRevision(streamName: string): Promise<bigint> {
+    const rows = await this.query<{ revision: string }>(
+      'eventfold_stream_revision',
+      'SELECT revision FROM eventfold_streams WHERE stream_name = $1',
+      [streamName],
+    );
+    return rows[0] ? BigInt(rows[0].revision) : -1n;
+  }
+
+  async headPosition(): Promise<Position | undefined> {
+    this.assertOpen();
+    const rows = await this.query<{ transaction_text: string; sequence: string }>(
+      'eventfold_head',
+      `SELECT transaction_id::text AS transaction_text, sequence FROM eventfold_events WHERE ${SAFE}
+       ORDER BY transaction_id DESC, sequence DESC LIMIT 1`,
+      [],
+    );
+    return rows[0] ? Position.of(BigInt(rows[0].transaction_text), BigInt(rows[0].sequence)) : undefined;
+  }
+
+  protected async closeBackend(): Promise<void> {
+    while (this.pending.length > 0 || this.commitsInFlight > 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await this.stopListening();
+    await this.pool.end();
+  }
+
+  private async query<Row extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<Row[]> {
+    try {
+      return (await this.pool.query<Row>({ name, text, values })).rows;
+    } catch (error) {
+      throw unavailable('read failed', error);
+    }
+  }
+}
+
+function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    id: row.event_text,
+    type: row.type,
+    streamName: row.stream_name,
+    revision: BigInt(row.revision),
+    position: Position.of(BigInt(row.transaction_text), BigInt(row.sequence)),
+    data: JSON.parse(row.data),
+    metadata: JSON.parse(row.metadata),
+    recordedAt: row.recorded_at,
+  };
+}
+
+function isConstraintViolation(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === '23505' || code === '40P01';
+}
+
+function unavailable(what: string, error: unknown): StoreUnavailableError {
+  const reason = error instanceof Error ? error.message : String(error ?? '');
+  return new StoreUnavailableError(`PostgreSQL event store: ${what}${reason ? `: ${reason}` : ''}`, { cause: error });
+}
+
+async function migrate(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    // Serialises concurrent starters; released at commit.
+    await client.query('SELECT pg_advisory_xact_lock(7291001)');
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS eventfold_schema (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const applied = (await client.query<{ version: number | null }>('SELECT max(version) AS version FROM eventfold_schema'))
+      .rows[0]?.version ?? 0;
+    for (let version = applied + 1; version <= MIGRATIONS.length; version++) {
+      await client.query(MIGRATIONS[version - 1]!);
+      await client.query('INSERT INTO eventfold_schema (version) VALUES ($1)', [version]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
