@@ -52,7 +52,10 @@ export function parseConnectionString(connectionString: string): StoreLocation {
     case 'kurrentdb+discover':
     case 'kdb':
     case 'kdb+discover':
-      assertUrl(text);
+      // Cluster strings list several hosts (a:2113,b:2113), which URL() refuses; check the shape only.
+      if (!/^[a-z+]+:\/\/[^/?#\s]+/i.test(text)) {
+        throw new InvalidConnectionStringError(`malformed connection string ${JSON.stringify(redact(text))}`);
+      }
       return { backend: 'eventstoredb', url: text.replace(/^(kurrentdb|kdb)/i, 'esdb') };
     default:
       throw new InvalidConnectionStringError(

@@ -1,4 +1,12 @@
-import type { AppendResult, Direction, EventFilter, ExpectedRevision, RecordedEvent } from './event-store';
+import type {
+  AppendResult,
+  Direction,
+  EventFilter,
+  EventMetadata,
+  ExpectedRevision,
+  JsonValue,
+  RecordedEvent,
+} from './event-store';
 import { DuplicateEventIdError } from './errors';
 import { checkExpectedRevision, resolveRepeatedAppend } from './idempotency';
 import { PagedEventStore, type PagedEventStoreOptions } from './paged-event-store';
@@ -28,11 +36,8 @@ export class InMemoryEventStore extends PagedEventStore {
     events: readonly PreparedEvent[],
     expected: ExpectedRevision,
   ): Promise<AppendResult> {
-    try {
-      return Promise.resolve(this.appendNow(streamName, events, expected));
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+    // A throw inside the executor becomes the rejection.
+    return new Promise((resolve) => resolve(this.appendNow(streamName, events, expected)));
   }
 
   private appendNow(streamName: string, events: readonly PreparedEvent[], expected: ExpectedRevision): AppendResult {
@@ -60,8 +65,8 @@ export class InMemoryEventStore extends PagedEventStore {
         streamName,
         revision: current + 1n + BigInt(index),
         position: Position.of(sequence, sequence),
-        data: JSON.parse(event.data),
-        metadata: JSON.parse(event.metadata),
+        data: JSON.parse(event.data) as JsonValue,
+        metadata: JSON.parse(event.metadata) as EventMetadata,
         recordedAt,
       };
     });

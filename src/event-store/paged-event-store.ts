@@ -205,13 +205,13 @@ export abstract class PagedEventStore implements EventStore {
     readPage: (limit: number, last: RecordedEvent | undefined) => Promise<readonly RecordedEvent[]>,
   ): AsyncIterable<RecordedEvent> {
     const pageSize = this.pageSize;
-    const store = this;
+    const assertOpen = () => this.assertOpen();
     return {
       async *[Symbol.asyncIterator]() {
         let remaining = maxCount;
         let last: RecordedEvent | undefined;
         while (remaining > 0) {
-          store.assertOpen();
+          assertOpen();
           const limit = Math.min(pageSize, remaining);
           const page = await readPage(limit, last);
           for (const event of page) yield event;

@@ -1,6 +1,14 @@
 import pg from 'pg';
 import { DuplicateEventIdError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
-import type { AppendResult, Direction, EventFilter, ExpectedRevision, RecordedEvent } from './event-store';
+import type {
+  AppendResult,
+  Direction,
+  EventFilter,
+  EventMetadata,
+  ExpectedRevision,
+  JsonValue,
+  RecordedEvent,
+} from './event-store';
 import { resolveRepeatedAppend } from './idempotency';
 import { PagedEventStore, type PagedEventStoreOptions } from './paged-event-store';
 import { Position, type FromPosition } from './position';
@@ -372,8 +380,8 @@ function toRecordedEvent(row: EventRow): RecordedEvent {
     streamName: row.stream_name,
     revision: BigInt(row.revision),
     position: Position.of(BigInt(row.transaction_text), BigInt(row.sequence)),
-    data: JSON.parse(row.data),
-    metadata: JSON.parse(row.metadata),
+    data: JSON.parse(row.data) as JsonValue,
+    metadata: JSON.parse(row.metadata) as EventMetadata,
     recordedAt: row.recorded_at,
   };
 }
@@ -384,7 +392,7 @@ function isConstraintViolation(error: unknown): boolean {
 }
 
 function unavailable(what: string, error: unknown): StoreUnavailableError {
-  const reason = error instanceof Error ? error.message : String(error ?? '');
+  const reason = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
   return new StoreUnavailableError(`PostgreSQL event store: ${what}${reason ? `: ${reason}` : ''}`, { cause: error });
 }
 

