@@ -7,8 +7,9 @@
  * lineDiff([{ type: 'A' }], [{ type: 'B' }]);
  */
 export function lineDiff(expected: unknown, actual: unknown): string {
-  const before = print(expected).split('\n');
-  const after = print(actual).split('\n');
+  // Keys sorted on both sides: key order never matters to deep equality, so it must not show as a change.
+  const before = print(expected, true).split('\n');
+  const after = print(actual, true).split('\n');
   // Past this size the quadratic table costs more than it helps: show both sides in full.
   if (before.length * after.length > 4_000_000) {
     return `- expected:\n${indent(before, '- ')}\n+ actual:\n${indent(after, '+ ')}`;
@@ -46,7 +47,7 @@ export function lineDiff(expected: unknown, actual: unknown): string {
  * @example
  * print({ revision: 1n }); // '{\n  "revision": "1n"\n}'
  */
-export function print(value: unknown): string {
+export function print(value: unknown, sortKeys = false): string {
   const text = JSON.stringify(
     value,
     (_key, current: unknown) => {
@@ -54,6 +55,11 @@ export function print(value: unknown): string {
       if (typeof current === 'bigint') return `${current}n`;
       if (typeof current === 'function') return '<function>';
       if (typeof current === 'symbol') return current.toString();
+      if (sortKeys && current !== null && typeof current === 'object' && !Array.isArray(current)) {
+        const sorted: Record<string, unknown> = {};
+        for (const key of Object.keys(current).sort()) sorted[key] = (current as Record<string, unknown>)[key];
+        return sorted;
+      }
       return current;
     },
     2,
