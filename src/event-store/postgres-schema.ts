@@ -32,7 +32,8 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX eventfold_events_correlation ON eventfold_events (correlation_id, transaction_id, sequence)
      WHERE correlation_id IS NOT NULL;`,
-  // One call appends a whole group of appends: one round trip and one commit for many writers.
+  // One call appends a whole group of appends: one round trip and one commit for many writers, and a
+  // fixed number of statements however large the group (the decisions are made in memory).
   // Stream locks are advisory locks taken in a fixed order *before* the transaction writes anything,
   // hence before it is given a transaction id. So a transaction that waited for a stream gets its id
   // after the previous writer of that stream committed, and a stream's events sort in revision order
@@ -44,58 +45,103 @@ export const MIGRATIONS: readonly string[] = [
                     o_prior_stream text, o_prior_revision bigint)
    LANGUAGE plpgsql AS $fn$
    DECLARE
-     v_index int;
-     v_count int;
+     v_appends int := coalesce(array_length(p_streams, 1), 0);
+     v_names text[];
+     v_current bigint[];
+     v_initial bigint[];
+     v_first_ids uuid[] := array_fill(NULL::uuid, ARRAY[v_appends]);
+     v_known_ids uuid[];
+     v_known_streams text[];
+     v_known_revisions bigint[];
+     v_status text[] := array_fill(NULL::text, ARRAY[v_appends]);
+     v_base bigint[] := array_fill(NULL::bigint, ARRAY[v_appends]);
+     v_final bigint[] := array_fill(NULL::bigint, ARRAY[v_appends]);
+     v_prior_stream text[] := array_fill(NULL::text, ARRAY[v_appends]);
+     v_prior_revision bigint[] := array_fill(NULL::bigint, ARRAY[v_appends]);
      v_offset int := 0;
-     v_stream text;
+     v_slot int;
+     v_known int;
+     v_earlier int;
+     v_cur bigint;
      v_expected text;
-     v_current bigint;
-     v_prior_stream text;
-     v_prior_revision bigint;
-     v_last bigint;
      v_wrote boolean := false;
    BEGIN
      PERFORM pg_advisory_xact_lock(lock_key)
        FROM (SELECT DISTINCT hashtextextended(name, 7291) AS lock_key FROM unnest(p_streams) AS name) AS keys
        ORDER BY lock_key;
-     FOR v_index IN 1 .. coalesce(array_length(p_streams, 1), 0) LOOP
-       v_stream := p_streams[v_index];
-       v_expected := p_expected[v_index];
-       v_count := p_counts[v_index];
-       v_prior_stream := NULL;
-       v_prior_revision := NULL;
-       SELECT e.stream_name, e.revision INTO v_prior_stream, v_prior_revision
-         FROM eventfold_events e WHERE e.event_id = p_ids[v_offset + 1];
-       SELECT s.revision INTO v_current FROM eventfold_streams s WHERE s.stream_name = v_stream;
-       v_current := coalesce(v_current, -1);
-       IF v_prior_stream IS NOT NULL THEN
-         RETURN QUERY SELECT 'repeat'::text, v_current, NULL::text, NULL::bigint, v_prior_stream, v_prior_revision;
+     FOR i IN 1 .. v_appends LOOP
+       v_first_ids[i] := p_ids[v_offset + 1];
+       v_offset := v_offset + p_counts[i];
+     END LOOP;
+     SELECT array_agg(names.name), array_agg(coalesce(s.revision, -1))
+       INTO v_names, v_current
+       FROM (SELECT DISTINCT name FROM unnest(p_streams) AS name) AS names
+       LEFT JOIN eventfold_streams s ON s.stream_name = names.name;
+     v_initial := v_current;
+     SELECT array_agg(e.event_id), array_agg(e.stream_name), array_agg(e.revision)
+       INTO v_known_ids, v_known_streams, v_known_revisions
+       FROM eventfold_events e WHERE e.event_id = ANY(v_first_ids);
+     FOR i IN 1 .. v_appends LOOP
+       v_slot := array_position(v_names, p_streams[i]);
+       v_cur := v_current[v_slot];
+       v_expected := p_expected[i];
+       v_known := array_position(v_known_ids, v_first_ids[i]);
+       -- The same append twice in one group (a retry racing the original) is a repeat of the earlier one.
+       v_earlier := array_position(v_first_ids[1:i - 1], v_first_ids[i]);
+       IF v_known IS NOT NULL THEN
+         v_status[i] := 'repeat';
+         v_prior_stream[i] := v_known_streams[v_known];
+         v_prior_revision[i] := v_known_revisions[v_known];
+       ELSIF v_earlier IS NOT NULL AND v_status[v_earlier] = 'ok' THEN
+         v_status[i] := 'repeat';
+         v_prior_stream[i] := p_streams[v_earlier];
+         v_prior_revision[i] := v_base[v_earlier] + 1;
        ELSIF NOT (v_expected = 'any'
-                  OR (v_expected = 'no_stream' AND v_current = -1)
-                  OR (v_expected = 'stream_exists' AND v_current >= 0)
-                  OR (v_expected ~ '^-?[0-9]+$' AND v_expected::bigint = v_current)) THEN
-         RETURN QUERY SELECT 'wrong'::text, v_current, NULL::text, NULL::bigint, NULL::text, NULL::bigint;
+                  OR (v_expected = 'no_stream' AND v_cur = -1)
+                  OR (v_expected = 'stream_exists' AND v_cur >= 0)
+                  OR (v_expected ~ '^-?[0-9]+$' AND v_expected::bigint = v_cur)) THEN
+         v_status[i] := 'wrong';
        ELSE
-         WITH inserted AS (
-           INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id)
-           SELECT p_ids[v_offset + k], v_stream, v_current + k, p_types[v_offset + k], p_data[v_offset + k],
-                  p_metadata[v_offset + k], p_correlation[v_offset + k]
-             FROM generate_series(1, v_count) AS k
-             ORDER BY k
-           RETURNING sequence
-         )
-         SELECT max(sequence) INTO v_last FROM inserted;
-         v_current := v_current + v_count;
-         INSERT INTO eventfold_streams (stream_name, revision) VALUES (v_stream, v_current)
-           ON CONFLICT (stream_name) DO UPDATE SET revision = excluded.revision;
+         v_status[i] := 'ok';
+         v_base[i] := v_cur;
+         v_current[v_slot] := v_cur + p_counts[i];
          v_wrote := true;
-         RETURN QUERY SELECT 'ok'::text, v_current, pg_current_xact_id()::text, v_last, NULL::text, NULL::bigint;
        END IF;
-       v_offset := v_offset + v_count;
+       v_final[i] := v_current[v_slot];
      END LOOP;
      IF v_wrote THEN
+       INSERT INTO eventfold_streams (stream_name, revision)
+         SELECT name, revision FROM unnest(v_names, v_current, v_initial) AS t(name, revision, initial)
+         WHERE revision <> initial
+         ON CONFLICT (stream_name) DO UPDATE SET revision = excluded.revision;
        PERFORM pg_notify('eventfold_events', '');
      END IF;
+     RETURN QUERY
+       WITH appends AS (
+         SELECT app, (sum(p_counts[app]) OVER (ORDER BY app) - p_counts[app])::int AS event_offset
+           FROM generate_subscripts(p_streams, 1) AS app
+       ), event_rows AS (
+         SELECT a.app, k, a.event_offset + k AS idx
+           FROM appends a, generate_series(1, p_counts[a.app]) AS k
+          WHERE v_status[a.app] = 'ok'
+       ), inserted AS (
+         INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id)
+         SELECT p_ids[r.idx], p_streams[r.app], v_base[r.app] + r.k, p_types[r.idx], p_data[r.idx],
+                p_metadata[r.idx], p_correlation[r.idx]
+           FROM event_rows r
+          ORDER BY r.idx
+         RETURNING stream_name, revision, sequence
+       )
+       SELECT v_status[a.app],
+              CASE WHEN v_status[a.app] = 'ok' THEN v_final[a.app] ELSE v_current[array_position(v_names, p_streams[a.app])] END,
+              CASE WHEN v_status[a.app] = 'ok' THEN pg_current_xact_id()::text END,
+              ins.sequence,
+              v_prior_stream[a.app],
+              v_prior_revision[a.app]
+         FROM generate_subscripts(p_streams, 1) AS a(app)
+         LEFT JOIN inserted ins
+           ON v_status[a.app] = 'ok' AND ins.stream_name = p_streams[a.app] AND ins.revision = v_final[a.app]
+        ORDER BY a.app;
    END
    $fn$;`,
 ];
