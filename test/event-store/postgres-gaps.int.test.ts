@@ -137,6 +137,31 @@ describe('PostgreSQL gap safety', () => {
     }
   });
 
+  it('reconnects its LISTEN connection after the server drops it, and wakes subscribers again', async () => {
+    const listener = await PostgresEventStore.connect(database.url, { pollIntervalMs: 600_000 });
+    const writer = await PostgresEventStore.connect(database.url);
+    const admin = await openClient();
+    const stream = `relisten-${randomUUID()}`;
+    const reader = new SubscriptionReader(listener.subscribeToStream(stream));
+    try {
+      await reader.untilCaughtUp();
+      const killed = await admin.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+      );
+      expect(killed.rows.length).toBeGreaterThan(0);
+      for (const { pid } of killed.rows) await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await writer.appendToStream(stream, [{ id: randomUUID(), type: 'AfterDrop', data: {} }]);
+      // No poll would come for ten minutes: only the re-established listener can deliver this.
+      await reader.untilCount(1, 10_000);
+      expect(reader.events[0]!.type).toBe('AfterDrop');
+    } finally {
+      await reader.subscription.close();
+      await listener.close();
+      await writer.close();
+      await admin.end();
+    }
+  });
+
   it('keeps per-stream order in $all when two store instances write the same streams concurrently', async () => {
     const other = await PostgresEventStore.connect(database.url, { maxConcurrentCommits: 4 });
     const prefix = `two-${randomUUID().slice(0, 8)}-`;
