@@ -62,10 +62,6 @@ export interface Aggregate<Command extends Message, Event extends Message, State
   parseCommand(command: unknown): Command;
 }
 
-/** Any aggregate, whatever its types; for code that only moves events around. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- decide's parameter makes Aggregate invariant in Command
-export type AnyAggregate = Aggregate<any, Message, unknown>;
-
 /**
  * Bundles a decider with its schemas. Checks the definition once, up front.
  *

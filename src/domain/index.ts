@@ -35,5 +35,5 @@ export {
   type StreamExpectation,
 } from './command-catalog';
 export { parseStreamName, toStreamName, isValidCategory, type StreamNameParts } from './stream-name';
-export { defineAggregate, type Aggregate, type AggregateDefinition, type AnyAggregate, type SnapshotPolicy } from './aggregate';
+export { defineAggregate, type Aggregate, type AggregateDefinition, type SnapshotPolicy } from './aggregate';
 export { issuesOf } from './schema-issues';

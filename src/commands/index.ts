@@ -1,0 +1,24 @@
+export {
+  handleCommand,
+  COMMAND_HASH_KEY,
+  type CommandEnvironment,
+  type CommandReceipt,
+  type CommandRequest,
+} from './handle-command';
+export {
+  CommandError,
+  StreamAlreadyExistsError,
+  StreamNotFoundError,
+  ConcurrencyConflictError,
+  CommandIdReusedError,
+  type CommandErrorCode,
+} from './errors';
+export { eventIdFor, commandFingerprint } from './command-identity';
+export { DEFAULT_RETRY, jitteredDelay, type RetryPolicy } from './retry-policy';
+export { loadAt, eventTime, type HistoricState, type PointInTime } from './load-at';
+export { readCorrelation } from './read-correlation';
+export { decodeRecorded, loadStream, SCHEMA_VERSION_KEY, type LoadedStream } from './stream-loader';
+export type { Snapshot, SnapshotStore } from './snapshot-store';
+export { InMemorySnapshotStore } from './in-memory-snapshot-store';
+export { SqliteSnapshotStore } from './sqlite-snapshot-store';
+export { PostgresSnapshotStore, type PostgresQueryable } from './postgres-snapshot-store';

@@ -1,0 +1,115 @@
+import type { Aggregate } from '../domain/aggregate';
+import type { EventCatalog } from '../domain/event-catalog';
+import type { Message } from '../domain/message';
+import type { EventStoreReader, RecordedEvent } from '../event-store/event-store';
+import type { Position } from '../event-store/position';
+import type { SnapshotStore } from './snapshot-store';
+
+/** The metadata key holding the schema version an event was written with (absent: version 1). */
+export const SCHEMA_VERSION_KEY = 'schemaVersion';
+
+/** A stream folded up to `revision`. */
+export interface LoadedStream<State> {
+  readonly state: State;
+  /** The last folded event's revision; -1n when the stream does not exist. */
+  readonly revision: bigint;
+  /** The last folded event's position; undefined when the stream does not exist. */
+  readonly position: Position | undefined;
+  /** The revision of the snapshot the fold started from; -1n when it started from `initialState()`. */
+  readonly snapshotRevision: bigint;
+  /** The events among those read that carry the command id being looked for (one contiguous append). */
+  readonly commandEvents: readonly RecordedEvent[];
+}
+
+export interface StreamLoaderEnvironment {
+  readonly store: EventStoreReader;
+  readonly snapshots?: SnapshotStore | undefined;
+  readonly onSnapshotError?: ((error: unknown, streamName: string) => void) | undefined;
+}
+
+/**
+ * Upcasts and validates one stored event with the aggregate's catalog.
+ *
+ * @example
+ * const event = decodeRecorded(cart.events, recorded); // { type: 'ItemAdded', data: { … current shape … } }
+ * @throws InvalidStoredEventError
+ */
+export function decodeRecorded<Event extends Message>(events: EventCatalog<Event>, recorded: RecordedEvent): Event {
+  const version = recorded.metadata[SCHEMA_VERSION_KEY];
+  return events.decode({
+    type: recorded.type,
+    data: recorded.data,
+    version: version === undefined ? 1 : (version as number),
+    location: `${recorded.streamName}@${recorded.revision}`,
+  });
+}
+
+/**
+ * Folds a stream: from the aggregate's snapshot when it has a valid one, then the events after it.
+ * A snapshot that cannot be read or decoded is a cache miss, not an error: the fold starts over.
+ */
+export async function loadStream<Command extends Message, Event extends Message, State>(
+  environment: StreamLoaderEnvironment,
+  aggregate: Aggregate<Command, Event, State>,
+  streamName: string,
+  commandId?: string,
+): Promise<LoadedStream<State>> {
+  const start: LoadedStream<State> = {
+    state: aggregate.initialState(),
+    revision: -1n,
+    position: undefined,
+    snapshotRevision: -1n,
+    commandEvents: [],
+  };
+  const policy = aggregate.snapshots;
+  if (!policy || !environment.snapshots) return readOn(environment.store, aggregate, streamName, start, commandId);
+  let fromSnapshot: LoadedStream<State> | undefined;
+  try {
+    const snapshot = await environment.snapshots.load(streamName);
+    if (snapshot && snapshot.version === policy.version) {
+      fromSnapshot = {
+        state: policy.decode ? policy.decode(snapshot.state) : (snapshot.state as State),
+        revision: snapshot.revision,
+        position: snapshot.position,
+        snapshotRevision: snapshot.revision,
+        commandEvents: [],
+      };
+    }
+  } catch (error) {
+    environment.onSnapshotError?.(error, streamName);
+  }
+  return readOn(environment.store, aggregate, streamName, fromSnapshot ?? start, commandId);
+}
+
+/** Folds the events appended after `loaded.revision` into it: a fresh read that skips what is known. */
+export async function readOn<Command extends Message, Event extends Message, State>(
+  store: EventStoreReader,
+  aggregate: Aggregate<Command, Event, State>,
+  streamName: string,
+  loaded: LoadedStream<State>,
+  commandId?: string,
+): Promise<LoadedStream<State>> {
+  let { state, revision, position } = loaded;
+  const commandEvents = [...loaded.commandEvents];
+  for await (const recorded of store.readStream(streamName, { fromRevision: revision + 1n })) {
+    state = aggregate.evolve(state, decodeRecorded(aggregate.events, recorded));
+    revision = recorded.revision;
+    position = recorded.position;
+    if (commandId !== undefined && recorded.metadata.commandId === commandId) commandEvents.push(recorded);
+  }
+  return { state, revision, position, snapshotRevision: loaded.snapshotRevision, commandEvents };
+}
+
+/**
+ * Finds a command's events anywhere in a stream, newest first, by reading backwards — the slow path,
+ * for when the command may hide behind a snapshot. Returns them in stream order.
+ */
+export async function findCommandEvents(store: EventStoreReader, streamName: string, commandId: string): Promise<RecordedEvent[]> {
+  const found: RecordedEvent[] = [];
+  for await (const recorded of store.readStream(streamName, { direction: 'backwards', fromRevision: 'end' })) {
+    if (recorded.metadata.commandId === commandId) found.push(recorded);
+    // One command's events are one append, hence contiguous: the first miss after a hit ends them.
+    else if (found.length > 0) break;
+  }
+  return found.reverse();
+}
