@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/peers/**', 'bench/results/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['.tmp/**', 'dist/**', 'node_modules/**', 'bench/peers/**', 'bench/results/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
