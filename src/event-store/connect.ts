@@ -64,15 +64,24 @@ export function parseConnectionString(connectionString: string): StoreLocation {
   }
 }
 
+/** The store used when neither an argument nor `EVENTFOLD_STORE` names one: an embedded file, zero set-up. */
+export const DEFAULT_STORE = 'sqlite:./data/eventfold.db';
+
+/** The connection string in force: the argument, else `EVENTFOLD_STORE`, else {@link DEFAULT_STORE}. */
+export function resolveConnectionString(connectionString?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return connectionString ?? (env.EVENTFOLD_STORE?.trim() || DEFAULT_STORE);
+}
+
 /**
  * Opens the event store a connection string names; the same strings work everywhere (library,
- * `EVENTFOLD_STORE`, CLI).
+ * `EVENTFOLD_STORE`, CLI). Without an argument it reads `EVENTFOLD_STORE`.
  *
  * @example
- * const store = await connectEventStore(process.env.EVENTFOLD_STORE ?? 'sqlite:./data/events.db');
+ * const store = await connectEventStore(); // EVENTFOLD_STORE, or sqlite:./data/eventfold.db
+ * const other = await connectEventStore('postgres://app:secret@127.0.0.1:5432/app');
  */
-export async function connectEventStore(connectionString: string, options: ConnectOptions = {}): Promise<EventStore> {
-  const location = parseConnectionString(connectionString);
+export async function connectEventStore(connectionString?: string, options: ConnectOptions = {}): Promise<EventStore> {
+  const location = parseConnectionString(resolveConnectionString(connectionString));
   switch (location.backend) {
     case 'memory':
       return new InMemoryEventStore(options);

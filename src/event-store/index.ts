@@ -3,7 +3,14 @@ export * from './errors';
 export { Position, maxPosition, type FromPosition } from './position';
 export { InMemoryEventStore } from './in-memory-event-store';
 export type { PagedEventStoreOptions } from './paged-event-store';
-export { connectEventStore, parseConnectionString, type ConnectOptions, type StoreLocation } from './connect';
+export {
+  DEFAULT_STORE,
+  connectEventStore,
+  parseConnectionString,
+  resolveConnectionString,
+  type ConnectOptions,
+  type StoreLocation,
+} from './connect';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store';
 export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store';
 export { EventStoreDbEventStore } from './eventstoredb-event-store';

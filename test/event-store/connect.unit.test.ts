@@ -1,4 +1,11 @@
-import { InMemoryEventStore, InvalidConnectionStringError, connectEventStore, parseConnectionString } from '../../src/event-store';
+import {
+  DEFAULT_STORE,
+  InMemoryEventStore,
+  InvalidConnectionStringError,
+  connectEventStore,
+  parseConnectionString,
+  resolveConnectionString,
+} from '../../src/event-store';
 
 describe('store connection strings', () => {
   it.each([
@@ -32,5 +39,28 @@ describe('store connection strings', () => {
     expect(store).toBeInstanceOf(InMemoryEventStore);
     expect(store.backend).toBe('memory');
     await store.close();
+  });
+
+  it('takes the argument first, then EVENTFOLD_STORE, then the embedded default', () => {
+    expect(resolveConnectionString('memory:', { EVENTFOLD_STORE: 'postgres://h/db' })).toBe('memory:');
+    expect(resolveConnectionString(undefined, { EVENTFOLD_STORE: 'postgres://h/db' })).toBe('postgres://h/db');
+    expect(resolveConnectionString(undefined, { EVENTFOLD_STORE: '  ' })).toBe(DEFAULT_STORE);
+    expect(resolveConnectionString(undefined, {})).toBe(DEFAULT_STORE);
+    expect(parseConnectionString(DEFAULT_STORE).backend).toBe('sqlite');
+  });
+
+  it('opens the store named by EVENTFOLD_STORE when called without an argument', async () => {
+    const previous = process.env.EVENTFOLD_STORE;
+    process.env.EVENTFOLD_STORE = 'memory:';
+    try {
+      const store = await connectEventStore();
+      expect(store.backend).toBe('memory');
+      await store.close();
+      process.env.EVENTFOLD_STORE = 'redis://nope';
+      await expect(connectEventStore()).rejects.toBeInstanceOf(InvalidConnectionStringError);
+    } finally {
+      if (previous === undefined) delete process.env.EVENTFOLD_STORE;
+      else process.env.EVENTFOLD_STORE = previous;
+    }
   });
 });
