@@ -1,1 +1,5 @@
 export * from './event-store';
+export * from './domain';
+export * from './commands';
+export * from './testing';
+export * from './projections';

@@ -17,7 +17,7 @@ import type {
 import type { Position } from '../event-store/position';
 import { commandFingerprint, eventIdFor } from './command-identity';
 import { checkStreamExpectation, CommandIdReusedError, ConcurrencyConflictError } from './errors';
-import { jitteredDelay, resolveRetryPolicy, type RetryPolicy } from './retry-policy';
+import { jitteredDelay, resolveRetryPolicy, type CommandRetryPolicy } from './retry-policy';
 import type { SnapshotStore } from './snapshot-store';
 import { decodeRecorded, findCommandEvents, loadStream, readOn, SCHEMA_VERSION_KEY, type LoadedStream } from './stream-loader';
 
@@ -36,7 +36,7 @@ export interface CommandEnvironment {
   readonly clock?: () => Date;
   /** Makes command ids for requests that bring none. Default: random UUIDs. */
   readonly newId?: () => string;
-  readonly retry?: RetryPolicy;
+  readonly retry?: CommandRetryPolicy;
   /** Uniform in [0, 1), for retry jitter. Default `Math.random`. */
   readonly random?: () => number;
   /** How to wait between retries. Default: a timer. */

@@ -14,7 +14,7 @@ export {
   type CommandErrorCode,
 } from './errors';
 export { eventIdFor, commandFingerprint } from './command-identity';
-export { DEFAULT_RETRY, jitteredDelay, type RetryPolicy } from './retry-policy';
+export { DEFAULT_COMMAND_RETRY, jitteredDelay, type CommandRetryPolicy } from './retry-policy';
 export { loadAt, eventTime, type HistoricState, type PointInTime } from './load-at';
 export { readCorrelation } from './read-correlation';
 export { decodeRecorded, loadStream, SCHEMA_VERSION_KEY, type LoadedStream } from './stream-loader';

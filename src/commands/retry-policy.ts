@@ -6,7 +6,7 @@
  * @example
  * await handleCommand({ store, retry: { maxRetries: 5, baseDelayMs: 2 } }, cart, request);
  */
-export interface RetryPolicy {
+export interface CommandRetryPolicy {
   /** Attempts after the first. Default 3; 0 turns retrying off. */
   readonly maxRetries?: number;
   /** Default 2 ms. */
@@ -15,21 +15,21 @@ export interface RetryPolicy {
   readonly maxDelayMs?: number;
 }
 
-export const DEFAULT_RETRY: Required<RetryPolicy> = { maxRetries: 3, baseDelayMs: 2, maxDelayMs: 50 };
+export const DEFAULT_COMMAND_RETRY: Required<CommandRetryPolicy> = { maxRetries: 3, baseDelayMs: 2, maxDelayMs: 50 };
 
 /**
  * The delay before retry number `retry` (0 for the first retry), given a uniform random number in [0, 1).
  *
  * @example
- * jitteredDelay({ ...DEFAULT_RETRY }, 1, Math.random()); // somewhere in [0, 4) ms
+ * jitteredDelay({ ...DEFAULT_COMMAND_RETRY }, 1, Math.random()); // somewhere in [0, 4) ms
  */
-export function jitteredDelay(policy: Required<RetryPolicy>, retry: number, random: number): number {
+export function jitteredDelay(policy: Required<CommandRetryPolicy>, retry: number, random: number): number {
   return random * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
 }
 
 /** Fills defaults and rejects nonsense, so a typo cannot turn into unbounded retrying. */
-export function resolveRetryPolicy(policy: RetryPolicy | undefined): Required<RetryPolicy> {
-  const resolved = { ...DEFAULT_RETRY, ...policy };
+export function resolveRetryPolicy(policy: CommandRetryPolicy | undefined): Required<CommandRetryPolicy> {
+  const resolved = { ...DEFAULT_COMMAND_RETRY, ...policy };
   const { maxRetries, baseDelayMs, maxDelayMs } = resolved;
   if (!Number.isInteger(maxRetries) || maxRetries < 0 || maxRetries > 100) {
     throw new RangeError(`retry.maxRetries must be an integer from 0 to 100, got ${maxRetries}`);
