@@ -1,0 +1,42 @@
+export * from './errors';
+export {
+  defineCollection,
+  defineProjection,
+  validateProjection,
+  type AnyProjection,
+  type CollectionDefinition,
+  type CollectionMap,
+  type DocumentOf,
+  type ProjectionDefinition,
+  type ProjectionEvent,
+  type ProjectionOptions,
+  type ProjectionTransaction,
+  type ReadModelDialect,
+  type SqlDialect,
+  type SqlParameter,
+  type TableDefinition,
+} from './projection';
+export type { DocumentQuery, DocumentReader, DocumentWriter, IndexType, IndexValue, Where } from './document';
+export { ChangeFeed, type ChangeListener, type ProjectionChange, type WatchOptions } from './change-feed';
+export type {
+  FailedEvent,
+  ProjectionErrorInfo,
+  ProjectionState,
+  ProjectionStatus,
+  RebuildStatus,
+  SlotStatus,
+} from './projection-status';
+export type {
+  BatchCommit,
+  BatchRequest,
+  ProjectionFailure,
+  ProjectionRecord,
+  ReadModelStore,
+  SlotLayout,
+  SlotRecord,
+} from './read-model-store';
+export type { RetryPolicy } from './retry-policy';
+export type { ProjectionEventSource } from './slot-runner';
+export { ProjectionEngine, type ProjectionEngineOptions, type WaitOptions } from './projection-engine';
+export { InMemoryReadModelStore } from './in-memory-read-model-store';
+export { isTransientError } from './transient-error';

@@ -1,0 +1,323 @@
+import type { EventStore, RecordedEvent, Subscription } from '../event-store/event-store';
+import { Position } from '../event-store/position';
+import { BatchReader } from './batch-reader';
+import { ReadModelUnavailableError } from './errors';
+import { ProgressSignal } from './progress-signal';
+import type { AnyProjection } from './projection';
+import type { ProjectionErrorInfo, ProjectionState, SlotStatus } from './projection-status';
+import type { ProjectionFailure, ReadModelStore, SlotLayout } from './read-model-store';
+import { delay, retryDelay, type RetryPolicy } from './retry-policy';
+import { isTransientError } from './transient-error';
+
+/** What the engine needs of the event store. */
+export type ProjectionEventSource = Pick<EventStore, 'subscribeToAll' | 'readAll' | 'headPosition' | 'backend'>;
+
+export interface SlotRunnerOptions {
+  readonly definition: AnyProjection;
+  readonly layout: SlotLayout;
+  readonly eventStore: ProjectionEventSource;
+  readonly store: ReadModelStore;
+  readonly batchSize: number;
+  readonly retry: RetryPolicy;
+  /** Told after every commit, before the next batch is read. */
+  readonly onCommitted: (runner: SlotRunner, keys: readonly string[], position: Position) => void;
+  /** Told on every state change, commit and probe that moved the covered position. */
+  readonly progress: ProgressSignal;
+  readonly onFailed: (runner: SlotRunner, error: unknown) => void;
+}
+
+/** A handler or write failure pinned to the event that caused it. */
+class PoisonEvent extends Error {
+  constructor(
+    readonly event: RecordedEvent,
+    readonly error: unknown,
+  ) {
+    super(`event ${event.id} could not be handled`, { cause: error });
+  }
+}
+
+/**
+ * Runs one slot of one projection: subscribes from the slot's checkpoint, hands batches to the
+ * handler, commits each batch with its checkpoint, retries database failures with backoff and stops
+ * on an event the handler cannot take.
+ */
+export class SlotRunner {
+  readonly layout: SlotLayout;
+  private stateValue: ProjectionState = 'stopped';
+  private checkpointValue: Position | undefined;
+  /** Every event of the projection's types up to here is committed (at least the checkpoint). */
+  private covered: Position | undefined;
+  private eventsHandledValue = 0;
+  private lastErrorValue: ProjectionErrorInfo | undefined;
+  private retryValue: SlotStatus['retry'];
+  private abort = new AbortController();
+  private running: Promise<void> | undefined;
+  private subscription: Subscription | undefined;
+  private probing: Promise<RecordedEvent | undefined> | undefined;
+  private lastHead: Position | undefined;
+
+  constructor(private readonly options: SlotRunnerOptions) {
+    this.layout = options.layout;
+  }
+
+  get state(): ProjectionState {
+    return this.stateValue;
+  }
+
+  get checkpoint(): Position | undefined {
+    return this.checkpointValue;
+  }
+
+  get eventsHandled(): number {
+    return this.eventsHandledValue;
+  }
+
+  get lastError(): ProjectionErrorInfo | undefined {
+    return this.lastErrorValue;
+  }
+
+  /** How far the slot has covered the store, and the store's head when last asked. */
+  get coverage(): { readonly covered: Position | undefined; readonly head: Position | undefined } {
+    return { covered: this.covered, head: this.lastHead };
+  }
+
+  /** Whether every event of the projection's types up to `position` is committed. */
+  covers(position: Position): boolean {
+    return this.covered !== undefined && !position.isAfter(this.covered);
+  }
+
+  /** Starts (or, after a failure or stop, restarts from the stored checkpoint). */
+  start(): void {
+    if (this.running) return;
+    this.abort = new AbortController();
+    // At once, so that nobody sees the failed state of before the restart.
+    this.setState('catching-up');
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.subscription?.close();
+    await this.running;
+    if (this.stateValue !== 'failed') this.setState('stopped');
+  }
+
+  /**
+   * Finds the first event of the projection's types after the checkpoint. When there is none up to
+   * the store's head, everything up to the head is covered even though the checkpoint (which only
+   * moves on handled events) is behind it: that is what lets a wait for the position of an event of
+   * another type finish.
+   */
+  probe(): Promise<RecordedEvent | undefined> {
+    this.probing ??= this.runProbe().finally(() => {
+      this.probing = undefined;
+    });
+    return this.probing;
+  }
+
+  /** This slot's status; asks the store how far behind it is. */
+  async status(): Promise<SlotStatus> {
+    let pending: RecordedEvent | undefined;
+    let lagKnown = true;
+    try {
+      pending = await this.probe();
+    } catch {
+      lagKnown = false;
+    }
+    const head = this.lastHead;
+    const behind = pending !== undefined || (head !== undefined && !this.covers(head));
+    return {
+      version: this.layout.version,
+      state: this.stateValue,
+      position: this.checkpointValue,
+      eventsHandled: this.eventsHandledValue,
+      lagEvents: !lagKnown ? undefined : behind ? this.sequenceGap(this.covered, head) : 0,
+      lagMs: pending ? Math.max(0, Date.now() - pending.recordedAt.getTime()) : 0,
+      lastError: this.lastErrorValue,
+      retry: this.retryValue,
+    };
+  }
+
+  /** Events in the store between two positions, for the backends whose positions are sequences. */
+  sequenceGap(from: Position | undefined, to: Position | undefined): number | undefined {
+    const backend = this.options.eventStore.backend;
+    if (backend !== 'memory' && backend !== 'sqlite' && backend !== 'postgres') return undefined;
+    if (!to) return 0;
+    const gap = to.prepare - (from?.prepare ?? 0n);
+    return gap > 0n ? Number(gap) : 0;
+  }
+
+  private async loop(): Promise<void> {
+    const { signal } = this.abort;
+    let attempt = 0;
+    while (!signal.aborted) {
+      let subscription: Subscription | undefined;
+      try {
+        await this.loadCheckpoint();
+        if (signal.aborted) break;
+        this.setState('catching-up');
+        subscription = this.options.eventStore.subscribeToAll({
+          fromPosition: this.checkpointValue ?? 'start',
+          filter: { eventTypes: this.options.definition.eventTypes },
+        });
+        this.subscription = subscription;
+        const reader = new BatchReader(subscription, this.options.definition.batchSize ?? this.options.batchSize);
+        for (let step = await reader.next(); step && !signal.aborted; step = await reader.next()) {
+          if (step.kind === 'caught-up') {
+            this.setState('live');
+            continue;
+          }
+          await this.process(step.events);
+          if (attempt > 0) {
+            attempt = 0;
+            this.retryValue = undefined;
+          }
+          // A full batch means more history is waiting: let the event loop serve queries and appends
+          // before the next one, so a long rebuild never starves the process.
+          if (!step.idle) await new Promise((resolve) => setImmediate(resolve));
+        }
+        if (!signal.aborted) throw new ReadModelUnavailableError('the event subscription ended unexpectedly');
+      } catch (error) {
+        if (signal.aborted) break;
+        if (error instanceof PoisonEvent) {
+          await this.fail(error.error, error.event);
+          return;
+        }
+        if (!isTransientError(error)) {
+          await this.fail(error, undefined);
+          return;
+        }
+        attempt++;
+        const delayMs = retryDelay(this.options.retry, attempt);
+        this.lastErrorValue = errorInfo(error, undefined);
+        this.retryValue = { attempt, nextAttemptAt: new Date(Date.now() + delayMs) };
+        this.setState('catching-up');
+        await delay(delayMs, signal);
+      } finally {
+        this.subscription = undefined;
+        await subscription?.close();
+      }
+    }
+    this.setState('stopped');
+  }
+
+  private async loadCheckpoint(): Promise<void> {
+    const record = await this.options.store.load(this.layout.projection);
+    const slot = record.slots.find((candidate) => candidate.version === this.layout.version && candidate.generation === this.layout.generation);
+    if (!slot) throw new ReadModelUnavailableError(`slot ${this.layout.id} of "${this.layout.projection}" is missing`);
+    this.checkpointValue = slot.position;
+    if (slot.position && (!this.covered || slot.position.isAfter(this.covered))) this.covered = slot.position;
+    this.eventsHandledValue = slot.eventsHandled;
+    if (slot.failure && !this.lastErrorValue) this.lastErrorValue = failureInfo(slot.failure);
+  }
+
+  private async process(events: RecordedEvent[]): Promise<void> {
+    try {
+      await this.commit(events);
+      return;
+    } catch (error) {
+      if (isTransientError(error)) throw error;
+      if (events.length === 1) throw new PoisonEvent(events[0]!, error);
+    }
+    // Something in the batch failed: replay it one event per transaction, so the events before the
+    // culprit are committed and the culprit is known. Nothing is skipped.
+    for (const event of events) {
+      try {
+        await this.commit([event]);
+      } catch (error) {
+        if (isTransientError(error)) throw error;
+        throw new PoisonEvent(event, error);
+      }
+    }
+  }
+
+  private async commit(events: RecordedEvent[]): Promise<void> {
+    const last = events[events.length - 1]!;
+    const { definition } = this.options;
+    const result = await this.options.store.commitBatch(
+      this.layout,
+      { from: this.checkpointValue, to: last.position, eventCount: events.length },
+      async (tx) => {
+        await definition.handle(events, tx);
+      },
+    );
+    this.checkpointValue = last.position;
+    if (!this.covered || last.position.isAfter(this.covered)) this.covered = last.position;
+    this.eventsHandledValue += events.length;
+    this.options.onCommitted(this, result.keys, last.position);
+    this.options.progress.notify();
+  }
+
+  private async fail(error: unknown, event: RecordedEvent | undefined): Promise<void> {
+    this.lastErrorValue = errorInfo(error, event);
+    this.retryValue = undefined;
+    this.setState('failed');
+    this.options.onFailed(this, error);
+    if (!event) return;
+    const failure: ProjectionFailure = {
+      eventId: event.id,
+      eventType: event.type,
+      streamName: event.streamName,
+      position: event.position.toString(),
+      error: { name: this.lastErrorValue.name, code: this.lastErrorValue.code, message: this.lastErrorValue.message },
+      failedAt: this.lastErrorValue.at.toISOString(),
+    };
+    // Best effort: when the database is what failed, the in-memory status still tells.
+    await this.options.store.recordFailure(this.layout, failure).catch(() => undefined);
+  }
+
+  private async runProbe(): Promise<RecordedEvent | undefined> {
+    const { eventStore, definition } = this.options;
+    const head = await eventStore.headPosition();
+    this.lastHead = head;
+    if (!head) return undefined;
+    let first: RecordedEvent | undefined;
+    for await (const event of eventStore.readAll({
+      fromPosition: this.checkpointValue ?? 'start',
+      filter: { eventTypes: definition.eventTypes },
+      maxCount: 1,
+    })) {
+      first = event;
+    }
+    if ((!first || first.position.isAfter(head)) && (!this.covered || head.isAfter(this.covered))) {
+      this.covered = head;
+      this.options.progress.notify();
+    }
+    return first;
+  }
+
+  private setState(state: ProjectionState): void {
+    if (this.stateValue === state) return;
+    this.stateValue = state;
+    this.options.progress.notify();
+  }
+}
+
+function errorInfo(error: unknown, event: RecordedEvent | undefined): ProjectionErrorInfo {
+  const details = error instanceof Error ? error : new Error(String(error));
+  const code = (details as { code?: unknown }).code;
+  return {
+    name: details.name,
+    code: typeof code === 'string' ? code : undefined,
+    message: details.message,
+    at: new Date(),
+    event: event && { id: event.id, type: event.type, streamName: event.streamName, position: event.position },
+  };
+}
+
+function failureInfo(failure: ProjectionFailure): ProjectionErrorInfo {
+  return {
+    name: failure.error.name,
+    code: failure.error.code,
+    message: failure.error.message,
+    at: new Date(failure.failedAt),
+    event: {
+      id: failure.eventId,
+      type: failure.eventType,
+      streamName: failure.streamName,
+      position: Position.parse(failure.position),
+    },
+  };
+}
