@@ -19,6 +19,7 @@ import { commandFingerprint, eventIdFor } from './command-identity';
 import { checkStreamExpectation, CommandIdReusedError, ConcurrencyConflictError } from './errors';
 import { jitteredDelay, resolveRetryPolicy, type CommandRetryPolicy } from './retry-policy';
 import type { SnapshotStore } from './snapshot-store';
+import type { StateCache } from './state-cache';
 import { decodeRecorded, findCommandEvents, loadStream, readOn, SCHEMA_VERSION_KEY, type LoadedStream } from './stream-loader';
 
 /**
@@ -32,6 +33,8 @@ export interface CommandEnvironment {
   readonly store: EventStoreReader & EventStoreWriter;
   /** Where snapshots live; aggregates with a `snapshots` policy use it. */
   readonly snapshots?: SnapshotStore;
+  /** Folded states kept in memory between commands, so that loading reads only new events. */
+  readonly cache?: StateCache;
   /** The time stamped on events (`metadata.time`). Default: the system clock. */
   readonly clock?: () => Date;
   /** Makes command ids for requests that bring none. Default: random UUIDs. */
@@ -41,7 +44,7 @@ export interface CommandEnvironment {
   readonly random?: () => number;
   /** How to wait between retries. Default: a timer. */
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Told when a snapshot could not be read or saved; the command itself is unaffected. */
+  /** Told when a snapshot could not be read or saved (or the new state not folded); the command itself is unaffected. */
   readonly onSnapshotError?: (error: unknown, streamName: string) => void;
 }
 
@@ -136,6 +139,7 @@ export async function handleCommand<Command extends Message, Event extends Messa
 
   let loaded = await loadStream(environment, aggregate, streamName, commandId);
   for (let attempt = 0; ; attempt++) {
+    remember(environment, aggregate, streamName, loaded);
     if (loaded.commandEvents.length > 0) return receiptFromHistory(aggregate, context, loaded.commandEvents);
     try {
       return await decideAndAppend(environment, aggregate, context, loaded);
@@ -143,14 +147,21 @@ export async function handleCommand<Command extends Message, Event extends Messa
       if (error instanceof WrongExpectedRevisionError && error.actual !== loaded.revision) {
         if (attempt >= retry.maxRetries) throw new ConcurrencyConflictError(streamName, attempt + 1, error);
         await sleep(jitteredDelay(retry, attempt, random()));
-        loaded = await readOn(store, aggregate, streamName, loaded, commandId);
+        if (error.actual < loaded.revision) {
+          // The stream is behind what was folded: the cached state came from another store (or a restored
+          // one). Only a fold from scratch can be trusted.
+          environment.cache?.delete(streamName);
+          loaded = await loadStream({ ...environment, cache: undefined }, aggregate, streamName, commandId);
+        } else {
+          loaded = await readOn(store, aggregate, streamName, loaded, commandId);
+        }
         continue;
       }
       // The store refusing our deterministic event ids (a WrongExpectedRevisionError at the revision we
-      // expected is that too) means they are stored already; a fold that began at a snapshot did not see
-      // the events before it. Either way, this may be a retry of a command that already ran.
+      // expected is that too) means they are stored already; a fold that began at a snapshot or a cached
+      // state did not see the events before it. Either way, this may be a retry of a command that ran.
       const idsTaken = error instanceof DuplicateEventIdError || error instanceof WrongExpectedRevisionError;
-      if (idsTaken || loaded.snapshotRevision >= 0n) {
+      if (idsTaken || loaded.unscannedThrough >= 0n) {
         const earlier = await findCommandEvents(store, streamName, commandId);
         if (earlier.length > 0) return receiptFromHistory(aggregate, context, earlier);
         if (idsTaken) throw new CommandIdReusedError(commandId, streamName, 'its event ids are taken in another stream');
@@ -158,6 +169,18 @@ export async function handleCommand<Command extends Message, Event extends Messa
       throw error;
     }
   }
+}
+
+function remember<Command extends Message, Event extends Message, State>(
+  environment: CommandEnvironment,
+  aggregate: Aggregate<Command, Event, State>,
+  streamName: string,
+  loaded: LoadedStream<State>,
+): void {
+  // A stream that does not exist is not worth a cache slot: NOT_FOUND probes would evict real states.
+  if (!environment.cache || loaded.revision < 0n) return;
+  const { state, revision, position, snapshotRevision } = loaded;
+  environment.cache.set(aggregate, streamName, { state, revision, position, snapshotRevision });
 }
 
 interface CommandContext<Command extends Message> {
@@ -180,7 +203,7 @@ async function decideAndAppend<Command extends Message, Event extends Message, S
   checkStreamExpectation(aggregate.commands.streamExpectation(command.type), streamName, command.type, loaded.revision);
   const events = aggregate.decide(command, loaded.state);
   if (events.length === 0) {
-    if (loaded.snapshotRevision >= 0n) {
+    if (loaded.unscannedThrough >= 0n) {
       const earlier = await findCommandEvents(environment.store, streamName, commandId);
       if (earlier.length > 0) return receiptFromHistory(aggregate, context, earlier);
     }
@@ -189,8 +212,44 @@ async function decideAndAppend<Command extends Message, Event extends Message, S
   const result = await environment.store.appendToStream(streamName, toEventData(aggregate.events, context, events), {
     expectedRevision: loaded.revision < 0n ? 'no_stream' : loaded.revision,
   });
-  await saveSnapshot(environment, aggregate, streamName, loaded, events, result);
+  const policy = aggregate.snapshots;
+  const snapshotDue = !!policy && !!environment.snapshots && result.revision - loaded.snapshotRevision >= BigInt(policy.every);
+  if (environment.cache || snapshotDue) {
+    const state = evolveAfterAppend(environment, aggregate, streamName, loaded.state, events);
+    if (state !== undefined) {
+      const saved = snapshotDue && (await saveSnapshot(environment, aggregate, streamName, state.value, result));
+      environment.cache?.set(aggregate, streamName, {
+        state: state.value,
+        revision: result.revision,
+        position: result.position,
+        snapshotRevision: saved ? result.revision : loaded.snapshotRevision,
+      });
+    }
+  }
   return { commandId, streamName, revision: result.revision, position: result.position, correlationId, events };
+}
+
+/**
+ * The state after the command's own events. They are committed already, so a throwing `evolve` must not
+ * fail the command: the state is then simply not cached or snapshotted (the next load folds and fails
+ * loudly instead).
+ */
+function evolveAfterAppend<Command extends Message, Event extends Message, State>(
+  environment: CommandEnvironment,
+  aggregate: Aggregate<Command, Event, State>,
+  streamName: string,
+  state: State,
+  events: readonly Event[],
+): { value: State } | undefined {
+  try {
+    let value = state;
+    for (const event of events) value = aggregate.evolve(value, event);
+    return { value };
+  } catch (error) {
+    environment.cache?.delete(streamName);
+    environment.onSnapshotError?.(error, streamName);
+    return undefined;
+  }
 }
 
 function toEventData<Event extends Message>(
@@ -214,30 +273,29 @@ function toEventData<Event extends Message>(
   }));
 }
 
+/** Saves a snapshot; true when it was saved. */
 async function saveSnapshot<Command extends Message, Event extends Message, State>(
   environment: CommandEnvironment,
   aggregate: Aggregate<Command, Event, State>,
   streamName: string,
-  loaded: LoadedStream<State>,
-  events: readonly Event[],
+  state: State,
   result: AppendResult,
-): Promise<void> {
-  const policy = aggregate.snapshots;
-  if (!policy || !environment.snapshots || result.revision - loaded.snapshotRevision < BigInt(policy.every)) return;
+): Promise<boolean> {
+  const policy = aggregate.snapshots!;
   try {
-    let state = loaded.state;
-    for (const event of events) state = aggregate.evolve(state, event);
     const encoded = policy.encode ? policy.encode(state) : state;
-    await environment.snapshots.save({
+    await environment.snapshots!.save({
       streamName,
       revision: result.revision,
       position: result.position,
       version: policy.version,
       state: encoded as JsonValue,
     });
+    return true;
   } catch (error) {
     // The events are committed; a snapshot is only a cache, so failing to save one must not fail the command.
     environment.onSnapshotError?.(error, streamName);
+    return false;
   }
 }
 

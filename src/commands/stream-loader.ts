@@ -4,6 +4,7 @@ import type { Message } from '../domain/message';
 import type { EventStoreReader, RecordedEvent } from '../event-store/event-store';
 import type { Position } from '../event-store/position';
 import type { SnapshotStore } from './snapshot-store';
+import type { StateCache } from './state-cache';
 
 /** The metadata key holding the schema version an event was written with (absent: version 1). */
 export const SCHEMA_VERSION_KEY = 'schemaVersion';
@@ -15,8 +16,13 @@ export interface LoadedStream<State> {
   readonly revision: bigint;
   /** The last folded event's position; undefined when the stream does not exist. */
   readonly position: Position | undefined;
-  /** The revision of the snapshot the fold started from; -1n when it started from `initialState()`. */
+  /** The revision of the newest snapshot known to be stored; -1n when none is. */
   readonly snapshotRevision: bigint;
+  /**
+   * The fold started from a snapshot or a cached state at this revision, so the events up to it were
+   * not looked at for the command; -1n when every event was read.
+   */
+  readonly unscannedThrough: bigint;
   /** The events among those read that carry the command id being looked for (one contiguous append). */
   readonly commandEvents: readonly RecordedEvent[];
 }
@@ -24,6 +30,7 @@ export interface LoadedStream<State> {
 export interface StreamLoaderEnvironment {
   readonly store: EventStoreReader;
   readonly snapshots?: SnapshotStore | undefined;
+  readonly cache?: StateCache | undefined;
   readonly onSnapshotError?: ((error: unknown, streamName: string) => void) | undefined;
 }
 
@@ -45,8 +52,12 @@ export function decodeRecorded<Event extends Message>(events: EventCatalog<Event
 }
 
 /**
- * Folds a stream: from the aggregate's snapshot when it has a valid one, then the events after it.
- * A snapshot that cannot be read or decoded is a cache miss, not an error: the fold starts over.
+ * Folds a stream: from a cached state, else from the aggregate's snapshot when it has a valid one, then
+ * the events after it. A snapshot that cannot be read or decoded is a miss, not an error: the fold
+ * starts over.
+ *
+ * @example
+ * const { state, revision } = await loadStream({ store, snapshots }, cart, 'cart-1');
  */
 export async function loadStream<Command extends Message, Event extends Message, State>(
   environment: StreamLoaderEnvironment,
@@ -54,11 +65,17 @@ export async function loadStream<Command extends Message, Event extends Message,
   streamName: string,
   commandId?: string,
 ): Promise<LoadedStream<State>> {
+  const cached = environment.cache?.get<State>(aggregate, streamName);
+  if (cached) {
+    const fromCache = { ...cached, unscannedThrough: cached.revision, commandEvents: [] };
+    return readOn(environment.store, aggregate, streamName, fromCache, commandId);
+  }
   const start: LoadedStream<State> = {
     state: aggregate.initialState(),
     revision: -1n,
     position: undefined,
     snapshotRevision: -1n,
+    unscannedThrough: -1n,
     commandEvents: [],
   };
   const policy = aggregate.snapshots;
@@ -72,6 +89,7 @@ export async function loadStream<Command extends Message, Event extends Message,
         revision: snapshot.revision,
         position: snapshot.position,
         snapshotRevision: snapshot.revision,
+        unscannedThrough: snapshot.revision,
         commandEvents: [],
       };
     }
@@ -81,7 +99,12 @@ export async function loadStream<Command extends Message, Event extends Message,
   return readOn(environment.store, aggregate, streamName, fromSnapshot ?? start, commandId);
 }
 
-/** Folds the events appended after `loaded.revision` into it: a fresh read that skips what is known. */
+/**
+ * Folds the events appended after `loaded.revision` into it: a fresh read that skips what is known.
+ *
+ * @example
+ * const caughtUp = await readOn(store, cart, 'cart-1', loaded);
+ */
 export async function readOn<Command extends Message, Event extends Message, State>(
   store: EventStoreReader,
   aggregate: Aggregate<Command, Event, State>,
@@ -97,7 +120,7 @@ export async function readOn<Command extends Message, Event extends Message, Sta
     position = recorded.position;
     if (commandId !== undefined && recorded.metadata.commandId === commandId) commandEvents.push(recorded);
   }
-  return { state, revision, position, snapshotRevision: loaded.snapshotRevision, commandEvents };
+  return { ...loaded, state, revision, position, commandEvents };
 }
 
 /**

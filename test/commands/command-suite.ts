@@ -1,5 +1,5 @@
 // The command layer on a durable backend: one suite, run against SQLite and PostgreSQL by one call each.
-import { handleCommand, loadStream, decodeRecorded, type CommandReceipt, type SnapshotStore } from '../../src/commands';
+import { decodeRecorded, handleCommand, loadStream, StateCache, type CommandReceipt, type SnapshotStore } from '../../src/commands';
 import { fold } from '../../src/domain';
 import type { EventStore } from '../../src/event-store/event-store';
 import { Position } from '../../src/event-store/position';
@@ -109,8 +109,11 @@ export function runCommandSuite(name: string, newDatabase: () => Promise<OpenBac
       }
     });
 
-    it('resolves 16 callers racing on one stream by retrying, without gaps or lost commands', async () => {
-      const environment = { store: backend.store, retry: { maxRetries: 40, baseDelayMs: 1, maxDelayMs: 10 } };
+    it.each([
+      ['without', undefined],
+      ['with', () => new StateCache()],
+    ])('resolves 16 callers racing on one stream by retrying, %s a state cache', async (_label, newCache) => {
+      const environment = { store: backend.store, cache: newCache?.(), retry: { maxRetries: 40, baseDelayMs: 1, maxDelayMs: 10 } };
       await handleCommand(environment, cart, { streamName: 'cart-hot', command: open });
       const receipts = await Promise.all(
         Array.from({ length: 16 }, (_, caller) => handleCommand(environment, cart, { streamName: 'cart-hot', command: add(`sku-${caller}`) })),
@@ -121,6 +124,7 @@ export function runCommandSuite(name: string, newDatabase: () => Promise<OpenBac
       const stored = await readAllOf(backend.store, 'cart-hot');
       expect(stored.map((event) => event.revision)).toEqual(Array.from({ length: 17 }, (_, i) => BigInt(i)));
       expect(new Set(stored.slice(1).map((event) => (event.data as { sku: string }).sku)).size).toBe(16);
+      if (environment.cache) expect(environment.cache.get(cart, 'cart-hot')).toMatchObject({ revision: 16n });
     });
 
     it('writes a command sent many times at once exactly once', async () => {
