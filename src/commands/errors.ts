@@ -18,7 +18,12 @@ export abstract class CommandError extends Error {
   }
 }
 
-/** A command declared `stream: 'new'` found its stream already there. Nothing was appended. */
+/**
+ * A command declared `stream: 'new'` found its stream already there. Nothing was appended.
+ *
+ * @example
+ * catch (error) { if (error instanceof StreamAlreadyExistsError) console.log(error.revision); }
+ */
 export class StreamAlreadyExistsError extends CommandError {
   readonly code = 'ALREADY_EXISTS' as const;
 
@@ -32,7 +37,12 @@ export class StreamAlreadyExistsError extends CommandError {
   }
 }
 
-/** A command declared `stream: 'existing'` found no stream. Nothing was appended. */
+/**
+ * A command declared `stream: 'existing'` found no stream. Nothing was appended.
+ *
+ * @example
+ * catch (error) { if (error instanceof StreamNotFoundError) return notFound(error.streamName); }
+ */
 export class StreamNotFoundError extends CommandError {
   readonly code = 'NOT_FOUND' as const;
 
@@ -47,6 +57,9 @@ export class StreamNotFoundError extends CommandError {
 /**
  * Other writers kept changing the stream: every attempt (the first plus the bounded retries) lost the
  * optimistic-concurrency race. Nothing was appended; the caller may try again later.
+ *
+ * @example
+ * catch (error) { if (error instanceof ConcurrencyConflictError) console.log(error.attempts); }
  */
 export class ConcurrencyConflictError extends CommandError {
   readonly code = 'CONFLICT' as const;
@@ -63,6 +76,9 @@ export class ConcurrencyConflictError extends CommandError {
 /**
  * A command id already belongs to a different command (another type, payload or stream). Retrying the
  * *same* command is fine and returns its original receipt; reusing its id for something else is not.
+ *
+ * @example
+ * catch (error) { if (error instanceof CommandIdReusedError) return badRequest('use a fresh command id'); }
  */
 export class CommandIdReusedError extends CommandError {
   readonly code = 'COMMAND_ID_REUSED' as const;

@@ -3,7 +3,12 @@ import type { JsonValue } from '../event-store/event-store';
 import { Position } from '../event-store/position';
 import type { Snapshot, SnapshotStore } from './snapshot-store';
 
-/** What the store needs of `pg`: a `Pool` (or a client) that runs parameterised queries. */
+/**
+ * What the store needs of `pg`: a `Pool` (or a client) that runs parameterised queries.
+ *
+ * @example
+ * const queryable: PostgresQueryable = new pg.Pool({ connectionString });
+ */
 export interface PostgresQueryable {
   query<Row extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<Row>>;
 }

@@ -4,6 +4,9 @@ import type { Position } from '../event-store/position';
 /**
  * An aggregate's state folded up to `revision`, saved so that loading reads only the events after it.
  * A cache: losing one costs a longer read, never correctness.
+ *
+ * @example
+ * const snapshot: Snapshot = { streamName: 'cart-1', revision: 99n, position, version: 1, state: { status: 'open' } };
  */
 export interface Snapshot {
   readonly streamName: string;

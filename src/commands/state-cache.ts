@@ -1,6 +1,11 @@
 import type { Position } from '../event-store/position';
 
-/** A folded state kept between commands. */
+/**
+ * A folded state kept between commands.
+ *
+ * @example
+ * const cached: CachedState<CartState> | undefined = cache.get(cart, 'cart-1');
+ */
 export interface CachedState<State> {
   readonly state: State;
   readonly revision: bigint;

@@ -9,7 +9,12 @@ import type { StateCache } from './state-cache';
 /** The metadata key holding the schema version an event was written with (absent: version 1). */
 export const SCHEMA_VERSION_KEY = 'schemaVersion';
 
-/** A stream folded up to `revision`. */
+/**
+ * A stream folded up to `revision`.
+ *
+ * @example
+ * const { state, revision }: LoadedStream<CartState> = await loadStream({ store }, cart, 'cart-1');
+ */
 export interface LoadedStream<State> {
   readonly state: State;
   /** The last folded event's revision; -1n when the stream does not exist. */
@@ -27,6 +32,12 @@ export interface LoadedStream<State> {
   readonly commandEvents: readonly RecordedEvent[];
 }
 
+/**
+ * Where {@link loadStream} reads from.
+ *
+ * @example
+ * const environment: StreamLoaderEnvironment = { store, snapshots, cache };
+ */
 export interface StreamLoaderEnvironment {
   readonly store: EventStoreReader;
   readonly snapshots?: SnapshotStore | undefined;

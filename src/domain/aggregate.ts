@@ -15,6 +15,9 @@ import { isValidCategory, parseStreamName, toStreamName, type StreamNameParts } 
 /**
  * When to snapshot an aggregate's state, and how to store it. A snapshot is only a cache: folding from
  * it plus the events after it gives exactly the state of a full fold.
+ *
+ * @example
+ * defineAggregate({ category: 'cart', decider, commands, events, snapshots: { every: 100, version: 3 } });
  */
 export interface SnapshotPolicy<State> {
   /** Save a snapshot once at least this many events were appended since the last one. */
@@ -30,7 +33,12 @@ export interface SnapshotPolicy<State> {
   readonly decode?: (json: unknown) => State;
 }
 
-/** What {@link defineAggregate} needs: a decider, its schemas and the category of its streams. */
+/**
+ * What {@link defineAggregate} needs: a decider, its schemas and the category of its streams.
+ *
+ * @example
+ * const definition: AggregateDefinition<CartCommand, CartEvent, CartState> = { category: 'cart', decider, commands, events };
+ */
 export interface AggregateDefinition<Command extends Message, Event extends Message, State> {
   /** Streams are named `<category>-<id>`; a letter, then letters, digits or `_`. */
   readonly category: string;

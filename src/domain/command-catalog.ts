@@ -10,7 +10,12 @@ import { issuesOf } from './schema-issues';
  */
 export type StreamExpectation = 'new' | 'existing' | 'any';
 
-/** A command type: the schema of its payload and what it expects of its stream. */
+/**
+ * A command type: the schema of its payload and what it expects of its stream.
+ *
+ * @example
+ * const placeOrder: CommandDefinition = { schema: z.object({ customerId: z.string() }), stream: 'new' };
+ */
 export interface CommandDefinition<Schema extends z.ZodType = z.ZodType> {
   readonly schema: Schema;
   readonly stream: StreamExpectation;

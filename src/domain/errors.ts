@@ -50,7 +50,12 @@ export class ValidationError extends DomainError {
   }
 }
 
-/** A command whose `type` the aggregate does not define. */
+/**
+ * A command whose `type` the aggregate does not define.
+ *
+ * @example
+ * catch (error) { if (error instanceof UnknownCommandError) console.log(error.knownTypes); }
+ */
 export class UnknownCommandError extends DomainError {
   readonly code = 'UNKNOWN_COMMAND' as const;
 
@@ -62,7 +67,12 @@ export class UnknownCommandError extends DomainError {
   }
 }
 
-/** A stream name that is not `<category>-<id>` for the aggregate it was given to. */
+/**
+ * A stream name that is not `<category>-<id>` for the aggregate it was given to.
+ *
+ * @example
+ * cart.parseStreamName('order-1'); // throws MalformedStreamNameError: belongs to category "order", not "cart"
+ */
 export class MalformedStreamNameError extends DomainError {
   readonly code = 'INVALID_STREAM_NAME' as const;
 
@@ -77,6 +87,9 @@ export class MalformedStreamNameError extends DomainError {
 /**
  * An event read back from the store does not fit its definition: unknown type, a version newer than the
  * code knows, an upcaster that failed, or data that fails the schema. Nothing is folded past it.
+ *
+ * @example
+ * catch (error) { if (error instanceof InvalidStoredEventError) console.log(error.location, error.issues); }
  */
 export class InvalidStoredEventError extends DomainError {
   readonly code = 'INVALID_STORED_EVENT' as const;
@@ -96,7 +109,12 @@ export class InvalidStoredEventError extends DomainError {
   }
 }
 
-/** `decide` returned something other than an array of valid events; nothing was appended. */
+/**
+ * `decide` returned something other than an array of valid events; nothing was appended.
+ *
+ * @example
+ * catch (error) { if (error instanceof InvalidDecisionError) console.log(error.issues); } // [{ path: '[0].data.sku', … }]
+ */
 export class InvalidDecisionError extends DomainError {
   readonly code = 'INVALID_DECISION' as const;
 
@@ -112,6 +130,9 @@ export class InvalidDecisionError extends DomainError {
 /**
  * `decide` or `evolve` threw something that is not a {@link DomainError}: a bug in the decider, not a
  * rejected command. The original error is the `cause`.
+ *
+ * @example
+ * catch (error) { if (error instanceof DeciderFailedError) report(error.cause); }
  */
 export class DeciderFailedError extends DomainError {
   readonly code = 'DECIDER_FAILED' as const;

@@ -5,7 +5,11 @@ import { issuesOf } from './schema-issues';
 
 /**
  * One step of an event type's history: how to turn the stored shape of one version into the next.
- * `from` checks the old shape before `up` runs, so `up` gets typed, trusted data.
+ * `from` checks the old shape before `up` runs, so `up` gets typed, trusted data. Build it with
+ * {@link upcaster}.
+ *
+ * @example
+ * const step: Upcaster = upcaster(z.object({ qty: z.number() }), (v1) => ({ quantity: v1.qty }));
  */
 export interface Upcaster {
   readonly from: z.ZodType;
@@ -26,6 +30,9 @@ export function upcaster<From extends z.ZodType>(from: From, up: (data: z.output
  * An event type whose schema has changed: the current schema plus the chain that brings every older
  * stored version up to it. Version 1 is the first shape; the current version is `upcasters.length + 1`.
  * Stored events are never rewritten: they are upcast on every read.
+ *
+ * @example
+ * const itemAdded: VersionedEvent = versioned(currentSchema, [v1ToV2, v2ToV3]);
  */
 export interface VersionedEvent<Schema extends z.ZodType = z.ZodType> {
   readonly schema: Schema;
@@ -58,7 +65,12 @@ export type EventsFrom<Schemas extends EventSchemas> = {
   [Type in keyof Schemas & string]: Message<Type, DataOf<Schemas[Type]>>;
 }[keyof Schemas & string];
 
-/** An event as stored: its type, raw data and the schema version it was written with. */
+/**
+ * An event as stored: its type, raw data and the schema version it was written with.
+ *
+ * @example
+ * const stored: StoredEventShape = { type: 'ItemAdded', data: { sku: 'tea', quantity: 1 }, version: 1, location: 'cart-1@3' };
+ */
 export interface StoredEventShape {
   readonly type: string;
   readonly data: unknown;

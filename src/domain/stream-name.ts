@@ -5,7 +5,12 @@ const MAX_STREAM_NAME_LENGTH = 255;
 const CATEGORY = /^[A-Za-z][A-Za-z0-9_]*$/;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
-/** A stream name split into its parts. */
+/**
+ * A stream name split into its parts.
+ *
+ * @example
+ * const { category, id }: StreamNameParts = parseStreamName('cart-42'); // 'cart', '42'
+ */
 export interface StreamNameParts {
   readonly category: string;
   readonly id: string;

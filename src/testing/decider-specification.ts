@@ -4,7 +4,12 @@ import type { Decider } from '../domain/decider';
 import type { Message } from '../domain/message';
 import { lineDiff, print } from './line-diff';
 
-/** A spec failed: the events differ, the wrong error was thrown, or nothing was thrown. */
+/**
+ * A spec failed: the events differ, the wrong error was thrown, or nothing was thrown.
+ *
+ * @example
+ * expect(() => given([]).when(command).then([])).toThrow(SpecificationError);
+ */
 export class SpecificationError extends Error {
   constructor(message: string) {
     super(message);
@@ -19,7 +24,12 @@ export type ErrorClass<E extends Error = Error> = abstract new (...args: any[]) 
 /** What `thenThrows` matches: an error class, or a `code` (also a `BusinessRuleError`'s `rule`). */
 export type ExpectedError<E extends Error = Error> = ErrorClass<E> | string;
 
-/** The last step of a spec. */
+/**
+ * The last step of a spec.
+ *
+ * @example
+ * given(history).when(command).then([expectedEvent]);
+ */
 export interface DeciderSpecificationOutcome<Event> {
   /**
    * Asserts that `decide` returned exactly these events (deep, strict equality).
@@ -33,7 +43,12 @@ export interface DeciderSpecificationOutcome<Event> {
   thenThrows<E extends Error>(expected: ExpectedError<E>, check?: (error: E) => void): void;
 }
 
-/** The middle step of a spec. */
+/**
+ * The middle step of a spec.
+ *
+ * @example
+ * const outcome = given(history).when(command);
+ */
 export interface DeciderSpecificationWhen<Command, Event> {
   when(command: Command): DeciderSpecificationOutcome<Event>;
 }
