@@ -68,6 +68,7 @@ export function prepareEvents(events: readonly EventData[], limits: EventStoreLi
       throw new InvalidEventError(index, 'type', `is ${type.length} characters long; the limit is ${MAX_NAME_LENGTH}`);
     }
     if (CONTROL_CHARACTERS.test(type)) throw new InvalidEventError(index, 'type', 'contains control characters');
+    if (type.startsWith('$')) throw new InvalidEventError(index, 'type', `${JSON.stringify(type)} starts with "$", reserved for system events`);
     assertJson(event.data, index, 'data');
     const metadata: unknown = event.metadata ?? {};
     if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
