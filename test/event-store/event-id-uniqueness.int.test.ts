@@ -10,13 +10,13 @@ import { testDatabase } from '../support/postgres';
  * reused in another stream. (EventStoreDB deduplicates per stream only; the shared contract promises that.)
  */
 describe.each([
-  ['in-memory', () => Promise.resolve({ store: new InMemoryEventStore() as EventStore, cleanup: () => Promise.resolve() })],
+  ['in-memory', () => Promise.resolve({ store: new InMemoryEventStore(), cleanup: () => Promise.resolve() })],
   [
     'SQLite',
     () => {
       const folder = mkdtempSync(join(tmpdir(), 'eventfold-ids-'));
       return Promise.resolve({
-        store: SqliteEventStore.open(join(folder, 'ids.db')) as EventStore,
+        store: SqliteEventStore.open(join(folder, 'ids.db')),
         cleanup: () => Promise.resolve(rmSync(folder, { recursive: true, force: true })),
       });
     },
@@ -25,7 +25,7 @@ describe.each([
     'PostgreSQL',
     async () => {
       const database = await testDatabase('eventfold_ids');
-      return { store: (await PostgresEventStore.connect(database.url)) as EventStore, cleanup: () => database.drop() };
+      return { store: (await PostgresEventStore.connect(database.url)), cleanup: () => database.drop() };
     },
   ],
 ])('%s: event ids are unique across streams', (_name, open) => {
