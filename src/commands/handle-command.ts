@@ -17,6 +17,7 @@ import type {
 import type { Position } from '../event-store/position';
 import { commandFingerprint, eventIdFor } from './command-identity';
 import { checkStreamExpectation, CommandIdReusedError, ConcurrencyConflictError } from './errors';
+import { withCommandIds } from './recent-commands';
 import { jitteredDelay, resolveRetryPolicy, type CommandRetryPolicy } from './retry-policy';
 import type { SnapshotStore } from './snapshot-store';
 import type { StateCache } from './state-cache';
@@ -139,6 +140,7 @@ export async function handleCommand<Command extends Message, Event extends Messa
 
   let loaded = await loadStream(environment, aggregate, streamName, commandId);
   for (let attempt = 0; ; attempt++) {
+    loaded = await snapshotLoadedIfDue(environment, aggregate, streamName, loaded);
     remember(environment, aggregate, streamName, loaded);
     if (loaded.commandEvents.length > 0) return receiptFromHistory(aggregate, context, loaded.commandEvents);
     try {
@@ -158,10 +160,9 @@ export async function handleCommand<Command extends Message, Event extends Messa
         continue;
       }
       // The store refusing our deterministic event ids (a WrongExpectedRevisionError at the revision we
-      // expected is that too) means they are stored already; a fold that began at a snapshot or a cached
-      // state did not see the events before it. Either way, this may be a retry of a command that ran.
+      // expected is that too) means they are stored already: this may be a retry of a command that ran.
       const idsTaken = error instanceof DuplicateEventIdError || error instanceof WrongExpectedRevisionError;
-      if (idsTaken || loaded.unscannedThrough >= 0n) {
+      if (idsTaken || ranBehindFold(loaded, commandId)) {
         const earlier = await findCommandEvents(store, streamName, commandId);
         if (earlier.length > 0) return receiptFromHistory(aggregate, context, earlier);
         if (idsTaken) throw new CommandIdReusedError(commandId, streamName, 'its event ids are taken in another stream');
@@ -179,8 +180,40 @@ function remember<Command extends Message, Event extends Message, State>(
 ): void {
   // A stream that does not exist is not worth a cache slot: NOT_FOUND probes would evict real states.
   if (!environment.cache || loaded.revision < 0n) return;
-  const { state, revision, position, snapshotRevision } = loaded;
-  environment.cache.set(aggregate, streamName, { state, revision, position, snapshotRevision });
+  const { state, revision, position, snapshotRevision, recentCommandIds } = loaded;
+  environment.cache.set(aggregate, streamName, { state, revision, position, snapshotRevision, recentCommandIds });
+}
+
+/**
+ * Snapshots a long fold right away, so that streams whose commands often decide nothing (or are
+ * rejected) still get a snapshot, not only those that keep growing through this handler.
+ */
+async function snapshotLoadedIfDue<Command extends Message, Event extends Message, State>(
+  environment: CommandEnvironment,
+  aggregate: Aggregate<Command, Event, State>,
+  streamName: string,
+  loaded: LoadedStream<State>,
+): Promise<LoadedStream<State>> {
+  const policy = aggregate.snapshots;
+  if (!policy || !environment.snapshots || loaded.revision < 0n || loaded.revision - loaded.snapshotRevision < BigInt(policy.every)) {
+    return loaded;
+  }
+  const saved = await saveSnapshot(environment, aggregate, streamName, loaded.state, loaded.recentCommandIds, {
+    revision: loaded.revision,
+    position: loaded.position!,
+  });
+  return saved ? { ...loaded, snapshotRevision: loaded.revision } : loaded;
+}
+
+/**
+ * Whether the command ran in the part of the stream the fold skipped (behind a snapshot or a cached
+ * state), judged by the ids of the last commands folded in. Reading the skipped events instead would
+ * make every rejected or no-op command cost a read of the whole stream. A retry older than that window
+ * is still caught whenever it decides events again (the store knows their ids); one that decides
+ * nothing or is rejected now is answered as a new command — and appends nothing either way.
+ */
+function ranBehindFold(loaded: LoadedStream<unknown>, commandId: string): boolean {
+  return loaded.unscannedThrough >= 0n && loaded.recentCommandIds.includes(commandId);
 }
 
 interface CommandContext<Command extends Message> {
@@ -203,7 +236,7 @@ async function decideAndAppend<Command extends Message, Event extends Message, S
   checkStreamExpectation(aggregate.commands.streamExpectation(command.type), streamName, command.type, loaded.revision);
   const events = aggregate.decide(command, loaded.state);
   if (events.length === 0) {
-    if (loaded.unscannedThrough >= 0n) {
+    if (ranBehindFold(loaded, commandId)) {
       const earlier = await findCommandEvents(environment.store, streamName, commandId);
       if (earlier.length > 0) return receiptFromHistory(aggregate, context, earlier);
     }
@@ -217,12 +250,14 @@ async function decideAndAppend<Command extends Message, Event extends Message, S
   if (environment.cache || snapshotDue) {
     const state = evolveAfterAppend(environment, aggregate, streamName, loaded.state, events);
     if (state !== undefined) {
-      const saved = snapshotDue && (await saveSnapshot(environment, aggregate, streamName, state.value, result));
+      const recentCommandIds = withCommandIds(loaded.recentCommandIds, [commandId]);
+      const saved = snapshotDue && (await saveSnapshot(environment, aggregate, streamName, state.value, recentCommandIds, result));
       environment.cache?.set(aggregate, streamName, {
         state: state.value,
         revision: result.revision,
         position: result.position,
         snapshotRevision: saved ? result.revision : loaded.snapshotRevision,
+        recentCommandIds,
       });
     }
   }
@@ -279,6 +314,7 @@ async function saveSnapshot<Command extends Message, Event extends Message, Stat
   aggregate: Aggregate<Command, Event, State>,
   streamName: string,
   state: State,
+  recentCommandIds: readonly string[],
   result: AppendResult,
 ): Promise<boolean> {
   const policy = aggregate.snapshots!;
@@ -290,6 +326,7 @@ async function saveSnapshot<Command extends Message, Event extends Message, Stat
       position: result.position,
       version: policy.version,
       state: encoded as JsonValue,
+      recentCommandIds,
     });
     return true;
   } catch (error) {

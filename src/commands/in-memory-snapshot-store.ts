@@ -8,6 +8,7 @@ interface StoredSnapshot {
   readonly version: number;
   /** Serialised, so that a caller mutating a loaded state cannot change the stored one. */
   readonly state: string;
+  readonly recentCommandIds: readonly string[];
 }
 
 /**
@@ -22,8 +23,8 @@ export class InMemorySnapshotStore implements SnapshotStore {
   load(streamName: string): Promise<Snapshot | undefined> {
     const stored = this.snapshots.get(streamName);
     if (!stored) return Promise.resolve(undefined);
-    const { revision, position, version, state } = stored;
-    return Promise.resolve({ streamName, revision, position, version, state: JSON.parse(state) as JsonValue });
+    const { revision, position, version, state, recentCommandIds } = stored;
+    return Promise.resolve({ streamName, revision, position, version, state: JSON.parse(state) as JsonValue, recentCommandIds: [...recentCommandIds] });
   }
 
   save(snapshot: Snapshot): Promise<void> {
@@ -31,7 +32,8 @@ export class InMemorySnapshotStore implements SnapshotStore {
     return new Promise((resolve) => {
       if (replacesSnapshot(this.snapshots.get(snapshot.streamName), snapshot)) {
         const { revision, position, version } = snapshot;
-        this.snapshots.set(snapshot.streamName, { revision, position, version, state: JSON.stringify(snapshot.state) });
+        const recentCommandIds = [...snapshot.recentCommandIds];
+        this.snapshots.set(snapshot.streamName, { revision, position, version, state: JSON.stringify(snapshot.state), recentCommandIds });
       }
       resolve();
     });

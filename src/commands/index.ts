@@ -23,3 +23,4 @@ export { InMemorySnapshotStore } from './in-memory-snapshot-store';
 export { SqliteSnapshotStore } from './sqlite-snapshot-store';
 export { PostgresSnapshotStore, type PostgresQueryable } from './postgres-snapshot-store';
 export { StateCache, type CachedState } from './state-cache';
+export { RECENT_COMMAND_LIMIT } from './recent-commands';

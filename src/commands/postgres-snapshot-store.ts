@@ -1,6 +1,7 @@
 import type { QueryResult, QueryResultRow } from 'pg';
 import type { JsonValue } from '../event-store/event-store';
 import { Position } from '../event-store/position';
+import { parseRecentCommandIds } from './recent-commands';
 import type { Snapshot, SnapshotStore } from './snapshot-store';
 
 /**
@@ -18,6 +19,7 @@ interface SnapshotRow {
   position: string;
   version: number;
   state: JsonValue;
+  recent_commands: unknown;
 }
 
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS eventfold_snapshots (
@@ -26,6 +28,7 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS eventfold_snapshots (
   position text NOT NULL,
   version integer NOT NULL,
   state jsonb NOT NULL,
+  recent_commands jsonb NOT NULL,
   saved_at timestamptz NOT NULL DEFAULT now()
 )`;
 
@@ -48,23 +51,37 @@ export class PostgresSnapshotStore implements SnapshotStore {
 
   async load(streamName: string): Promise<Snapshot | undefined> {
     const result = await this.pool.query<SnapshotRow>(
-      'SELECT revision::text AS revision, position, version, state FROM eventfold_snapshots WHERE stream_name = $1',
+      'SELECT revision::text AS revision, position, version, state, recent_commands FROM eventfold_snapshots WHERE stream_name = $1',
       [streamName],
     );
     const row = result.rows[0];
     if (!row) return undefined;
-    return { streamName, revision: BigInt(row.revision), position: Position.parse(row.position), version: row.version, state: row.state };
+    return {
+      streamName,
+      revision: BigInt(row.revision),
+      position: Position.parse(row.position),
+      version: row.version,
+      state: row.state,
+      recentCommandIds: parseRecentCommandIds(row.recent_commands),
+    };
   }
 
   async save(snapshot: Snapshot): Promise<void> {
     await this.pool.query(
-      `INSERT INTO eventfold_snapshots (stream_name, revision, position, version, state, saved_at)
-       VALUES ($1, $2, $3, $4, $5::jsonb, now())
+      `INSERT INTO eventfold_snapshots (stream_name, revision, position, version, state, recent_commands, saved_at)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, now())
        ON CONFLICT (stream_name) DO UPDATE SET
          revision = excluded.revision, position = excluded.position, version = excluded.version,
-         state = excluded.state, saved_at = excluded.saved_at
+         state = excluded.state, recent_commands = excluded.recent_commands, saved_at = excluded.saved_at
        WHERE excluded.version <> eventfold_snapshots.version OR excluded.revision > eventfold_snapshots.revision`,
-      [snapshot.streamName, snapshot.revision.toString(), snapshot.position.toString(), snapshot.version, JSON.stringify(snapshot.state)],
+      [
+        snapshot.streamName,
+        snapshot.revision.toString(),
+        snapshot.position.toString(),
+        snapshot.version,
+        JSON.stringify(snapshot.state),
+        JSON.stringify(snapshot.recentCommandIds),
+      ],
     );
   }
 }

@@ -6,7 +6,7 @@ import type { Position } from '../event-store/position';
  * A cache: losing one costs a longer read, never correctness.
  *
  * @example
- * const snapshot: Snapshot = { streamName: 'cart-1', revision: 99n, position, version: 1, state: { status: 'open' } };
+ * const snapshot: Snapshot = { streamName: 'cart-1', revision: 99n, position, version: 1, state: { status: 'open' }, recentCommandIds: [] };
  */
 export interface Snapshot {
   readonly streamName: string;
@@ -17,6 +17,11 @@ export interface Snapshot {
   /** The aggregate's `snapshots.version` when it was saved; any other version is ignored on load. */
   readonly version: number;
   readonly state: JsonValue;
+  /**
+   * The ids of the last commands folded into `state`, oldest first, so that a retried command hidden
+   * behind the snapshot is still recognised.
+   */
+  readonly recentCommandIds: readonly string[];
 }
 
 /**

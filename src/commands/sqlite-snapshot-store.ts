@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { JsonValue } from '../event-store/event-store';
 import { Position } from '../event-store/position';
+import { parseRecentCommandIds } from './recent-commands';
 import type { Snapshot, SnapshotStore } from './snapshot-store';
 
 interface SnapshotRow {
@@ -8,6 +9,7 @@ interface SnapshotRow {
   position: string;
   version: number;
   state: string;
+  recent_commands: string;
 }
 
 interface PendingSave {
@@ -27,7 +29,7 @@ interface PendingSave {
  */
 export class SqliteSnapshotStore implements SnapshotStore {
   private readonly selectSnapshot: Database.Statement<[string], SnapshotRow>;
-  private readonly upsertSnapshot: Database.Statement<[string, number, string, number, string, number]>;
+  private readonly upsertSnapshot: Database.Statement<[string, number, string, number, string, string, number]>;
   private pending: PendingSave[] = [];
   private flushScheduled = false;
 
@@ -39,17 +41,18 @@ export class SqliteSnapshotStore implements SnapshotStore {
          position TEXT NOT NULL,
          version INTEGER NOT NULL,
          state TEXT NOT NULL,
+         recent_commands TEXT NOT NULL,
          saved_at INTEGER NOT NULL
        ) WITHOUT ROWID`,
     );
-    this.selectSnapshot = db.prepare('SELECT revision, position, version, state FROM eventfold_snapshots WHERE stream_name = ?');
+    this.selectSnapshot = db.prepare('SELECT revision, position, version, state, recent_commands FROM eventfold_snapshots WHERE stream_name = ?');
     // The WHERE clause is the "keep the newer" rule (see SnapshotStore.save), applied atomically.
     this.upsertSnapshot = db.prepare(
-      `INSERT INTO eventfold_snapshots (stream_name, revision, position, version, state, saved_at)
-       VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO eventfold_snapshots (stream_name, revision, position, version, state, recent_commands, saved_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (stream_name) DO UPDATE SET
          revision = excluded.revision, position = excluded.position, version = excluded.version,
-         state = excluded.state, saved_at = excluded.saved_at
+         state = excluded.state, recent_commands = excluded.recent_commands, saved_at = excluded.saved_at
        WHERE excluded.version <> eventfold_snapshots.version OR excluded.revision > eventfold_snapshots.revision`,
     );
   }
@@ -64,6 +67,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
           position: Position.parse(row.position),
           version: row.version,
           state: JSON.parse(row.state) as JsonValue,
+          recentCommandIds: parseRecentCommandIds(JSON.parse(row.recent_commands)),
         },
       );
     });
@@ -88,9 +92,10 @@ export class SqliteSnapshotStore implements SnapshotStore {
     try {
       this.db.transaction(() => {
         for (const save of batch) {
-          const { streamName, revision, position, version, state } = save.snapshot;
+          const { streamName, revision, position, version, state, recentCommandIds } = save.snapshot;
           try {
-            this.upsertSnapshot.run(streamName, Number(revision), position.toString(), version, JSON.stringify(state), savedAt);
+            const recent = JSON.stringify(recentCommandIds);
+            this.upsertSnapshot.run(streamName, Number(revision), position.toString(), version, JSON.stringify(state), recent, savedAt);
           } catch (error) {
             failures.set(save, error);
           }

@@ -12,6 +12,8 @@ export interface CachedState<State> {
   readonly position: Position | undefined;
   /** The revision of the newest snapshot known to be stored, so that snapshots keep their cadence. */
   readonly snapshotRevision: bigint;
+  /** The ids of the last commands folded in, oldest first. */
+  readonly recentCommandIds: readonly string[];
 }
 
 interface Entry {

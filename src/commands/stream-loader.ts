@@ -4,6 +4,7 @@ import type { Message } from '../domain/message';
 import type { EventStoreReader, RecordedEvent } from '../event-store/event-store';
 import type { Position } from '../event-store/position';
 import type { SnapshotStore } from './snapshot-store';
+import { withCommandIds } from './recent-commands';
 import type { StateCache } from './state-cache';
 
 /** The metadata key holding the schema version an event was written with (absent: version 1). */
@@ -30,6 +31,8 @@ export interface LoadedStream<State> {
   readonly unscannedThrough: bigint;
   /** The events among those read that carry the command id being looked for (one contiguous append). */
   readonly commandEvents: readonly RecordedEvent[];
+  /** The ids of the last commands folded in, oldest first (at most `RECENT_COMMAND_LIMIT`). */
+  readonly recentCommandIds: readonly string[];
 }
 
 /**
@@ -88,6 +91,7 @@ export async function loadStream<Command extends Message, Event extends Message,
     snapshotRevision: -1n,
     unscannedThrough: -1n,
     commandEvents: [],
+    recentCommandIds: [],
   };
   const policy = aggregate.snapshots;
   if (!policy || !environment.snapshots) return readOn(environment.store, aggregate, streamName, start, commandId);
@@ -102,6 +106,7 @@ export async function loadStream<Command extends Message, Event extends Message,
         snapshotRevision: snapshot.revision,
         unscannedThrough: snapshot.revision,
         commandEvents: [],
+        recentCommandIds: snapshot.recentCommandIds,
       };
     }
   } catch (error) {
@@ -125,13 +130,17 @@ export async function readOn<Command extends Message, Event extends Message, Sta
 ): Promise<LoadedStream<State>> {
   let { state, revision, position } = loaded;
   const commandEvents = [...loaded.commandEvents];
+  const seenCommandIds: string[] = [];
   for await (const recorded of store.readStream(streamName, { fromRevision: revision + 1n })) {
     state = aggregate.evolve(state, decodeRecorded(aggregate.events, recorded));
     revision = recorded.revision;
     position = recorded.position;
-    if (commandId !== undefined && recorded.metadata.commandId === commandId) commandEvents.push(recorded);
+    const eventCommandId = recorded.metadata.commandId;
+    if (typeof eventCommandId === 'string') seenCommandIds.push(eventCommandId);
+    if (commandId !== undefined && eventCommandId === commandId) commandEvents.push(recorded);
   }
-  return { ...loaded, state, revision, position, commandEvents };
+  const recentCommandIds = withCommandIds(loaded.recentCommandIds, seenCommandIds);
+  return { ...loaded, state, revision, position, commandEvents, recentCommandIds };
 }
 
 /**

@@ -40,6 +40,7 @@ export function runCommandSuite(name: string, newDatabase: () => Promise<OpenBac
       const snapshot = await backend.snapshots.load('cart-1');
       expect(snapshot).toMatchObject({ streamName: 'cart-1', revision: 3n, version: 1 });
       const stored = await readAllOf(backend.store, 'cart-1');
+      expect(snapshot!.recentCommandIds).toEqual(stored.slice(0, 4).map((event) => event.metadata.commandId));
       expect(snapshot!.position.equals(stored[3]!.position)).toBe(true);
 
       const loaded = await loadStream(environment, everyTwo, 'cart-1');
@@ -72,13 +73,20 @@ export function runCommandSuite(name: string, newDatabase: () => Promise<OpenBac
 
     it('keeps the newer snapshot of a version; another version replaces it', async () => {
       const save = (revision: bigint, version: number, n: number) =>
-        backend.snapshots.save({ streamName: 'cart-s', revision, position: Position.of(revision + 1n, revision + 1n), version, state: { n } });
+        backend.snapshots.save({
+          streamName: 'cart-s',
+          revision,
+          position: Position.of(revision + 1n, revision + 1n),
+          version,
+          state: { n },
+          recentCommandIds: [`command-${n}`],
+        });
       await save(5n, 1, 5);
       await Promise.all([save(3n, 1, 3), save(5n, 1, 55)]);
       expect(await backend.snapshots.load('cart-s')).toMatchObject({ revision: 5n, version: 1, state: { n: 5 } });
       await save(2n, 2, 2);
       const replaced = await backend.snapshots.load('cart-s');
-      expect(replaced).toMatchObject({ revision: 2n, version: 2, state: { n: 2 } });
+      expect(replaced).toMatchObject({ revision: 2n, version: 2, state: { n: 2 }, recentCommandIds: ['command-2'] });
       expect(replaced!.position.equals(Position.of(3n, 3n))).toBe(true);
       expect(await backend.snapshots.load('cart-none')).toBeUndefined();
     });
@@ -86,7 +94,7 @@ export function runCommandSuite(name: string, newDatabase: () => Promise<OpenBac
     it('saves many snapshots at once', async () => {
       await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          backend.snapshots.save({ streamName: `cart-${i}`, revision: 1n, position: Position.of(1n, 1n), version: 1, state: { i } }),
+          backend.snapshots.save({ streamName: `cart-${i}`, revision: 1n, position: Position.of(1n, 1n), version: 1, state: { i }, recentCommandIds: [] }),
         ),
       );
       for (let i = 0; i < 20; i++) expect((await backend.snapshots.load(`cart-${i}`))!.state).toEqual({ i });

@@ -50,6 +50,20 @@ describe('snapshots', () => {
     expect((await snapshots.load('cart-1'))!.revision).toBe(2n);
   });
 
+  it('snapshots a long stream on load, even when its commands decide nothing', async () => {
+    const everyThree = snapshottingCart(3);
+    await handleCommand(environment, cart, { streamName: 'cart-1', command: open });
+    for (const sku of ['a', 'b', 'c', 'd']) await handleCommand(environment, cart, { streamName: 'cart-1', command: add(sku) });
+    expect(await snapshots.load('cart-1')).toBeUndefined();
+
+    const noop: CartCommand = { type: 'RemoveItem', data: { sku: 'absent' } };
+    expect((await handleCommand(environment, everyThree, { streamName: 'cart-1', command: noop })).events).toEqual([]);
+    expect(await snapshots.load('cart-1')).toMatchObject({ revision: 4n });
+    const counted = countingReads(store);
+    await handleCommand({ ...environment, store: counted }, everyThree, { streamName: 'cart-1', command: noop });
+    expect(counted.reads).toEqual([{ fromRevision: 5n }]);
+  });
+
   it('ignores a snapshot of another version, and replaces it', async () => {
     for (const command of [open, add('tea'), add('cake')]) await handleCommand(environment, snapshottingCart(1, 1), { streamName: 'cart-1', command });
     expect((await snapshots.load('cart-1'))!.version).toBe(1);
@@ -121,7 +135,14 @@ describe('snapshots', () => {
     const receipt = await handleCommand(env, snapshottingCart(1), { streamName: 'cart-1', command: open });
     expect(receipt.revision).toBe(0n);
     await handleCommand(env, snapshottingCart(1), { streamName: 'cart-1', command: add('tea') });
-    expect(reported.map((error) => (error as Error).message)).toEqual(['snapshot table is gone', 'disk full', 'snapshot table is gone', 'disk full']);
+    // Second command: the snapshot load fails, then both the save after loading and the one after appending.
+    expect(reported.map((error) => (error as Error).message)).toEqual([
+      'snapshot table is gone',
+      'disk full',
+      'snapshot table is gone',
+      'disk full',
+      'disk full',
+    ]);
     expect(await readAllOf(store, 'cart-1')).toHaveLength(2);
   });
 });
@@ -133,6 +154,7 @@ describe('InMemorySnapshotStore', () => {
     position: Position.of(revision + 1n, revision + 1n),
     version,
     state,
+    recentCommandIds: [`c-${revision}`],
   });
 
   it('keeps the newer snapshot of a version, and lets another version replace it', async () => {
@@ -141,7 +163,7 @@ describe('InMemorySnapshotStore', () => {
     await snapshots.save(snapshot(5n, 1, { n: 55 }));
     expect(await snapshots.load('s-1')).toMatchObject({ revision: 5n, state: { n: 5 } });
     await snapshots.save(snapshot(2n, 2, { n: 2 }));
-    expect(await snapshots.load('s-1')).toMatchObject({ revision: 2n, version: 2, state: { n: 2 } });
+    expect(await snapshots.load('s-1')).toMatchObject({ revision: 2n, version: 2, state: { n: 2 }, recentCommandIds: ['c-2'] });
   });
 
   it('hands out copies, so a caller cannot change what is stored', async () => {

@@ -98,6 +98,7 @@ describe('StateCache', () => {
     revision,
     position: Position.of(revision + 1n, revision + 1n),
     snapshotRevision: -1n,
+    recentCommandIds: [],
   });
 
   it('evicts the least recently used stream beyond its size', () => {
