@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuplicateEventIdError, InMemoryEventStore, PostgresEventStore, SqliteEventStore, type EventStore } from '../../src/event-store';
+import { DuplicateEventIdError, InMemoryEventStore, PostgresEventStore, SqliteEventStore } from '../../src/event-store';
 import { testDatabase } from '../support/postgres';
 
 /**
