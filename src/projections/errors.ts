@@ -17,9 +17,16 @@ export type ProjectionErrorCode =
   | 'READ_MODEL_UNAVAILABLE'
   | 'ENGINE_STOPPED';
 
-/** Anything thrown, as an `Error` (libraries and user code may throw other values). */
+/**
+ * Anything thrown, as an `Error` (user code may throw other values). Error-like objects are kept as
+ * they are: errors from native modules may come from another realm and fail `instanceof Error`.
+ */
 export function toError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
+  if (value instanceof Error) return value;
+  if (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string') {
+    return value as Error;
+  }
+  return new Error(String(value));
 }
 
 /** Base class of every projection error. */
@@ -136,17 +143,17 @@ export class WaitForPositionTimeoutError extends ProjectionError {
   }
 }
 
-/** `waitForState` ran out of time before the projection reached one of the states. */
+/** `waitForState` / `waitForStatus` ran out of time before the projection got there. */
 export class WaitForStateTimeoutError extends ProjectionError {
   readonly code = 'STATE_TIMEOUT' as const;
 
   constructor(
     readonly projection: string,
-    readonly states: readonly string[],
+    readonly expected: string,
     readonly timeoutMs: number,
     readonly state: string,
   ) {
-    super(`projection "${projection}" did not reach ${states.join(' or ')} within ${timeoutMs} ms (it is ${state})`);
+    super(`projection "${projection}" did not reach ${expected} within ${timeoutMs} ms (it is ${state})`);
   }
 }
 

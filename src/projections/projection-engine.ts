@@ -7,6 +7,7 @@ import {
   ProjectionVersionConflictError,
   RebuildTimeoutError,
   WaitForStateTimeoutError,
+  toError,
   UnknownProjectionError,
   WaitForPositionTimeoutError,
 } from './errors';
@@ -218,22 +219,38 @@ export class ProjectionEngine {
    * await engine.waitForState('order-summary', 'live', { timeoutMs: 30_000 });
    * @throws WaitForStateTimeoutError when the time runs out first.
    */
-  async waitForState(
+  waitForState(
     name: string,
     states: ProjectionState | readonly ProjectionState[],
     options: WaitOptions = {},
   ): Promise<ProjectionStatus> {
-    const entry = this.entry(name);
     const wanted = typeof states === 'string' ? [states] : states;
+    return this.waitForStatus(name, (status) => wanted.includes(status.state), { ...options, what: wanted.join(' or ') });
+  }
+
+  /**
+   * Resolves with the projection's status once `accept` says yes; the status is looked at again on
+   * every change of the projection (commit, state change, retry), never on a timer.
+   *
+   * @example
+   * await engine.waitForStatus('order-summary', (status) => status.retry !== undefined);
+   * @throws WaitForStateTimeoutError when the time runs out first.
+   */
+  async waitForStatus(
+    name: string,
+    accept: (status: ProjectionStatus) => boolean,
+    options: WaitOptions & { readonly what?: string } = {},
+  ): Promise<ProjectionStatus> {
+    const entry = this.entry(name);
     const timeoutMs = options.timeoutMs ?? 5_000;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const progressed = entry.progress.next();
       const status = await this.status(name);
-      if (wanted.includes(status.state)) return status;
+      if (accept(status)) return status;
       const remaining = deadline - Date.now();
       if (remaining <= 0 || !(await within(progressed, remaining))) {
-        throw new WaitForStateTimeoutError(name, wanted, timeoutMs, status.state);
+        throw new WaitForStateTimeoutError(name, options.what ?? 'the expected status', timeoutMs, status.state);
       }
     }
   }
@@ -329,7 +346,7 @@ export class ProjectionEngine {
         return;
       } catch (error) {
         if (!isTransientError(error) || this.stopped) {
-          entry.blocked = error instanceof Error ? error : new Error(String(error));
+          entry.blocked = toError(error);
           entry.progress.notify();
           this.options.onFailure?.(definition.name, error);
           return;
@@ -417,7 +434,7 @@ export class ProjectionEngine {
         await this.options.readModels.activate(rebuild.layout);
       } catch (error) {
         if (!isTransientError(error)) {
-          entry.blocked = error instanceof Error ? error : new Error(String(error));
+          entry.blocked = toError(error);
           this.options.onFailure?.(entry.definition.name, error);
           return;
         }

@@ -194,6 +194,7 @@ export class SlotRunner {
         this.lastErrorValue = errorInfo(error, undefined);
         this.retryValue = { attempt, nextAttemptAt: new Date(Date.now() + delayMs) };
         this.setState('catching-up');
+        this.options.progress.notify();
         await delay(delayMs, signal);
       } finally {
         this.subscription = undefined;
@@ -295,13 +296,16 @@ export class SlotRunner {
   }
 }
 
+/**
+ * Describes anything thrown. Duck-typed rather than `instanceof Error`: errors from native modules
+ * (better-sqlite3) may come from another realm, and user code may throw plain objects.
+ */
 function errorInfo(error: unknown, event: RecordedEvent | undefined): ProjectionErrorInfo {
-  const details = error instanceof Error ? error : new Error(String(error));
-  const code = (details as { code?: unknown }).code;
+  const details = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown; code?: unknown };
   return {
-    name: details.name,
-    code: typeof code === 'string' ? code : undefined,
-    message: details.message,
+    name: typeof details.name === 'string' ? details.name : 'Error',
+    code: typeof details.code === 'string' ? details.code : undefined,
+    message: typeof details.message === 'string' ? details.message : String(error),
     at: new Date(),
     event: event && { id: event.id, type: event.type, streamName: event.streamName, position: event.position },
   };
