@@ -1,4 +1,4 @@
-// The examples of docs/commands.md, verbatim apart from imports (the docs import from 'eventfold'):
+// The examples of README.md's "Domain and commands" section, verbatim apart from imports (the docs import from 'eventfold'):
 // if this file stops compiling or passing, the docs are wrong.
 import { z } from 'zod';
 import { handleCommand, loadAt, StateCache, type CommandEnvironment, type CommandRequest } from '../../src/commands';
@@ -56,7 +56,7 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
 
 export const order = defineAggregate({ category: 'order', decider: orderDecider, commands: orderCommands, events: orderEvents });
 
-describe('docs/commands.md', () => {
+describe('README: domain and commands', () => {
   const store = new InMemoryEventStore();
   afterAll(() => store.close());
 
