@@ -178,17 +178,16 @@ export class InMemoryReadModelStore implements ReadModelStore {
     };
     type TDoc = DocumentOf<C[K]>;
     return {
-      get: (key) => Promise.resolve(parse(table().get(key)) as TDoc | undefined),
+      get: (key) => attempt(() => parse(table().get(key)) as TDoc | undefined),
       find: (query?: DocumentQuery<TDoc>) =>
-        Promise.resolve(
-          findIn(table(), planQuery(collection, indexes, query as DocumentQuery<object>)).map((row) => row.doc as TDoc),
-        ),
-      count: (where?: Where<TDoc>) => {
-        const plan = planQuery(collection, indexes, { where });
-        let count = 0;
-        for (const [key, stored] of table()) if (matchesPlan(plan, key, stored.values)) count++;
-        return Promise.resolve(count);
-      },
+        attempt(() => findIn(table(), planQuery(collection, indexes, query)).map((row) => row.doc as TDoc)),
+      count: (where?: Where<TDoc>) =>
+        attempt(() => {
+          const plan = planQuery(collection, indexes, { where });
+          let count = 0;
+          for (const [key, stored] of table()) if (matchesPlan(plan, key, stored.values)) count++;
+          return count;
+        }),
     };
   }
 
@@ -221,17 +220,23 @@ export class InMemoryReadModelStore implements ReadModelStore {
   }
 
   private run(action: () => void): Promise<void> {
-    try {
+    return attempt(() => {
       this.assertOpen();
       action();
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(toError(error));
-    }
+    });
   }
 
   private assertOpen(): void {
     if (this.closed) throw new ReadModelUnavailableError('the in-memory read-model store is closed');
+  }
+}
+
+/** Runs synchronous work as a promise, so that callers see failures as rejections, never as throws. */
+function attempt<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(toError(error));
   }
 }
 

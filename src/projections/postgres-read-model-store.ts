@@ -1,0 +1,508 @@
+import pg from 'pg';
+import { Position } from '../event-store/position';
+import { BatchTransaction } from './batch-transaction';
+import type { ProjectionChange } from './change-feed';
+import { planQuery, type DocumentQuery, type DocumentReader, type IndexType, type Where } from './document';
+import type { DocumentTable, DocumentUpsert } from './document-batch';
+import { createDocumentTable, selectDocuments } from './document-sql';
+import { CheckpointConflictError, InvalidProjectionError, ReadModelUnavailableError, toError } from './errors';
+import { quoteField, quoteIdentifier } from './identifier';
+import type { CollectionMap, DocumentOf, ProjectionTransaction, SqlParameter } from './projection';
+import {
+  collectionIndexes,
+  type BatchCommit,
+  type BatchRequest,
+  type ProjectionFailure,
+  type ProjectionRecord,
+  type ReadModelStore,
+  type SlotLayout,
+} from './read-model-store';
+
+export interface PostgresReadModelStoreOptions {
+  /** Connections in the pool, when the store opens its own. Default 10. */
+  readonly poolSize?: number;
+  /** How long schema changes (switch-over, drop) wait for readers' locks before retrying later. Default 10 s. */
+  readonly lockTimeoutMs?: number;
+}
+
+/** The channel batches are announced on; NOTIFY is transactional, so listeners only hear of commits. */
+export const CHANGE_CHANNEL = 'eventfold_projection_changes';
+/** NOTIFY payloads must stay under 8,000 bytes; longer key lists are announced as `'all'`. */
+const MAX_PAYLOAD_BYTES = 7_000;
+/** Rows per multi-row upsert statement. */
+const UPSERT_CHUNK = 5_000;
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS eventfold_projections (
+     name TEXT NOT NULL PRIMARY KEY,
+     active_version INTEGER NOT NULL,
+     active_generation INTEGER NOT NULL,
+     views JSONB NOT NULL,
+     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   )`,
+  `CREATE TABLE IF NOT EXISTS eventfold_projection_slots (
+     name TEXT NOT NULL,
+     slot TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     generation INTEGER NOT NULL,
+     position TEXT,
+     events_handled BIGINT NOT NULL DEFAULT 0,
+     failure JSONB,
+     tables JSONB NOT NULL,
+     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     PRIMARY KEY (name, slot)
+   )`,
+];
+
+interface SlotRow {
+  version: number;
+  generation: number;
+  position: string | null;
+  events_handled: string;
+  failure: ProjectionFailure | null;
+  tables: { name: string; table: string }[];
+}
+
+/** What a NOTIFY carries: short keys, to leave room for changed document keys. */
+interface ChangePayload {
+  readonly p: string;
+  readonly v: number;
+  readonly pos: string;
+  readonly k: readonly string[] | null;
+}
+
+const INDEX_ARRAY_TYPES: Record<IndexType, string> = { text: 'text[]', number: 'float8[]', boolean: 'bool[]' };
+
+/**
+ * Read models in PostgreSQL, for many processes on many machines: one transaction per batch holding
+ * the documents, hand-written tables and checkpoint (checked with `FOR UPDATE`, so two runners of one
+ * projection never both apply a batch), multi-row writes, and committed batches announced to every
+ * process with LISTEN/NOTIFY.
+ *
+ * @example
+ * const readModels = await PostgresReadModelStore.connect(process.env.DATABASE_URL!);
+ * // or share the event store's pool: PostgresReadModelStore.fromPool(eventStore.pool)
+ */
+export class PostgresReadModelStore implements ReadModelStore {
+  readonly dialect = 'postgres' as const;
+  private readonly listeners = new Set<pg.Client>();
+  private closed = false;
+
+  private constructor(
+    /** The connection pool; hand-written queries of the projections' views may use it. */
+    readonly pool: pg.Pool,
+    private readonly connectionString: string | undefined,
+    private readonly ownsPool: boolean,
+    private readonly options: PostgresReadModelStoreOptions,
+  ) {}
+
+  /**
+   * Connects with a pool of its own and creates the bookkeeping tables if needed.
+   * @throws ReadModelUnavailableError when the database cannot be reached.
+   */
+  static async connect(connectionString: string, options: PostgresReadModelStoreOptions = {}): Promise<PostgresReadModelStore> {
+    const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10 });
+    // An idle client's network error must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    const store = new PostgresReadModelStore(pool, connectionString, true, options);
+    try {
+      await store.migrate();
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw unavailable('cannot prepare the PostgreSQL read-model store', error);
+    }
+    return store;
+  }
+
+  /**
+   * Uses an existing pool (the event store's, say); `close()` leaves it open. `watchChanges` needs
+   * the pool's connection settings to open its listening connection.
+   */
+  static async fromPool(pool: pg.Pool, options: PostgresReadModelStoreOptions = {}): Promise<PostgresReadModelStore> {
+    const store = new PostgresReadModelStore(pool, undefined, false, options);
+    try {
+      await store.migrate();
+    } catch (error) {
+      throw unavailable('cannot prepare the PostgreSQL read-model store', error);
+    }
+    return store;
+  }
+
+  private async migrate(): Promise<void> {
+    await this.transaction(async (client) => {
+      // Two processes starting at once must not race on CREATE TABLE IF NOT EXISTS.
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('eventfold_projections'))");
+      for (const statement of SCHEMA) await client.query(statement);
+    });
+  }
+
+  async load(projection: string): Promise<ProjectionRecord> {
+    const [active, slots] = await this.run(() =>
+      Promise.all([
+        this.pool.query<{ active_version: number; active_generation: number }>(
+          'SELECT active_version, active_generation FROM eventfold_projections WHERE name = $1',
+          [projection],
+        ),
+        this.pool.query<SlotRow>(
+          'SELECT version, generation, position, events_handled, failure, tables FROM eventfold_projection_slots WHERE name = $1',
+          [projection],
+        ),
+      ]),
+    );
+    const row = active.rows[0];
+    return {
+      active: row && { version: row.active_version, generation: row.active_generation },
+      slots: slots.rows.map((slot) => ({
+        version: slot.version,
+        generation: slot.generation,
+        position: slot.position === null ? undefined : Position.parse(slot.position),
+        eventsHandled: Number(slot.events_handled),
+        failure: slot.failure ?? undefined,
+      })),
+    };
+  }
+
+  createSlot(layout: SlotLayout): Promise<void> {
+    return this.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`eventfold_projection:${layout.projection}`]);
+      const existing = await client.query('SELECT 1 FROM eventfold_projection_slots WHERE name = $1 AND slot = $2', [
+        layout.projection,
+        layout.id,
+      ]);
+      if (existing.rowCount) return;
+      for (const collection of layout.collections) {
+        for (const statement of createDocumentTable('postgres', collection.table, collection.indexes)) await client.query(statement);
+      }
+      for (const table of layout.tables) {
+        for (const statement of table.definition.create(quoteIdentifier(table.table), 'postgres')) await client.query(statement);
+      }
+      await client.query(
+        `INSERT INTO eventfold_projection_slots (name, slot, version, generation, tables) VALUES ($1, $2, $3, $4, $5)`,
+        [layout.projection, layout.id, layout.version, layout.generation, JSON.stringify(physicalTables(layout))],
+      );
+    });
+  }
+
+  activate(layout: SlotLayout): Promise<void> {
+    return this.transaction(async (client) => {
+      await client.query(`SET LOCAL lock_timeout = ${Math.round(this.options.lockTimeoutMs ?? 10_000)}`);
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`eventfold_projection:${layout.projection}`]);
+      const slot = await client.query('SELECT 1 FROM eventfold_projection_slots WHERE name = $1 AND slot = $2', [
+        layout.projection,
+        layout.id,
+      ]);
+      if (!slot.rowCount) throw new InvalidProjectionError(`slot ${layout.id} of "${layout.projection}" does not exist`);
+      const views = physicalTables(layout);
+      const names = views.map((view) => view.name);
+      const owners = await client.query<{ name: string; view: string }>(
+        `SELECT name, view FROM eventfold_projections, jsonb_array_elements_text(views) AS view
+         WHERE name <> $1 AND view = ANY($2::text[])`,
+        [layout.projection, names],
+      );
+      const taken = owners.rows[0];
+      if (taken) throw new InvalidProjectionError(`"${taken.view}" already belongs to projection "${taken.name}"`);
+      const previous = await client.query<{ views: string[] }>('SELECT views FROM eventfold_projections WHERE name = $1', [
+        layout.projection,
+      ]);
+      for (const view of new Set([...(previous.rows[0]?.views ?? []), ...names])) {
+        await client.query(`DROP VIEW IF EXISTS ${quoteIdentifier(view)}`);
+      }
+      for (const view of views) {
+        await client.query(`CREATE VIEW ${quoteIdentifier(view.name)} AS SELECT * FROM ${quoteIdentifier(view.table)}`);
+      }
+      await client.query(
+        `INSERT INTO eventfold_projections (name, active_version, active_generation, views) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO UPDATE SET active_version = excluded.active_version,
+           active_generation = excluded.active_generation, views = excluded.views, updated_at = now()`,
+        [layout.projection, layout.version, layout.generation, JSON.stringify(names)],
+      );
+    });
+  }
+
+  dropSlot(layout: SlotLayout): Promise<void> {
+    return this.transaction(async (client) => {
+      await client.query(`SET LOCAL lock_timeout = ${Math.round(this.options.lockTimeoutMs ?? 10_000)}`);
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`eventfold_projection:${layout.projection}`]);
+      const row = (
+        await client.query<SlotRow>(
+          'SELECT version, generation, tables FROM eventfold_projection_slots WHERE name = $1 AND slot = $2',
+          [layout.projection, layout.id],
+        )
+      ).rows[0];
+      if (!row) return;
+      const active = (
+        await client.query<{ active_version: number; active_generation: number }>(
+          'SELECT active_version, active_generation FROM eventfold_projections WHERE name = $1',
+          [layout.projection],
+        )
+      ).rows[0];
+      if (active && active.active_version === row.version && active.active_generation === row.generation) {
+        throw new InvalidProjectionError(`slot ${layout.id} of "${layout.projection}" is active; it cannot be dropped`);
+      }
+      // The stored list, not the layout: an older version may have had tables this code no longer knows.
+      for (const { table } of row.tables) await client.query(`DROP TABLE IF EXISTS ${quoteIdentifier(table)}`);
+      await client.query('DELETE FROM eventfold_projection_slots WHERE name = $1 AND slot = $2', [layout.projection, layout.id]);
+    });
+  }
+
+  commitBatch(
+    layout: SlotLayout,
+    request: BatchRequest,
+    work: (tx: ProjectionTransaction) => Promise<void>,
+  ): Promise<BatchCommit> {
+    return this.transaction(async (client) => {
+      // FOR UPDATE: a second runner of the same slot waits here, then sees the moved checkpoint.
+      const current = await client.query<{ position: string | null }>(
+        'SELECT position FROM eventfold_projection_slots WHERE name = $1 AND slot = $2 FOR UPDATE',
+        [layout.projection, layout.id],
+      );
+      const row = current.rows[0];
+      if (!row) throw new ReadModelUnavailableError(`slot ${layout.id} of "${layout.projection}" is missing`);
+      if (row.position !== (request.from?.toString() ?? null)) {
+        throw new CheckpointConflictError(
+          `the checkpoint of "${layout.projection}" (${layout.id}) is at ${row.position ?? 'start'}; this batch expected ${request.from?.toString() ?? 'start'}`,
+        );
+      }
+      const tx = new BatchTransaction(layout, {
+        dialect: 'postgres',
+        documentTable: (table, indexes) => documentTable(client, table, indexes),
+        execute: async (sql, parameters) => (await client.query(sql, parameters as unknown[])).rowCount ?? 0,
+        query: async <Row extends object>(sql: string, parameters: readonly SqlParameter[]) =>
+          (await client.query(sql, parameters as unknown[])).rows as Row[],
+      });
+      await work(tx);
+      const keys = await tx.flush();
+      const to = request.to.toString();
+      const announced = await client.query<{ active: boolean }>(
+        `WITH advanced AS (
+           UPDATE eventfold_projection_slots SET position = $3, events_handled = events_handled + $4, failure = NULL, updated_at = now()
+           WHERE name = $1 AND slot = $2
+         )
+         SELECT EXISTS (SELECT 1 FROM eventfold_projections WHERE name = $1 AND active_version = $5 AND active_generation = $6) AS active`,
+        [layout.projection, layout.id, to, request.eventCount, layout.version, layout.generation],
+      );
+      if (announced.rows[0]?.active) {
+        await client.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, changePayload(layout, to, keys)]);
+      }
+      return { keys };
+    });
+  }
+
+  recordFailure(layout: SlotLayout, failure: ProjectionFailure | undefined): Promise<void> {
+    return this.run(async () => {
+      await this.pool.query('UPDATE eventfold_projection_slots SET failure = $3, updated_at = now() WHERE name = $1 AND slot = $2', [
+        layout.projection,
+        layout.id,
+        failure ? JSON.stringify(failure) : null,
+      ]);
+    });
+  }
+
+  documents<C extends CollectionMap, K extends keyof C & string>(
+    projection: { readonly name: string; readonly collections: C },
+    collection: K,
+  ): DocumentReader<DocumentOf<C[K]>> {
+    type TDoc = DocumentOf<C[K]>;
+    const indexes = collectionIndexes(projection, collection);
+    const view = quoteIdentifier(collection);
+    return {
+      get: (key) =>
+        this.run(async () => {
+          const result = await this.pool.query<{ doc: string }>(`SELECT "doc"::text AS doc FROM ${view} WHERE "key" = $1`, [key]);
+          const row = result.rows[0];
+          return row ? (JSON.parse(row.doc) as TDoc) : undefined;
+        }),
+      find: (query?: DocumentQuery<TDoc>) =>
+        this.run(async () => {
+          const statement = selectDocuments('postgres', collection, planQuery(collection, indexes, query));
+          const result = await this.pool.query<{ doc: string }>(statement.text, statement.parameters);
+          return result.rows.map((row) => JSON.parse(row.doc) as TDoc);
+        }),
+      count: (where?: Where<TDoc>) =>
+        this.run(async () => {
+          const statement = selectDocuments('postgres', collection, planQuery(collection, indexes, { where }), true);
+          const result = await this.pool.query<{ count: string }>(statement.text, statement.parameters);
+          return Number(result.rows[0]?.count ?? 0);
+        }),
+    };
+  }
+
+  /**
+   * Hears of batches committed by any process on this database, through LISTEN/NOTIFY on a
+   * connection of its own (reconnected when it drops).
+   */
+  async watchChanges(listener: (change: ProjectionChange) => void): Promise<() => Promise<void>> {
+    this.assertOpen();
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const listen = async (): Promise<void> => {
+      if (stopped || this.closed) return;
+      const next = new pg.Client(this.clientConfig());
+      const reconnect = (): void => {
+        if (client !== next) return;
+        client = undefined;
+        this.listeners.delete(next);
+        next.end().catch(() => undefined);
+        if (!stopped && !this.closed) retry = setTimeout(() => void listen(), 500);
+      };
+      next.on('notification', (message) => {
+        if (message.channel !== CHANGE_CHANNEL || !message.payload) return;
+        const change = parsePayload(message.payload);
+        if (change) listener(change);
+      });
+      next.on('error', reconnect);
+      next.on('end', reconnect);
+      try {
+        await next.connect();
+        await next.query(`LISTEN ${CHANGE_CHANNEL}`);
+        client = next;
+        this.listeners.add(next);
+        if (stopped) await next.end();
+      } catch (error) {
+        next.end().catch(() => undefined);
+        if (client === undefined && !stopped && !this.closed) retry = setTimeout(() => void listen(), 500);
+        throw error;
+      }
+    };
+    try {
+      await listen();
+    } catch (error) {
+      stopped = true;
+      clearTimeout(retry);
+      throw unavailable('cannot listen for projection changes', error);
+    }
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      const current = client;
+      client = undefined;
+      if (current) {
+        this.listeners.delete(current);
+        await current.end().catch(() => undefined);
+      }
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.listeners].map((client) => client.end().catch(() => undefined)));
+    this.listeners.clear();
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  private clientConfig(): pg.ClientConfig {
+    if (this.connectionString) return { connectionString: this.connectionString };
+    const { connectionString, host, port, user, password, database, ssl } = this.pool.options;
+    return { connectionString, host, port, user, password, database, ssl };
+  }
+
+  /**
+   * Runs `work` in a transaction on one pooled connection. When the connection itself failed (the
+   * rollback fails too), the error is reported as the database being unavailable, so the engine
+   * retries instead of blaming the batch.
+   */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw unavailable('cannot connect to the read-model database', error);
+    }
+    let broken: Error | undefined;
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      const rolledBack = await client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      );
+      if (!rolledBack || broken) {
+        broken ??= toError(error);
+        throw unavailable('the read-model database connection failed mid-transaction', error);
+      }
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    try {
+      return await work();
+    } catch (error) {
+      // Query errors with a SQLSTATE are PostgreSQL's answer; anything else is the connection.
+      if (typeof (error as { code?: unknown }).code === 'string' || error instanceof InvalidProjectionError) throw error;
+      throw unavailable('the read-model database failed', error);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ReadModelUnavailableError('the PostgreSQL read-model store is closed');
+  }
+}
+
+function documentTable(client: pg.PoolClient, table: string, indexes: Readonly<Record<string, IndexType>>): DocumentTable {
+  const name = quoteIdentifier(table);
+  const fields = Object.keys(indexes);
+  const columns = ['"key"', '"doc"', ...fields.map(quoteField)];
+  const arrays = ['$1::text[]', '$2::jsonb[]', ...fields.map((field, index) => `$${index + 3}::${INDEX_ARRAY_TYPES[indexes[field]!]}`)];
+  const upsert = `INSERT INTO ${name} (${columns.join(', ')}) SELECT * FROM unnest(${arrays.join(', ')})
+    ON CONFLICT ("key") DO UPDATE SET ${columns.slice(1).map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
+  return {
+    load: async (key) => {
+      const result = await client.query<{ doc: string }>(`SELECT "doc"::text AS doc FROM ${name} WHERE "key" = $1`, [key]);
+      const row = result.rows[0];
+      return row ? (JSON.parse(row.doc) as object) : undefined;
+    },
+    find: async (plan) => {
+      const statement = selectDocuments('postgres', table, plan);
+      const result = await client.query<{ key: string; doc: string }>(statement.text, statement.parameters);
+      return result.rows.map((row) => ({ key: row.key, doc: JSON.parse(row.doc) as object }));
+    },
+    write: async (upserts: readonly DocumentUpsert[], deletes: readonly string[]) => {
+      if (deletes.length > 0) await client.query(`DELETE FROM ${name} WHERE "key" = ANY($1::text[])`, [deletes]);
+      for (let start = 0; start < upserts.length; start += UPSERT_CHUNK) {
+        const chunk = upserts.slice(start, start + UPSERT_CHUNK);
+        const parameters: unknown[] = [chunk.map((row) => row.key), chunk.map((row) => row.json)];
+        fields.forEach((_, index) => parameters.push(chunk.map((row) => row.values[index] ?? null)));
+        await client.query(upsert, parameters);
+      }
+    },
+  };
+}
+
+function changePayload(layout: SlotLayout, position: string, keys: readonly string[]): string {
+  const full = JSON.stringify({ p: layout.projection, v: layout.version, pos: position, k: keys } satisfies ChangePayload);
+  if (Buffer.byteLength(full) <= MAX_PAYLOAD_BYTES) return full;
+  return JSON.stringify({ p: layout.projection, v: layout.version, pos: position, k: null } satisfies ChangePayload);
+}
+
+function parsePayload(payload: string): ProjectionChange | undefined {
+  try {
+    const parsed = JSON.parse(payload) as ChangePayload;
+    return { projection: parsed.p, version: parsed.v, position: Position.parse(parsed.pos), keys: parsed.k ? [...parsed.k] : 'all' };
+  } catch {
+    // Not ours: someone else NOTIFYing on the channel. Nothing to announce.
+    return undefined;
+  }
+}
+
+function physicalTables(layout: SlotLayout): { name: string; table: string }[] {
+  return [...layout.collections, ...layout.tables].map(({ name, table }) => ({ name, table }));
+}
+
+function unavailable(message: string, cause: unknown): ReadModelUnavailableError {
+  return new ReadModelUnavailableError(`${message}: ${toError(cause).message}`, { cause });
+}
