@@ -1,10 +1,12 @@
 import { machine, printTable, writeResults, type BenchResult } from './harness';
+import { commandsSuite } from './suites/commands.bench';
 import { storeSuite } from './suites/store.bench';
 import type { BenchContext } from './harness';
 
 /** `npm run bench` runs every suite; `npm run bench -- store` one; `--quick` a short run of each. */
 const suites: Record<string, (context: BenchContext) => Promise<void>> = {
   store: storeSuite,
+  commands: commandsSuite,
 };
 
 async function main(): Promise<void> {
