@@ -13,20 +13,27 @@ const COLUMN_TYPES: Record<SqlDialect, Record<IndexType, string>> = {
   postgres: { text: 'TEXT COLLATE "C"', number: 'DOUBLE PRECISION', boolean: 'BOOLEAN' },
 };
 
-/** The statements creating a document table and one index per indexed field. */
+/** The statement creating a document table (its key is its only index: see `createDocumentIndexes`). */
 export function createDocumentTable(dialect: SqlDialect, table: string, indexes: Readonly<Record<string, IndexType>>): string[] {
   const name = quoteIdentifier(table);
   const columns = Object.entries(indexes).map(([field, type]) => `, ${quoteField(field)} ${COLUMN_TYPES[dialect][type]}`);
-  const statements = [
+  return [
     dialect === 'sqlite'
       ? `CREATE TABLE IF NOT EXISTS ${name} ("key" TEXT NOT NULL PRIMARY KEY, "doc" TEXT NOT NULL${columns.join('')})`
       : `CREATE TABLE IF NOT EXISTS ${name} ("key" TEXT COLLATE "C" NOT NULL PRIMARY KEY, "doc" JSONB NOT NULL${columns.join('')})`,
   ];
-  // Index names are numbered rather than named after fields, to stay within 63 characters.
-  Object.keys(indexes).forEach((field, ordinal) => {
-    statements.push(`CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${table}_i${ordinal}`)} ON ${name} (${quoteField(field)}, "key")`);
-  });
-  return statements;
+}
+
+/**
+ * One index per indexed field. Created once a slot has caught up: building an index over a full table
+ * is far cheaper than maintaining it through a rebuild's inserts, and nobody queries a slot that is
+ * still rebuilding. Index names are numbered rather than named after fields, to stay within 63 characters.
+ */
+export function createDocumentIndexes(table: string, indexes: Readonly<Record<string, IndexType>>): string[] {
+  const name = quoteIdentifier(table);
+  return Object.keys(indexes).map(
+    (field, ordinal) => `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${table}_i${ordinal}`)} ON ${name} (${quoteField(field)}, "key")`,
+  );
 }
 
 /** `SELECT key, doc ...` for a query plan; `count` gives `SELECT COUNT(*)` over the same filters. */

@@ -94,6 +94,11 @@ export class InMemoryReadModelStore implements ReadModelStore {
     });
   }
 
+  /** Nothing to build: queries scan. */
+  indexSlot(): Promise<void> {
+    return this.run(() => undefined);
+  }
+
   activate(layout: SlotLayout): Promise<void> {
     return this.run(() => {
       const projection = this.projectionOf(layout.projection);

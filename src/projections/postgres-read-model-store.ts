@@ -4,7 +4,7 @@ import { BatchTransaction } from './batch-transaction';
 import type { ProjectionChange } from './change-feed';
 import { planQuery, type DocumentQuery, type DocumentReader, type IndexType, type Where } from './document';
 import type { DocumentTable, DocumentUpsert } from './document-batch';
-import { createDocumentTable, selectDocuments } from './document-sql';
+import { createDocumentIndexes, createDocumentTable, selectDocuments } from './document-sql';
 import { CheckpointConflictError, InvalidProjectionError, ReadModelUnavailableError, toError } from './errors';
 import { quoteField, quoteIdentifier } from './identifier';
 import type { CollectionMap, DocumentOf, ProjectionTransaction, SqlParameter } from './projection';
@@ -23,6 +23,13 @@ export interface PostgresReadModelStoreOptions {
   readonly poolSize?: number;
   /** How long schema changes (switch-over, drop) wait for readers' locks before retrying later. Default 10 s. */
   readonly lockTimeoutMs?: number;
+  /**
+   * Whether a batch's commit waits for its WAL to reach disk. Default `false`: after a server crash
+   * the last batches may be lost, but always whole and together with their checkpoint, so they are
+   * simply handled again from the event store and no effect is lost or doubled. (The event store's own
+   * appends are not affected: this is set per read-model transaction.)
+   */
+  readonly synchronousCommit?: boolean;
 }
 
 /** The channel batches are announced on; NOTIFY is transactional, so listeners only hear of commits. */
@@ -183,6 +190,14 @@ export class PostgresReadModelStore implements ReadModelStore {
     });
   }
 
+  indexSlot(layout: SlotLayout): Promise<void> {
+    return this.transaction(async (client) => {
+      for (const collection of layout.collections) {
+        for (const statement of createDocumentIndexes(collection.table, collection.indexes)) await client.query(statement);
+      }
+    });
+  }
+
   activate(layout: SlotLayout): Promise<void> {
     return this.transaction(async (client) => {
       await client.query(`SET LOCAL lock_timeout = ${Math.round(this.options.lockTimeoutMs ?? 10_000)}`);
@@ -250,6 +265,7 @@ export class PostgresReadModelStore implements ReadModelStore {
     request: BatchRequest,
     work: (tx: ProjectionTransaction) => Promise<void>,
   ): Promise<BatchCommit> {
+    const begin = this.options.synchronousCommit ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit TO OFF';
     return this.transaction(async (client) => {
       // FOR UPDATE: a second runner of the same slot waits here, then sees the moved checkpoint.
       const current = await client.query<{ position: string | null }>(
@@ -273,19 +289,17 @@ export class PostgresReadModelStore implements ReadModelStore {
       await work(tx);
       const keys = await tx.flush();
       const to = request.to.toString();
-      const announced = await client.query<{ active: boolean }>(
+      // One round trip: move the checkpoint, and announce the batch if readers see this slot.
+      await client.query(
         `WITH advanced AS (
            UPDATE eventfold_projection_slots SET position = $3, events_handled = events_handled + $4, failure = NULL, updated_at = now()
            WHERE name = $1 AND slot = $2
          )
-         SELECT EXISTS (SELECT 1 FROM eventfold_projections WHERE name = $1 AND active_version = $5 AND active_generation = $6) AS active`,
-        [layout.projection, layout.id, to, request.eventCount, layout.version, layout.generation],
+         SELECT pg_notify($7, $8) FROM eventfold_projections WHERE name = $1 AND active_version = $5 AND active_generation = $6`,
+        [layout.projection, layout.id, to, request.eventCount, layout.version, layout.generation, CHANGE_CHANNEL, changePayload(layout, to, keys)],
       );
-      if (announced.rows[0]?.active) {
-        await client.query('SELECT pg_notify($1, $2)', [CHANGE_CHANNEL, changePayload(layout, to, keys)]);
-      }
       return { keys };
-    });
+    }, begin);
   }
 
   recordFailure(layout: SlotLayout, failure: ProjectionFailure | undefined): Promise<void> {
@@ -403,7 +417,7 @@ export class PostgresReadModelStore implements ReadModelStore {
    * rollback fails too), the error is reported as the database being unavailable, so the engine
    * retries instead of blaming the batch.
    */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     this.assertOpen();
     let client: pg.PoolClient;
     try {
@@ -417,7 +431,7 @@ export class PostgresReadModelStore implements ReadModelStore {
     };
     client.on('error', onError);
     try {
-      await client.query('BEGIN');
+      await client.query(begin);
       const result = await work(client);
       await client.query('COMMIT');
       return result;

@@ -101,6 +101,11 @@ export interface ReadModelStore {
   /** Creates the slot's tables and its checkpoint row when they do not exist yet. */
   createSlot(layout: SlotLayout): Promise<void>;
   /**
+   * Creates the indexes of the slot's collections (idempotent). The engine calls it once the slot has
+   * caught up, so that a build does not maintain indexes event by event.
+   */
+  indexSlot(layout: SlotLayout): Promise<void>;
+  /**
    * Makes the slot the one readers see, in one transaction: records it active and points the views at
    * its tables.
    */

@@ -55,6 +55,7 @@ export class SlotRunner {
   private subscription: Subscription | undefined;
   private probing: Promise<RecordedEvent | undefined> | undefined;
   private lastHead: Position | undefined;
+  private indexed = false;
 
   constructor(private readonly options: SlotRunnerOptions) {
     this.layout = options.layout;
@@ -166,6 +167,12 @@ export class SlotRunner {
         const reader = new BatchReader(subscription, this.options.definition.batchSize ?? this.options.batchSize);
         for (let step = await reader.next(); step && !signal.aborted; step = await reader.next()) {
           if (step.kind === 'caught-up') {
+            // Indexes are built once the slot holds its history (cheaper than maintaining them through
+            // a rebuild), and before it reports live, so a live slot (and a switch-over) has them.
+            if (!this.indexed) {
+              await this.options.store.indexSlot(this.layout);
+              this.indexed = true;
+            }
             this.setState('live');
             continue;
           }

@@ -6,7 +6,7 @@ import { BatchTransaction } from './batch-transaction';
 import type { ProjectionChange } from './change-feed';
 import { planQuery, type DocumentQuery, type DocumentReader, type IndexType, type Where } from './document';
 import type { DocumentTable, DocumentUpsert } from './document-batch';
-import { createDocumentTable, selectDocuments, toSqlValues } from './document-sql';
+import { createDocumentIndexes, createDocumentTable, selectDocuments, toSqlValues } from './document-sql';
 import { CheckpointConflictError, InvalidProjectionError, ReadModelUnavailableError, toError } from './errors';
 import { quoteField, quoteIdentifier } from './identifier';
 import { Mutex } from './mutex';
@@ -239,6 +239,14 @@ export class SqliteReadModelStore implements ReadModelStore {
         JSON.stringify(physicalTables(layout)),
         Date.now(),
       );
+    });
+  }
+
+  indexSlot(layout: SlotLayout): Promise<void> {
+    return this.write(() => {
+      for (const collection of layout.collections) {
+        for (const statement of createDocumentIndexes(collection.table, collection.indexes)) this.writer.exec(statement);
+      }
     });
   }
 

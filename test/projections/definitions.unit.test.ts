@@ -12,7 +12,7 @@ import {
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
 import { planQuery } from '../../src/projections/document';
 import { DocumentBatch, type DocumentTable } from '../../src/projections/document-batch';
-import { createDocumentTable, selectDocuments } from '../../src/projections/document-sql';
+import { createDocumentIndexes, createDocumentTable, selectDocuments } from '../../src/projections/document-sql';
 import { orderSummary } from './support/order-summary.projection';
 
 const noop = () => undefined;
@@ -85,6 +85,8 @@ describe('document queries', () => {
   it('creates tables and indexes from validated names only', () => {
     expect(createDocumentTable('sqlite', 'orders__v1g0', { status: 'text' })).toEqual([
       'CREATE TABLE IF NOT EXISTS "orders__v1g0" ("key" TEXT NOT NULL PRIMARY KEY, "doc" TEXT NOT NULL, "status" TEXT)',
+    ]);
+    expect(createDocumentIndexes('orders__v1g0', { status: 'text' })).toEqual([
       'CREATE INDEX IF NOT EXISTS "orders__v1g0_i0" ON "orders__v1g0" ("status", "key")',
     ]);
     expect(() => createDocumentTable('sqlite', 'orders"; --', {})).toThrow(InvalidIdentifierError);

@@ -298,6 +298,16 @@ export function runReadModelStoreSuite(name: string, open: () => Promise<ReadMod
       expect(progress.some((status) => status.eventsPerSecond > 0)).toBe(true);
       expect((await fixture.readModels.load('order-summary')).slots.map((slot) => `v${slot.version}g${slot.generation}`)).toEqual(['v1g1']);
       if (fixture.sql) {
+        const indexes = await fixture.sql(
+          fixture.readModels.dialect === 'postgres'
+            ? "SELECT indexname AS name FROM pg_indexes WHERE tablename = 'orders__v1g1' ORDER BY 1"
+            : "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders__v1g1' ORDER BY 1",
+        );
+        expect(indexes.map((index) => index.name).filter((name) => /_i\d+$/.test(String(name)))).toEqual([
+          'orders__v1g1_i0',
+          'orders__v1g1_i1',
+          'orders__v1g1_i2',
+        ]);
         const tables = await fixture.sql(
           fixture.readModels.dialect === 'postgres'
             ? "SELECT tablename AS name FROM pg_tables WHERE tablename LIKE 'orders%' ORDER BY 1"
