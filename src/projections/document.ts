@@ -60,6 +60,11 @@ export interface DocumentReader<TDoc> {
  */
 export interface DocumentWriter<TDoc> {
   get(key: string): Promise<TDoc | undefined>;
+  /**
+   * Loads many documents in one query, so that the `get`s that follow are answered from memory.
+   * The engine does it by itself for the keys a projection's `documentKeys` names.
+   */
+  prefetch(keys: Iterable<string>): Promise<void>;
   /** Creates or replaces the document. */
   put(key: string, doc: TDoc): void;
   /**

@@ -136,6 +136,15 @@ export class InMemoryReadModelStore implements ReadModelStore {
       dialect: 'memory',
       documentTable: (table, indexes): DocumentTable => ({
         load: (key) => Promise.resolve(parse(this.tableOf(slot, table).get(key))),
+        loadMany: (keys) => {
+          const rows = this.tableOf(slot, table);
+          const found = new Map<string, object>();
+          for (const key of keys) {
+            const doc = parse(rows.get(key));
+            if (doc) found.set(key, doc);
+          }
+          return Promise.resolve(found);
+        },
         find: (plan) => Promise.resolve(findIn(this.tableOf(slot, table), plan)),
         write: (upserts, deletes) => {
           staged.push({ table: this.tableOf(slot, table), upserts, deletes, indexes: Object.keys(indexes) });

@@ -78,7 +78,7 @@ interface ChangePayload {
   readonly k: readonly string[] | null;
 }
 
-const INDEX_ARRAY_TYPES: Record<IndexType, string> = { text: 'text[]', number: 'float8[]', boolean: 'bool[]' };
+const SQL_TYPES: Record<IndexType, string> = { text: 'text', number: 'float8', boolean: 'boolean' };
 
 /**
  * Read models in PostgreSQL, for many processes on many machines: one transaction per batch holding
@@ -471,14 +471,24 @@ function documentTable(client: pg.PoolClient, table: string, indexes: Readonly<R
   const name = quoteIdentifier(table);
   const fields = Object.keys(indexes);
   const columns = ['"key"', '"doc"', ...fields.map(quoteField)];
-  const arrays = ['$1::text[]', '$2::jsonb[]', ...fields.map((field, index) => `$${index + 3}::${INDEX_ARRAY_TYPES[indexes[field]!]}`)];
-  const upsert = `INSERT INTO ${name} (${columns.join(', ')}) SELECT * FROM unnest(${arrays.join(', ')})
+  // Rows travel as one JSON array, unpacked by the server: the documents are already JSON text, so
+  // building it is string concatenation, where a text[]/jsonb[] parameter would escape every quote.
+  const record = ['k text', 'd jsonb', ...fields.map((field, index) => `f${index} ${SQL_TYPES[indexes[field]!]}`)];
+  const upsert = `INSERT INTO ${name} (${columns.join(', ')})
+    SELECT k, d${fields.map((_, index) => `, f${index}`).join('')} FROM json_to_recordset($1::json) AS r(${record.join(', ')})
     ON CONFLICT ("key") DO UPDATE SET ${columns.slice(1).map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
   return {
     load: async (key) => {
       const result = await client.query<{ doc: string }>(`SELECT "doc"::text AS doc FROM ${name} WHERE "key" = $1`, [key]);
       const row = result.rows[0];
       return row ? (JSON.parse(row.doc) as object) : undefined;
+    },
+    loadMany: async (keys) => {
+      const result = await client.query<{ key: string; doc: string }>(
+        `SELECT "key", "doc"::text AS doc FROM ${name} WHERE "key" = ANY($1::text[])`,
+        [keys],
+      );
+      return new Map(result.rows.map((row) => [row.key, JSON.parse(row.doc) as object]));
     },
     find: async (plan) => {
       const statement = selectDocuments('postgres', table, plan);
@@ -488,10 +498,12 @@ function documentTable(client: pg.PoolClient, table: string, indexes: Readonly<R
     write: async (upserts: readonly DocumentUpsert[], deletes: readonly string[]) => {
       if (deletes.length > 0) await client.query(`DELETE FROM ${name} WHERE "key" = ANY($1::text[])`, [deletes]);
       for (let start = 0; start < upserts.length; start += UPSERT_CHUNK) {
-        const chunk = upserts.slice(start, start + UPSERT_CHUNK);
-        const parameters: unknown[] = [chunk.map((row) => row.key), chunk.map((row) => row.json)];
-        fields.forEach((_, index) => parameters.push(chunk.map((row) => row.values[index] ?? null)));
-        await client.query(upsert, parameters);
+        const rows = upserts.slice(start, start + UPSERT_CHUNK).map((row) => {
+          let text = `{"k":${JSON.stringify(row.key)},"d":${row.json}`;
+          row.values.forEach((value, index) => (text += `,"f${index}":${JSON.stringify(value)}`));
+          return `${text}}`;
+        });
+        await client.query(upsert, [`[${rows.join(',')}]`]);
       }
     },
   };

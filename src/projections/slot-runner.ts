@@ -248,6 +248,16 @@ export class SlotRunner {
       this.layout,
       { from: this.checkpointValue, to: last.position, eventCount: events.length },
       async (tx) => {
+        for (const [collection, keysOf] of Object.entries(definition.documentKeys ?? {})) {
+          if (!keysOf) continue;
+          const keys = new Set<string>();
+          for (const event of events) {
+            const found = keysOf(event as never);
+            if (typeof found === 'string') keys.add(found);
+            else if (found) for (const key of found) keys.add(key);
+          }
+          await tx.documents(collection).prefetch(keys);
+        }
         await definition.handle(events, tx);
       },
     );

@@ -96,6 +96,7 @@ interface ChangeRow {
 /** Prepared statements of one document table, on the writer connection. */
 interface DocumentStatements {
   readonly load: Database.Statement<[string], { doc: string }>;
+  readonly loadMany: Database.Statement<[string], { key: string; doc: string }>;
   readonly upsert: Database.Statement<unknown[]>;
   readonly remove: Database.Statement<[string]>;
 }
@@ -421,6 +422,10 @@ export class SqliteReadModelStore implements ReadModelStore {
       const columns = ['"key"', '"doc"', ...fields];
       statements = {
         load: this.writer.prepare<[string], { doc: string }>(`SELECT "doc" FROM ${name} WHERE "key" = ?`),
+        // One statement for any number of keys: they travel as one JSON array.
+        loadMany: this.writer.prepare<[string], { key: string; doc: string }>(
+          `SELECT "key", "doc" FROM ${name} WHERE "key" IN (SELECT value FROM json_each(?))`,
+        ),
         upsert: this.writer.prepare<unknown[]>(
           `INSERT INTO ${name} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
            ON CONFLICT ("key") DO UPDATE SET ${columns.slice(1).map((column) => `${column} = excluded.${column}`).join(', ')}`,
@@ -429,11 +434,15 @@ export class SqliteReadModelStore implements ReadModelStore {
       };
       this.documentStatements.set(table, statements);
     }
-    const { load, upsert, remove } = statements;
+    const { load, loadMany, upsert, remove } = statements;
     return {
       load: (key) => {
         const row = load.get(key);
         return Promise.resolve(row ? (JSON.parse(row.doc) as object) : undefined);
+      },
+      loadMany: (keys) => {
+        const rows = loadMany.all(JSON.stringify(keys));
+        return Promise.resolve(new Map(rows.map((row) => [row.key, JSON.parse(row.doc) as object])));
       },
       find: (plan) => {
         const statement = selectDocuments('sqlite', table, plan);

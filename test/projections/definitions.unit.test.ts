@@ -40,6 +40,7 @@ describe('projection definitions', () => {
     [{ collections: { orders: defineCollection<{ a: string }>({ indexes: { a: 'date' as never } }) } }, InvalidProjectionError],
     [{ collections: { things: defineCollection() }, tables: { things: { create: () => [] } } }, InvalidProjectionError],
     [{ collections: { ['x'.repeat(41)]: defineCollection() } }, InvalidProjectionError],
+    [{ collections: { orders: defineCollection() }, documentKeys: { ordres: () => 'k' } }, InvalidProjectionError],
   ])('refuses %j with a typed error', (override: object, ErrorClass) => {
     const options: Parameters<typeof defineProjection>[0] = { name: 'p', version: 1, eventTypes: ['A'], handle: noop, ...override };
     expect(() => defineProjection(options)).toThrow(ErrorClass);
@@ -118,6 +119,14 @@ describe('DocumentBatch', () => {
             .sort((a, b) => (a.key < b.key ? -1 : 1))
             .slice(plan.offset, plan.offset + plan.limit),
         ),
+      loadMany: async (keys) => {
+        const found = new Map<string, object>();
+        for (const key of keys) {
+          const doc = await table.load(key);
+          if (doc) found.set(key, doc);
+        }
+        return found;
+      },
       write: (upserts, deletes) => {
         writes.push({ upserts: upserts.map((row) => row.key), deletes: [...deletes] });
         return Promise.resolve();
@@ -153,6 +162,21 @@ describe('DocumentBatch', () => {
       { status: 'paid', total: 3 },
     ]);
     expect(await batch.find({ where: { status: 'paid' }, orderBy: 'total', direction: 'desc', limit: 1 })).toEqual([{ status: 'paid', total: 5 }]);
+  });
+
+  it('prefetches many keys in one load and answers later reads from memory', async () => {
+    const { table, loads } = memoryTable({ a: { status: 'placed', total: 1 }, b: { status: 'paid', total: 2 } });
+    const loadMany = jest.spyOn(table, 'loadMany');
+    const batch = new DocumentBatch<Doc>('orders', { status: 'text', total: 'number' }, table);
+    batch.put('c', { status: 'placed', total: 3 });
+    await batch.prefetch(['a', 'b', 'c', 'missing']);
+    expect(loadMany).toHaveBeenCalledTimes(1);
+    expect(loadMany).toHaveBeenCalledWith(['a', 'b', 'missing']);
+    const loadsAfterPrefetch = loads();
+    expect(await batch.get('a')).toEqual({ status: 'placed', total: 1 });
+    expect(await batch.get('missing')).toBeUndefined();
+    expect(await batch.get('c')).toEqual({ status: 'placed', total: 3 });
+    expect(loads()).toBe(loadsAfterPrefetch);
   });
 
   it('refuses to patch a missing document, bad keys and documents that are not JSON objects', async () => {

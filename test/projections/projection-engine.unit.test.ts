@@ -116,6 +116,43 @@ describe('ProjectionEngine (in memory)', () => {
     expect(Math.max(...sizes)).toBe(40);
   });
 
+  it('loads the documents a batch will read in one prefetch per collection when the projection names them', async () => {
+    const prefetched: string[][] = [];
+    const spying: typeof readModels = Object.assign(Object.create(readModels) as InMemoryReadModelStore, {
+      commitBatch: ((layout, request, work) =>
+        readModels.commitBatch(layout, request, (tx) =>
+          work(
+            Object.assign(Object.create(tx) as typeof tx, {
+              documents: (collection: string) => {
+                const writer = tx.documents(collection);
+                return Object.assign(Object.create(writer) as typeof writer, {
+                  prefetch: (keys: Iterable<string>) => {
+                    prefetched.push([...keys]);
+                    return writer.prefetch(keys);
+                  },
+                });
+              },
+            }),
+          ),
+        )) satisfies InMemoryReadModelStore['commitBatch'],
+    });
+    const keyed = defineProjection({
+      ...orderSummary,
+      documentKeys: { orders: (event) => (event.data as { orderId: string }).orderId },
+    });
+    const { position } = await eventStore.appendToStream('order-1', [
+      orderEvent('OrderPlaced', { orderId: 'o-1' }),
+      orderEvent('ItemAdded', { orderId: 'o-1', price: 1 }),
+      orderEvent('OrderPlaced', { orderId: 'o-2' }),
+      orderEvent('ItemAdded', { orderId: 'o-2', price: 2 }),
+    ]);
+    engine = new ProjectionEngine({ eventStore, readModels: spying, projections: [keyed] });
+    await engine.start();
+    await engine.waitForPosition('order-summary', position);
+    expect(prefetched).toEqual([['o-1', 'o-2']]);
+    expect(await readModels.documents(keyed, 'orders').get('o-2')).toMatchObject({ total: 2 });
+  });
+
   it('stops a projection on a poison event, records it, lets others go on, and resumes after a fix', async () => {
     let fixed = false;
     const fragile = defineProjection({

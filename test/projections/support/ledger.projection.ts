@@ -16,6 +16,7 @@ export function ledgerProjection(options: { batchSize?: number; onEvent?: (event
     version: 1,
     eventTypes: ['Deposited'],
     batchSize: options.batchSize,
+    documentKeys: { accounts: (event) => (event.data as { accountId: string }).accountId },
     collections: { accounts: defineCollection<Account>({ indexes: { balance: 'number' } }) },
     tables: {
       applied: {
