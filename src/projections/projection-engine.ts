@@ -25,7 +25,11 @@ export interface ProjectionEngineOptions {
   /** Where read models and checkpoints live. */
   readonly readModels: ReadModelStore;
   readonly projections: readonly AnyProjection[];
-  /** Most events per batch (and transaction); a projection's own `batchSize` wins. Default 1,000. */
+  /**
+   * Most events per batch (and transaction); a projection's own `batchSize` wins. Default 5,000. Live
+   * batches stay small by themselves (they are cut as soon as nothing more is waiting); the size
+   * matters when catching up, where bigger batches mean fewer commits.
+   */
   readonly batchSize?: number;
   /** Backoff for database failures. */
   readonly retry?: RetryPolicy;
@@ -63,7 +67,7 @@ interface Entry {
   readonly progress: ProgressSignal;
 }
 
-const DEFAULT_BATCH_SIZE = 1_000;
+const DEFAULT_BATCH_SIZE = 5_000;
 
 /**
  * Runs async projections: each one follows the event store from its checkpoint, in batches, and

@@ -85,7 +85,7 @@ describe('document queries', () => {
 
   it('creates tables and indexes from validated names only', () => {
     expect(createDocumentTable('sqlite', 'orders__v1g0', { status: 'text' })).toEqual([
-      'CREATE TABLE IF NOT EXISTS "orders__v1g0" ("key" TEXT NOT NULL PRIMARY KEY, "doc" TEXT NOT NULL, "status" TEXT)',
+      'CREATE TABLE IF NOT EXISTS "orders__v1g0" ("key" TEXT NOT NULL PRIMARY KEY, "doc" TEXT NOT NULL, "status" TEXT) WITHOUT ROWID',
     ]);
     expect(createDocumentIndexes('orders__v1g0', { status: 'text' })).toEqual([
       'CREATE INDEX IF NOT EXISTS "orders__v1g0_i0" ON "orders__v1g0" ("status", "key")',
