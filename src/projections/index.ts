@@ -17,6 +17,7 @@ export {
   type TableDefinition,
 } from './projection';
 export type { DocumentQuery, DocumentReader, DocumentWriter, IndexType, IndexValue, Where } from './document';
+export type { DocumentKeys } from './projection';
 export { ChangeFeed, type ChangeListener, type ProjectionChange, type WatchOptions } from './change-feed';
 export type {
   FailedEvent,
@@ -38,5 +39,8 @@ export type {
 export type { RetryPolicy } from './retry-policy';
 export type { ProjectionEventSource } from './slot-runner';
 export { ProjectionEngine, type ProjectionEngineOptions, type WaitOptions } from './projection-engine';
+export { ProjectionWatcher, type ProjectionWatcherOptions } from './projection-watcher';
 export { InMemoryReadModelStore } from './in-memory-read-model-store';
+export { SqliteReadModelStore, type SqliteReadModelStoreOptions } from './sqlite-read-model-store';
+export { PostgresReadModelStore, CHANGE_CHANNEL, type PostgresReadModelStoreOptions } from './postgres-read-model-store';
 export { isTransientError } from './transient-error';

@@ -5,6 +5,8 @@ import {
   InvalidQueryError,
   ProjectionEngine,
   ProjectionFailedError,
+  ProjectionWatcher,
+  WaitForPositionTimeoutError,
   defineCollection,
   defineProjection,
   type ProjectionChange,
@@ -389,6 +391,46 @@ export function runReadModelStoreSuite(name: string, open: () => Promise<ReadMod
       expect(done).toHaveLength(1);
       expect(done[0]).toMatchObject({ version: 2, eventsHandled: 800 });
       expect(await fixture.readModels.documents(orderSummaryV2, 'orders').get('o-199')).toMatchObject({ total: 5 + 5 * 99 });
+    });
+
+    it('lets a process that does not run the projection wait for positions and hear of changes', async () => {
+      const readModels = fixture.reopen ? await fixture.reopen() : fixture.readModels;
+      const watcher = new ProjectionWatcher({ eventStore: fixture.eventStore, readModels, projections: [orderSummary], pollIntervalMs: 20 });
+      const abort = new AbortController();
+      try {
+        await watcher.start();
+        const heard = (async () => {
+          const keys: string[] = [];
+          for await (const change of watcher.changes.watch({ projection: 'order-summary', signal: abort.signal })) {
+            if (change.keys !== 'all') keys.push(...change.keys);
+            if (keys.includes('o-1')) break;
+          }
+          return keys;
+        })();
+        await start(orderSummary);
+        const placed = await fixture.eventStore.appendToStream('order-1', [
+          orderEvent('OrderPlaced', { orderId: 'o-1' }),
+          orderEvent('ItemAdded', { orderId: 'o-1', price: 4 }),
+        ]);
+        await watcher.waitForPosition('order-summary', placed.position, { timeoutMs: 10_000 });
+        expect(await readModels.documents(orderSummary, 'orders').get('o-1')).toMatchObject({ total: 4, items: 1 });
+        const unrelated = await fixture.eventStore.appendToStream('audit-1', [orderEvent('SomethingElse', {})]);
+        await watcher.waitForPosition('order-summary', unrelated.position, { timeoutMs: 10_000 });
+        if (readModels.watchChanges) {
+          const timeout = setTimeout(() => abort.abort(), 10_000);
+          expect(await heard).toContain('o-1');
+          clearTimeout(timeout);
+        }
+        await engine!.stop();
+        const later = await fixture.eventStore.appendToStream('order-2', [orderEvent('OrderPlaced', { orderId: 'o-2' })]);
+        const error = await watcher.waitForPosition('order-summary', later.position, { timeoutMs: 100 }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(WaitForPositionTimeoutError);
+        expect((error as WaitForPositionTimeoutError).reached?.equals(placed.position)).toBe(true);
+      } finally {
+        abort.abort();
+        await watcher.stop();
+        if (readModels !== fixture.readModels) await readModels.close();
+      }
     });
 
     it('announces committed batches to other store instances on the same database', async () => {
