@@ -22,3 +22,19 @@ runReadModelStoreSuite('SQLite', () => {
     },
   });
 });
+
+runReadModelStoreSuite('SQLite (read models in the event store file)', () => {
+  const path = dir.file(`shared-${Date.now()}-${Math.random().toString(36).slice(2)}.db`);
+  const eventStore = SqliteEventStore.open(path);
+  const readModels = SqliteReadModelStore.open(path);
+  return Promise.resolve({
+    eventStore,
+    readModels,
+    sql: (text: string) => Promise.resolve(readModels.database.prepare(text).all() as Record<string, unknown>[]),
+    reopen: () => Promise.resolve(SqliteReadModelStore.open(path)),
+    async close() {
+      await readModels.close();
+      await eventStore.close();
+    },
+  });
+});
