@@ -13,10 +13,10 @@ import {
 } from './errors';
 import { ProgressSignal } from './progress-signal';
 import { validateProjection, type AnyProjection } from './projection';
-import type { ProjectionState, ProjectionStatus, RebuildStatus, SlotStatus } from './projection-status';
+import type { ProjectionErrorInfo, ProjectionState, ProjectionStatus, RebuildStatus, SlotStatus } from './projection-status';
 import { slotLayout, type ProjectionRecord, type ReadModelStore, type SlotLayout } from './read-model-store';
 import { delay, retryDelay, type RetryPolicy } from './retry-policy';
-import { SlotRunner, type ProjectionEventSource } from './slot-runner';
+import { SlotRunner, errorInfo, type ProjectionEventSource } from './slot-runner';
 import { isTransientError } from './transient-error';
 
 export interface ProjectionEngineOptions {
@@ -63,6 +63,8 @@ interface Entry {
   rebuild: RebuildHandle | undefined;
   /** Why the projection cannot run at all (e.g. the database holds a newer version). */
   blocked: Error | undefined;
+  /** Why opening the projection is being retried (the database is unreachable). */
+  opening: ProjectionErrorInfo | undefined;
   switching: Promise<void> | undefined;
   readonly progress: ProgressSignal;
 }
@@ -110,6 +112,7 @@ export class ProjectionEngine {
         active: undefined,
         rebuild: undefined,
         blocked: undefined,
+        opening: undefined,
         switching: undefined,
         progress: new ProgressSignal(),
       });
@@ -168,7 +171,7 @@ export class ProjectionEngine {
         position,
         eventsHandled: active?.storedEventsHandled ?? 0,
         ...behind,
-        lastError: entry.blocked ? blockedInfo(entry.blocked) : undefined,
+        lastError: entry.blocked ? errorInfo(entry.blocked) : entry.opening,
         retry: undefined,
       };
     }
@@ -272,7 +275,10 @@ export class ProjectionEngine {
     const record = await this.options.readModels.load(name);
     const generation =
       Math.max(-1, ...record.slots.filter((slot) => slot.version === entry.definition.version).map((slot) => slot.generation)) + 1;
-    await this.startRebuild(entry, slotLayout(entry.definition, entry.definition.version, generation), 0);
+    const layout = slotLayout(entry.definition, entry.definition.version, generation);
+    await this.options.readModels.createSlot(layout);
+    if (entry.rebuild || entry.switching) return;
+    this.startRebuild(entry, layout, 0);
   }
 
   /**
@@ -315,49 +321,73 @@ export class ProjectionEngine {
     return entry;
   }
 
-  /** Decides, from what the database holds, which slots to serve, run, rebuild and drop. */
+  /**
+   * Opens a projection. When the database is unreachable, `start()` does not wait for it: the
+   * projection keeps trying in the background (its status says so) and starts when it can.
+   */
   private async open(entry: Entry): Promise<void> {
+    if ((await this.tryOpen(entry)) === 'done') return;
+    void (async () => {
+      for (let attempt = 1; !this.stopped; attempt++) {
+        await delay(retryDelay(this.options.retry ?? {}, attempt), this.stopping.signal);
+        if (this.stopped || (await this.tryOpen(entry)) === 'done') return;
+      }
+    })();
+  }
+
+  private async tryOpen(entry: Entry): Promise<'done' | 'retry'> {
+    try {
+      await this.openOnce(entry);
+      entry.opening = undefined;
+      return 'done';
+    } catch (error) {
+      if (!isTransientError(error) || this.stopped) {
+        entry.blocked = toError(error);
+        entry.progress.notify();
+        this.options.onFailure?.(entry.definition.name, error);
+        return 'done';
+      }
+      entry.opening = errorInfo(error);
+      entry.progress.notify();
+      return 'retry';
+    }
+  }
+
+  /**
+   * Decides, from what the database holds, which slots to serve, run, rebuild and drop. Runners start
+   * only after every database step has succeeded, so a retried attempt never leaves a runner behind.
+   */
+  private async openOnce(entry: Entry): Promise<void> {
     const { definition } = entry;
     const store = this.options.readModels;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const record = await store.load(definition.name);
-        const active = record.active;
-        if (active && active.version > definition.version) {
-          throw new ProjectionVersionConflictError(definition.name, definition.version, active.version);
-        }
-        if (!active) {
-          // First run (or a first run that crashed before it activated): the new slot serves at once.
-          const layout = slotLayout(definition, definition.version, 0);
-          await store.createSlot(layout);
-          await store.activate(layout);
-          entry.active = this.handle(entry, layout, record);
-        } else if (active.version === definition.version) {
-          entry.active = this.handle(entry, slotLayout(definition, active.version, active.generation), record);
-          const pending = newest(record, definition.version, active.generation);
-          if (pending !== undefined) {
-            await this.startRebuild(entry, slotLayout(definition, definition.version, pending), 0);
-          }
-        } else {
-          // A version bump: the old version serves (without a runner: its code is gone) while the new builds.
-          entry.active = this.handle(entry, slotLayout(definition, active.version, active.generation), record, false);
-          const generation = newest(record, definition.version, -1) ?? 0;
-          await this.startRebuild(entry, slotLayout(definition, definition.version, generation), 0);
-        }
-        await this.dropLeftovers(entry, record);
-        entry.active.runner?.start();
-        entry.progress.notify();
-        return;
-      } catch (error) {
-        if (!isTransientError(error) || this.stopped) {
-          entry.blocked = toError(error);
-          entry.progress.notify();
-          this.options.onFailure?.(definition.name, error);
-          return;
-        }
-        await delay(retryDelay(this.options.retry ?? {}, attempt), this.stopping.signal);
-      }
+    const record = await store.load(definition.name);
+    const active = record.active;
+    if (active && active.version > definition.version) {
+      throw new ProjectionVersionConflictError(definition.name, definition.version, active.version);
     }
+    let serving: SlotHandle;
+    let rebuild: SlotLayout | undefined;
+    if (!active) {
+      // First run (or a first run that crashed before it activated): the new slot serves at once.
+      const layout = slotLayout(definition, definition.version, 0);
+      await store.createSlot(layout);
+      await store.activate(layout);
+      serving = this.handle(entry, layout, record);
+    } else if (active.version === definition.version) {
+      serving = this.handle(entry, slotLayout(definition, active.version, active.generation), record);
+      const pending = newest(record, definition.version, active.generation);
+      if (pending !== undefined) rebuild = slotLayout(definition, definition.version, pending);
+    } else {
+      // A version bump: the old version serves (without a runner: its code is gone) while the new builds.
+      serving = this.handle(entry, slotLayout(definition, active.version, active.generation), record, false);
+      rebuild = slotLayout(definition, definition.version, newest(record, definition.version, -1) ?? 0);
+    }
+    if (rebuild) await store.createSlot(rebuild);
+    await this.dropLeftovers(entry, record, new Set([serving.layout.id, rebuild?.id]));
+    entry.active = serving;
+    serving.runner?.start();
+    if (rebuild) this.startRebuild(entry, rebuild, 0);
+    entry.progress.notify();
   }
 
   private handle(entry: Entry, layout: SlotLayout, record: ProjectionRecord, withRunner = true): SlotHandle {
@@ -388,20 +418,22 @@ export class ProjectionEngine {
     });
   }
 
-  private async startRebuild(entry: Entry, layout: SlotLayout, handledAtStart: number): Promise<void> {
-    await this.options.readModels.createSlot(layout);
+  /** Starts filling a slot that exists; the switch-over follows whenever the slot is live. */
+  private startRebuild(entry: Entry, layout: SlotLayout, handledAtStart: number): void {
     const runner = this.runner(entry, layout);
     entry.rebuild = { layout, runner, storedPosition: undefined, storedEventsHandled: 0, startedAt: new Date(), handledAtStart };
-    // The switch-over starts the first time the new slot is live.
+    // Switches over whenever the new slot is live; a switch-over abandoned because the rebuild failed
+    // is tried again once the rebuild is resumed and live again.
     const watch = async (): Promise<void> => {
       while (!this.stopped && entry.rebuild?.runner === runner) {
         const progressed = entry.progress.next();
-        if (runner.state === 'live') {
+        if (runner.state === 'live' && !entry.switching) {
           entry.switching = this.switchOver(entry, entry.rebuild).finally(() => {
             entry.switching = undefined;
             entry.progress.notify();
           });
-          return;
+          await entry.switching;
+          continue;
         }
         await progressed;
       }
@@ -461,8 +493,7 @@ export class ProjectionEngine {
   }
 
   /** Slots no process can still need: older versions, and rebuilds superseded by a newer active slot. */
-  private async dropLeftovers(entry: Entry, record: ProjectionRecord): Promise<void> {
-    const keep = new Set([entry.active?.layout.id, entry.rebuild?.layout.id]);
+  private async dropLeftovers(entry: Entry, record: ProjectionRecord, keep: ReadonlySet<string | undefined>): Promise<void> {
     for (const slot of record.slots) {
       const layout = slotLayout(entry.definition, slot.version, slot.generation);
       if (keep.has(layout.id) || slot.version > entry.definition.version) continue;
@@ -502,7 +533,4 @@ function within(promise: Promise<void>, ms: number): Promise<boolean> {
   ]).finally(() => clearTimeout(timer));
 }
 
-function blockedInfo(error: Error): ProjectionStatus['lastError'] {
-  const code = (error as { code?: unknown }).code;
-  return { name: error.name, code: typeof code === 'string' ? code : undefined, message: error.message, at: new Date() };
-}
+

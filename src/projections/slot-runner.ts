@@ -317,7 +317,7 @@ export class SlotRunner {
  * Describes anything thrown. Duck-typed rather than `instanceof Error`: errors from native modules
  * (better-sqlite3) may come from another realm, and user code may throw plain objects.
  */
-function errorInfo(error: unknown, event: RecordedEvent | undefined): ProjectionErrorInfo {
+export function errorInfo(error: unknown, event?: RecordedEvent): ProjectionErrorInfo {
   const details = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown; code?: unknown };
   return {
     name: typeof details.name === 'string' ? details.name : 'Error',

@@ -1,5 +1,5 @@
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
-import { InMemoryReadModelStore, ProjectionEngine, defineProjection } from '../../src/projections';
+import { InMemoryReadModelStore, ProjectionEngine, ProjectionFailedError, defineProjection } from '../../src/projections';
 import { retryDelay } from '../../src/projections/retry-policy';
 import { isTransientError } from '../../src/projections/transient-error';
 import { flaky } from './support/flaky-read-model-store';
@@ -58,6 +58,50 @@ describe('engine faults (in memory)', () => {
     expect(retrying.retry!.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() - 1_000);
     store.failNextCommits(0);
     await engine.waitForPosition('order-summary', position);
+  });
+
+  it('starts without waiting for an unreachable database, and opens the projection once it is back', async () => {
+    const store = flaky(new InMemoryReadModelStore());
+    store.failNextLoads(3);
+    engine = new ProjectionEngine({ eventStore, readModels: store, projections: [orderSummary], retry: { initialDelayMs: 5, maxDelayMs: 10 } });
+    await engine.start();
+    const waiting = await engine.status('order-summary');
+    expect(waiting.state).toBe('catching-up');
+    expect(waiting.lastError).toMatchObject({ code: 'READ_MODEL_UNAVAILABLE' });
+    const { position } = await eventStore.appendToStream('order-1', [orderEvent('OrderPlaced', { orderId: 'o-1' })]);
+    await engine.waitForPosition('order-summary', position);
+    expect(store.stats.failures).toBe(3);
+  });
+
+  it('keeps the old version serving when a rebuild fails, and switches over once the rebuild is resumed and caught up', async () => {
+    const readModels = new InMemoryReadModelStore();
+    let broken = false;
+    const fragile = defineProjection({
+      ...orderSummary,
+      async handle(events, tx) {
+        if (broken) throw new Error('rebuild bug');
+        await orderSummary.handle(events, tx);
+      },
+    });
+    const first = await eventStore.appendToStream('order-1', [orderEvent('OrderPlaced', { orderId: 'o-1' })]);
+    engine = new ProjectionEngine({ eventStore, readModels, projections: [fragile] });
+    await engine.start();
+    await engine.waitForPosition('order-summary', first.position);
+    broken = true;
+    await engine.rebuild('order-summary');
+    const failed = await engine.waitForStatus('order-summary', (status) => status.rebuild?.state === 'failed');
+    expect(failed.state).toBe('live');
+    expect(failed.rebuild?.lastError?.message).toBe('rebuild bug');
+    await expect(engine.whenRebuilt('order-summary', { timeoutMs: 1_000 })).rejects.toBeInstanceOf(ProjectionFailedError);
+    expect((await readModels.load('order-summary')).active).toEqual({ version: 1, generation: 0 });
+
+    broken = false;
+    engine.resume('order-summary');
+    await engine.whenRebuilt('order-summary', { timeoutMs: 5_000 });
+    expect((await readModels.load('order-summary')).active).toEqual({ version: 1, generation: 1 });
+    const second = await eventStore.appendToStream('order-2', [orderEvent('OrderPlaced', { orderId: 'o-2' })]);
+    await engine.waitForPosition('order-summary', second.position);
+    expect(await readModels.documents(fragile, 'orders').count()).toBe(2);
   });
 
   it('classifies database failures as transient and everything else as the batch’s fault', () => {
