@@ -265,14 +265,8 @@ export class PostgresReadModelStore implements ReadModelStore {
     request: BatchRequest,
     work: (tx: ProjectionTransaction) => Promise<void>,
   ): Promise<BatchCommit> {
-    const begin = this.options.synchronousCommit ? 'BEGIN' : 'BEGIN; SET LOCAL synchronous_commit TO OFF';
-    return this.transaction(async (client) => {
-      // FOR UPDATE: a second runner of the same slot waits here, then sees the moved checkpoint.
-      const current = await client.query<{ position: string | null }>(
-        'SELECT position FROM eventfold_projection_slots WHERE name = $1 AND slot = $2 FOR UPDATE',
-        [layout.projection, layout.id],
-      );
-      const row = current.rows[0];
+    return this.transaction(async (client, opened) => {
+      const row = (opened as { rows: { position: string | null }[] }).rows[0];
       if (!row) throw new ReadModelUnavailableError(`slot ${layout.id} of "${layout.projection}" is missing`);
       if (row.position !== (request.from?.toString() ?? null)) {
         throw new CheckpointConflictError(
@@ -299,7 +293,14 @@ export class PostgresReadModelStore implements ReadModelStore {
         [layout.projection, layout.id, to, request.eventCount, layout.version, layout.generation, CHANGE_CHANNEL, changePayload(layout, to, keys)],
       );
       return { keys };
-    }, begin);
+    }, (client) => {
+      // One round trip opens the batch: BEGIN, the commit mode, and the checkpoint, locked FOR UPDATE so
+      // that a second runner of the same slot waits here and then sees the moved checkpoint. A simple
+      // query cannot take parameters; the two values are names from the definition, quoted by pg.
+      const select = `SELECT position FROM eventfold_projection_slots
+        WHERE name = ${client.escapeLiteral(layout.projection)} AND slot = ${client.escapeLiteral(layout.id)} FOR UPDATE`;
+      return `BEGIN;${this.options.synchronousCommit ? '' : ' SET LOCAL synchronous_commit TO OFF;'} ${select}`;
+    });
   }
 
   recordFailure(layout: SlotLayout, failure: ProjectionFailure | undefined): Promise<void> {
@@ -417,7 +418,10 @@ export class PostgresReadModelStore implements ReadModelStore {
    * rollback fails too), the error is reported as the database being unavailable, so the engine
    * retries instead of blaming the batch.
    */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  private async transaction<T>(
+    work: (client: pg.PoolClient, opened: pg.QueryResult) => Promise<T>,
+    begin: (client: pg.PoolClient) => string = () => 'BEGIN',
+  ): Promise<T> {
     this.assertOpen();
     let client: pg.PoolClient;
     try {
@@ -431,8 +435,9 @@ export class PostgresReadModelStore implements ReadModelStore {
     };
     client.on('error', onError);
     try {
-      await client.query(begin);
-      const result = await work(client);
+      // A multi-statement query answers with one result per statement; `work` gets the last one.
+      const opened = (await client.query(begin(client))) as pg.QueryResult | pg.QueryResult[];
+      const result = await work(client, Array.isArray(opened) ? opened[opened.length - 1]! : opened);
       await client.query('COMMIT');
       return result;
     } catch (error) {
