@@ -27,6 +27,6 @@ module.exports = {
   projects: [
     project('unit', 'unit'),
     project('integration', 'int', { globalSetup: '<rootDir>/test/support/global-setup.ts', globalTeardown: '<rootDir>/test/support/global-teardown.ts' }),
-    project('e2e', 'e2e'),
+    project('e2e', 'e2e', { globalSetup: '<rootDir>/test/support/global-setup.ts', globalTeardown: '<rootDir>/test/support/global-teardown.ts' }),
   ],
 };

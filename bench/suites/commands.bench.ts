@@ -37,7 +37,7 @@ interface Backend {
  * streams grow by at most 50% / 10% while measured). Metrics without `_cached` run with no state cache:
  * every command loads its stream from the store (or from its snapshot).
  */
-export async function commandsSuite(context: BenchContext): Promise<void> {
+export async function run(context: BenchContext): Promise<void> {
   const folder = mkdtempSync(join(tmpdir(), 'eventfold-bench-commands-'));
   const postgres = await startPostgres();
   try {

@@ -10,7 +10,7 @@ const payload = { orderId: 'o-123', customerId: 'c-456', items: [{ menuItemId: '
 const newEvent = (): EventData => ({ id: randomUUID(), type: 'OrderPlaced', data: payload, metadata: { correlationId: 'c' } });
 
 /** Appends and reads per backend; the same loops for each, so the figures compare. */
-export async function storeSuite(context: BenchContext): Promise<void> {
+export async function run(context: BenchContext): Promise<void> {
   const folder = mkdtempSync(join(tmpdir(), 'eventfold-bench-store-'));
   const postgres = await startPostgres();
   try {
