@@ -1,0 +1,116 @@
+import { BusinessRuleError, defineAggregate, type Decider } from '../eventfold';
+import { orderCommands, orderEvents, type OrderCommand, type OrderEvent } from './order-messages';
+
+/** Where an order is in the workflow: placed → validated → paid → approved → driver assigned. */
+export type OrderStatus =
+  | 'placed'
+  | 'validated'
+  | 'rejected'
+  | 'paid'
+  | 'payment_failed'
+  | 'approved'
+  | 'driver_assigned'
+  | 'cancelled';
+
+export type OrderState = { readonly status: 'none' } | { readonly status: OrderStatus; readonly orderId: string };
+
+/**
+ * The order aggregate. Commands sent by reactors (validate, reject, record a payment, approve, assign a
+ * driver) decide nothing when their step already happened or no longer applies, so a redelivered or late
+ * event is harmless. The customer's and restaurant's own commands (cancel, manual approval) get a
+ * business-rule error instead, because a person needs to hear why nothing happened.
+ */
+export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
+  initialState: () => ({ status: 'none' }),
+
+  decide(command, state) {
+    if (state.status === 'none') {
+      if (command.type !== 'PlaceOrder') throw new BusinessRuleError('ORDER_NOT_FOUND', 'there is no such order');
+      return [{ type: 'OrderPlaced', data: command.data }];
+    }
+    const { orderId } = state;
+    switch (command.type) {
+      case 'PlaceOrder':
+        // The command's `stream: 'new'` stops this before decide runs; kept for a decider used on its own.
+        throw new BusinessRuleError('ORDER_EXISTS', `order ${orderId} already exists`);
+      case 'ValidateOrder':
+        return state.status === 'placed' ? [{ type: 'OrderValidated', data: { orderId, ...command.data } }] : [];
+      case 'RejectOrder':
+        return state.status === 'placed' ? [{ type: 'OrderRejected', data: { orderId, reason: command.data.reason } }] : [];
+      case 'RecordPayment': {
+        if (state.status !== 'validated') return [];
+        const payment = command.data;
+        return payment.outcome === 'succeeded'
+          ? [{ type: 'PaymentSucceeded', data: { orderId, paymentId: payment.paymentId, amountCents: payment.amountCents } }]
+          : [{ type: 'PaymentFailed', data: { orderId, reason: payment.reason } }];
+      }
+      case 'ApproveOrder':
+        switch (state.status) {
+          case 'paid':
+            return [{ type: 'OrderApproved', data: { orderId, approvedBy: command.data.approvedBy } }];
+          case 'approved':
+          case 'driver_assigned':
+            return [];
+          case 'cancelled':
+            throw new BusinessRuleError('ORDER_CANCELLED', `order ${orderId} was cancelled`);
+          default:
+            throw new BusinessRuleError('ORDER_NOT_PAID', `order ${orderId} is ${state.status}; only a paid order can be approved`);
+        }
+      case 'AssignDriver':
+        if (state.status === 'approved') return [{ type: 'DriverAssigned', data: { orderId, driverId: command.data.driverId } }];
+        if (state.status === 'driver_assigned') return [];
+        throw new BusinessRuleError('ORDER_NOT_APPROVED', `order ${orderId} is ${state.status}; a driver is assigned only after approval`);
+      case 'CancelOrder':
+        switch (state.status) {
+          case 'placed':
+          case 'validated':
+          case 'paid':
+            return [{ type: 'OrderCancelled', data: { orderId, reason: command.data.reason } }];
+          case 'cancelled':
+            return [];
+          case 'approved':
+          case 'driver_assigned':
+            throw new BusinessRuleError('ORDER_ALREADY_APPROVED', `order ${orderId} was approved by the restaurant and can no longer be cancelled`);
+          case 'rejected':
+          case 'payment_failed':
+            throw new BusinessRuleError('ORDER_CLOSED', `order ${orderId} is ${state.status}; there is nothing to cancel`);
+          default: {
+            const _never: never = state;
+            return _never;
+          }
+        }
+      default: {
+        const _never: never = command;
+        return _never;
+      }
+    }
+  },
+
+  evolve(state, event) {
+    switch (event.type) {
+      case 'OrderPlaced':
+        return { status: 'placed', orderId: event.data.orderId };
+      case 'OrderValidated':
+        return { status: 'validated', orderId: event.data.orderId };
+      case 'OrderRejected':
+        return { status: 'rejected', orderId: event.data.orderId };
+      case 'PaymentSucceeded':
+        return { status: 'paid', orderId: event.data.orderId };
+      case 'PaymentFailed':
+        return { status: 'payment_failed', orderId: event.data.orderId };
+      case 'OrderApproved':
+        return { status: 'approved', orderId: event.data.orderId };
+      case 'DriverAssigned':
+        return { status: 'driver_assigned', orderId: event.data.orderId };
+      case 'OrderCancelled':
+        return { status: 'cancelled', orderId: event.data.orderId };
+      default: {
+        const _never: never = event;
+        return _never;
+      }
+    }
+  },
+};
+
+/** Orders live in streams named `order-<orderId>`. */
+export const order = defineAggregate({ category: 'order', decider: orderDecider, commands: orderCommands, events: orderEvents });
