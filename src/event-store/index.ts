@@ -14,3 +14,4 @@ export {
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store';
 export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store';
 export { EventStoreDbEventStore } from './eventstoredb-event-store';
+export { isAppendHookHost, type AppendHook, type AppendHookContext, type AppendHookHost, type PostgresAppendHookContext, type SqliteAppendHookContext } from './append-hook';

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { AppendHook, AppendHookHost, SqliteAppendHookContext } from './append-hook';
 import { DuplicateEventIdError, StoreUnavailableError } from './errors';
 import type {
   AppendResult,
@@ -73,11 +74,14 @@ const COLUMNS = 'position, event_id, stream_name, revision, type, data, metadata
  * @example
  * const store = SqliteEventStore.open('./data/events.db');
  */
-export class SqliteEventStore extends PagedEventStore {
+export class SqliteEventStore extends PagedEventStore implements AppendHookHost {
   readonly backend = 'sqlite' as const;
   private readonly db: Database.Database;
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
+  private readonly hooks = new Set<AppendHook>();
+  /** Set while an append transaction with hooks is open across awaits: reads and other writes wait for it. */
+  private writing: Promise<void> | undefined;
   private readonly statements: ReturnType<SqliteEventStore['prepareStatements']>;
   private readonly filteredReads = new Map<string, Database.Statement>();
 
@@ -141,6 +145,10 @@ export class SqliteEventStore extends PagedEventStore {
         `SELECT ${COLUMNS} FROM eventfold_events WHERE correlation_id = ? AND position > ? ORDER BY position LIMIT ?`,
       ),
       head: db.prepare<[], { position: number }>('SELECT MAX(position) AS position FROM eventfold_events'),
+      typedBetween: db.prepare<[number, number, string], { found: number }>(
+        `SELECT 1 AS found FROM eventfold_events
+         WHERE position > ? AND position <= ? AND type IN (SELECT value FROM json_each(?)) LIMIT 1`,
+      ),
     };
   }
 
@@ -158,11 +166,35 @@ export class SqliteEventStore extends PagedEventStore {
     });
   }
 
+  /**
+   * Runs `hook` in every append transaction from now on (inline projections); see {@link AppendHook}.
+   * The returned function removes it.
+   */
+  addAppendHook(hook: AppendHook): () => void {
+    this.assertOpen();
+    this.hooks.add(hook);
+    return () => {
+      this.hooks.delete(hook);
+    };
+  }
+
   private flush(): void {
     this.flushScheduled = false;
+    if (this.writing) {
+      // A hooked transaction is still open on the connection: this group goes after it.
+      this.flushScheduled = true;
+      void this.writing.then(() => this.flush());
+      return;
+    }
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
+    if (this.hooks.size > 0) {
+      this.writing = this.flushWithHooks(batch).finally(() => {
+        this.writing = undefined;
+      });
+      return;
+    }
     const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
     // Nested better-sqlite3 transactions become savepoints: a failing append rolls back alone.
     const appendOne = this.db.transaction((append: PendingAppend) =>
@@ -191,10 +223,88 @@ export class SqliteEventStore extends PagedEventStore {
     });
   }
 
+  /**
+   * The group commit with hooks: the same savepoint per append, then the hooks over every event the
+   * group wrote, then the commit. The transaction stays open across the hooks' awaits, so reads and
+   * the next group wait for it (`writing`). When a hook throws, the whole transaction rolls back; a
+   * group is then retried one append at a time, so only the append whose events the hook refused fails.
+   */
+  private async flushWithHooks(batch: readonly PendingAppend[]): Promise<void> {
+    const db = this.db;
+    const hooks = [...this.hooks];
+    const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
+    const recorded: RecordedEvent[] = [];
+    let context: SqliteAppendHookContext | undefined;
+    let hookFailure: { error: unknown } | undefined;
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      const head = this.statements.head.get()?.position;
+      for (const append of batch) {
+        db.exec('SAVEPOINT eventfold_append');
+        const mark = recorded.length;
+        try {
+          outcomes.push({ ok: true, result: this.appendInTransaction(append.streamName, append.events, append.expected, recorded) });
+          db.exec('RELEASE eventfold_append');
+        } catch (error) {
+          recorded.length = mark;
+          db.exec('ROLLBACK TO eventfold_append');
+          db.exec('RELEASE eventfold_append');
+          outcomes.push({ ok: false, error });
+        }
+      }
+      if (recorded.length > 0) {
+        context = {
+          backend: 'sqlite',
+          connection: db,
+          events: recorded,
+          previousHead: head == null ? undefined : Position.of(BigInt(head), BigInt(head)),
+          hasEventsBefore: (after, eventTypes) =>
+            Promise.resolve(
+              this.statements.typedBetween.get(after === undefined ? 0 : Number(after.commit), head ?? 0, JSON.stringify(eventTypes)) !==
+                undefined,
+            ),
+        };
+        try {
+          for (const hook of hooks) await hook.beforeCommit(context);
+        } catch (error) {
+          hookFailure = { error };
+          throw error;
+        }
+      }
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.open && db.inTransaction) db.exec('ROLLBACK');
+      if (hookFailure && batch.length > 1) {
+        for (const append of batch) await this.flushWithHooks([append]);
+        return;
+      }
+      const failure = hookFailure
+        ? hookFailure.error
+        : new StoreUnavailableError(`SQLite commit failed: ${(error as Error).message}`, { cause: error });
+      for (const append of batch) append.reject(failure);
+      return;
+    }
+    if (context) {
+      for (const hook of hooks) {
+        try {
+          hook.afterCommit?.(context);
+        } catch {
+          // The events are committed; a hook that fails to hear of it must not turn the append into a failure.
+        }
+      }
+    }
+    batch.forEach((append, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) append.resolve(outcome.result);
+      else append.reject(outcome.error);
+    });
+  }
+
   private appendInTransaction(
     streamName: string,
     events: readonly PreparedEvent[],
     expected: ExpectedRevision,
+    recorded?: RecordedEvent[],
   ): AppendResult {
     const s = this.statements;
     const current = BigInt(s.streamRevision.get(streamName)?.revision ?? -1);
@@ -239,6 +349,16 @@ export class SqliteEventStore extends PagedEventStore {
         }
         throw error;
       }
+      recorded?.push({
+        id: event.id,
+        type: event.type,
+        streamName,
+        revision: BigInt(revision),
+        position: Position.of(BigInt(position), BigInt(position)),
+        data: JSON.parse(event.data) as JsonValue,
+        metadata: JSON.parse(event.metadata) as EventMetadata,
+        recordedAt: new Date(recordedAt),
+      });
     }
     s.upsertStream.run(streamName, revision);
     return { revision: BigInt(revision), position: Position.of(BigInt(position), BigInt(position)) };
@@ -312,13 +432,19 @@ export class SqliteEventStore extends PagedEventStore {
     });
   }
 
-  protected closeBackend(): Promise<void> {
-    this.flush();
+  protected async closeBackend(): Promise<void> {
+    for (;;) {
+      await this.writing;
+      if (this.pending.length === 0) break;
+      this.flush();
+    }
     this.db.close();
-    return Promise.resolve();
   }
 
   private guard<T>(read: () => T): Promise<T> {
+    // While a hooked append transaction is open, the connection would show its uncommitted events.
+    const writing = this.writing;
+    if (writing) return writing.then(() => this.guard(read));
     // A throw inside the executor becomes the rejection.
     return new Promise((resolve) => {
       this.assertOpen();

@@ -15,7 +15,8 @@ export type ProjectionErrorCode =
   | 'REBUILD_TIMEOUT'
   | 'STATE_TIMEOUT'
   | 'READ_MODEL_UNAVAILABLE'
-  | 'ENGINE_STOPPED';
+  | 'ENGINE_STOPPED'
+  | 'INLINE_PROJECTION_FAILED';
 
 /**
  * Anything thrown, as an `Error` (user code may throw other values). Error-like objects are kept as
@@ -179,5 +180,23 @@ export class EngineStoppedError extends ProjectionError {
 
   constructor() {
     super('the projection engine is stopped');
+  }
+}
+
+/**
+ * An inline projection could not take the events of an append (its handler threw, or its write
+ * failed): the append is rejected and nothing of it was written, neither events nor read model.
+ *
+ * @example
+ * catch (e) { if (e instanceof InlineProjectionFailedError) console.log(e.projection, e.cause); }
+ */
+export class InlineProjectionFailedError extends ProjectionError {
+  readonly code = 'INLINE_PROJECTION_FAILED' as const;
+
+  constructor(
+    readonly projection: string,
+    cause: unknown,
+  ) {
+    super(`inline projection "${projection}" refused the append: ${toError(cause).message}`, { cause });
   }
 }

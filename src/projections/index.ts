@@ -30,6 +30,7 @@ export type {
 export type {
   BatchCommit,
   BatchRequest,
+  InlineBatch,
   ProjectionFailure,
   ProjectionRecord,
   ReadModelStore,

@@ -1,7 +1,9 @@
+import { isAppendHookHost, type AppendHookContext } from '../event-store/append-hook';
 import { Position } from '../event-store/position';
 import { ChangeFeed } from './change-feed';
 import {
   EngineStoppedError,
+  InlineProjectionFailedError,
   InvalidProjectionError,
   ProjectionFailedError,
   ProjectionVersionConflictError,
@@ -16,7 +18,7 @@ import { validateProjection, type AnyProjection } from './projection';
 import type { ProjectionErrorInfo, ProjectionState, ProjectionStatus, RebuildStatus, SlotStatus } from './projection-status';
 import { slotLayout, type ProjectionRecord, type ReadModelStore, type SlotLayout } from './read-model-store';
 import { delay, retryDelay, type RetryPolicy } from './retry-policy';
-import { SlotRunner, errorInfo, type ProjectionEventSource } from './slot-runner';
+import { SlotRunner, errorInfo, handleBatch, type ProjectionEventSource } from './slot-runner';
 import { isTransientError } from './transient-error';
 
 export interface ProjectionEngineOptions {
@@ -35,6 +37,15 @@ export interface ProjectionEngineOptions {
   readonly retry?: RetryPolicy;
   /** Told when a projection stops on a failure (status has the details too). */
   readonly onFailure?: (projection: string, error: unknown) => void;
+  /**
+   * Projections to update inline: in each append's own transaction, so that a read right after the
+   * append already sees it, and an append the handler throws on is rejected
+   * (`InlineProjectionFailedError`) with nothing written. Needs the read models in the event store's
+   * database (SQLite: the same file; PostgreSQL: the same database). An inline projection that is
+   * behind (first run, rebuild, events from writers without this engine) is caught up by its async
+   * runner first, and goes inline again once it has caught up.
+   */
+  readonly inline?: readonly string[];
 }
 
 export interface WaitOptions {
@@ -71,6 +82,16 @@ interface Entry {
 
 const DEFAULT_BATCH_SIZE = 5_000;
 
+/** One projection's share of an append, committed inline, to announce once the append has committed. */
+interface InlineApplied {
+  readonly entry: Entry;
+  readonly runner: SlotRunner;
+  readonly version: number;
+  readonly keys: readonly string[];
+  readonly position: Position;
+  readonly count: number;
+}
+
 /**
  * Runs async projections: each one follows the event store from its checkpoint, in batches, and
  * commits its read model and checkpoint together. It reports status, announces committed batches on
@@ -90,6 +111,9 @@ export class ProjectionEngine {
   private started = false;
   private stopped = false;
   private readonly stopping = new AbortController();
+  private removeAppendHook: (() => void) | undefined;
+  /** What each append transaction applied inline, for the announcements after its commit. */
+  private readonly appliedInline = new WeakMap<AppendHookContext, InlineApplied[]>();
 
   constructor(private readonly options: ProjectionEngineOptions) {
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -117,6 +141,9 @@ export class ProjectionEngine {
         progress: new ProgressSignal(),
       });
     }
+    for (const name of options.inline ?? []) {
+      if (!this.entries.has(name)) throw new InvalidProjectionError(`inline projection "${name}" is not one of the engine's projections`);
+    }
   }
 
   /**
@@ -127,14 +154,23 @@ export class ProjectionEngine {
   async start(): Promise<void> {
     if (this.stopped) throw new EngineStoppedError();
     if (this.started) return;
+    if ((this.options.inline ?? []).length > 0) await this.checkInlineSupport();
     this.started = true;
     await Promise.all([...this.entries.values()].map((entry) => this.open(entry)));
+    if ((this.options.inline ?? []).length > 0 && !this.stopped && isAppendHookHost(this.options.eventStore)) {
+      this.removeAppendHook = this.options.eventStore.addAppendHook({
+        beforeCommit: (context) => this.applyInline(context),
+        afterCommit: (context) => this.announceInline(context),
+      });
+    }
   }
 
   /** Stops every projection after its batch in flight; checkpoints stay where they are. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.removeAppendHook?.();
+    this.removeAppendHook = undefined;
     this.stopping.abort();
     const runners = [...this.entries.values()].flatMap((entry) => [entry.active?.runner, entry.rebuild?.runner]);
     await Promise.all(runners.flatMap((runner) => (runner ? [runner.stop()] : [])));
@@ -312,6 +348,59 @@ export class ProjectionEngine {
     if (this.stopped) throw new EngineStoppedError();
     for (const runner of [entry.active?.runner, entry.rebuild?.runner]) {
       if (runner && (runner.state === 'failed' || runner.state === 'stopped')) runner.start();
+    }
+  }
+
+  private async checkInlineSupport(): Promise<void> {
+    const { eventStore, readModels } = this.options;
+    if (!isAppendHookHost(eventStore) || !readModels.commitInline || !readModels.sharesDatabaseWith) {
+      throw new InvalidProjectionError(
+        `inline projections need a SQLite or PostgreSQL event store and a read-model store of the same kind; got ${eventStore.backend} and ${readModels.dialect}`,
+      );
+    }
+    if (!(await readModels.sharesDatabaseWith(eventStore))) {
+      throw new InvalidProjectionError('inline projections need the read models in the event store’s own database (the same SQLite file or PostgreSQL database)');
+    }
+  }
+
+  /**
+   * The append hook: applies each inline projection's share of the append in the append's
+   * transaction. A projection that is not up to date before the append is left to its runner.
+   */
+  private async applyInline(context: AppendHookContext): Promise<void> {
+    const commitInline = this.options.readModels.commitInline?.bind(this.options.readModels);
+    if (!commitInline) return;
+    const applied: InlineApplied[] = [];
+    for (const name of this.options.inline ?? []) {
+      const entry = this.entries.get(name)!;
+      const slot = entry.active;
+      const runner = slot?.runner;
+      // A stopped runner is being switched away from (or the engine stops); a failed one waits for resume().
+      if (!slot || !runner || runner.state === 'stopped' || runner.state === 'failed') continue;
+      const types = new Set(entry.definition.eventTypes);
+      const events = context.events.filter((event) => types.has(event.type));
+      if (events.length === 0) continue;
+      try {
+        const result = await commitInline(
+          slot.layout,
+          { context, events, eventTypes: entry.definition.eventTypes },
+          (tx) => handleBatch(entry.definition, events, tx),
+        );
+        if (result) applied.push({ entry, runner, version: slot.layout.version, keys: result.keys, position: events[events.length - 1]!.position, count: events.length });
+      } catch (error) {
+        throw new InlineProjectionFailedError(name, error);
+      }
+    }
+    if (applied.length > 0) this.appliedInline.set(context, applied);
+  }
+
+  private announceInline(context: AppendHookContext): void {
+    for (const { entry, runner, version, keys, position, count } of this.appliedInline.get(context) ?? []) {
+      runner.advanceInline(position, count);
+      if (entry.active?.runner === runner) {
+        this.changes.publish({ projection: entry.definition.name, version, position, keys });
+      }
+      entry.progress.notify();
     }
   }
 

@@ -1,3 +1,5 @@
+import type { AppendHookContext } from '../event-store/append-hook';
+import type { RecordedEvent } from '../event-store/event-store';
 import type { Position } from '../event-store/position';
 import type { DocumentReader, IndexType } from './document';
 import type { ProjectionChange } from './change-feed';
@@ -80,6 +82,36 @@ export interface BatchRequest {
   readonly eventCount: number;
 }
 
+/** The events of one projection in an append transaction, for an inline commit. */
+export interface InlineBatch {
+  /** The append transaction (its connection is where the batch is written). */
+  readonly context: AppendHookContext;
+  /** The events of the projection's types in this transaction, in order. */
+  readonly events: readonly RecordedEvent[];
+  readonly eventTypes: readonly string[];
+}
+
+/** How far a slot's checkpoint may trail an append and still be brought up to date inline (in events). */
+export const MAX_INLINE_GAP = 1_000n;
+
+/**
+ * Whether a slot at `checkpoint` has handled everything before an append transaction, so that the
+ * append's events may be applied inline: nothing of its types lies between the checkpoint and the
+ * append. On PostgreSQL only when the append is ordered (no older writer still running).
+ */
+export async function coversBefore(
+  checkpoint: Position | undefined,
+  context: AppendHookContext,
+  eventTypes: readonly string[],
+): Promise<boolean> {
+  if (context.backend === 'postgres' && !context.ordered) return false;
+  const head = context.previousHead;
+  if (!head || (checkpoint && !head.isAfter(checkpoint))) return true;
+  // Far behind: the runner is catching up, and a scan of the gap on every append would cost more.
+  if (head.prepare - (checkpoint?.prepare ?? 0n) > MAX_INLINE_GAP) return false;
+  return !(await context.hasEventsBefore(checkpoint, eventTypes));
+}
+
 /** What a committed batch changed. */
 export interface BatchCommit {
   /** Changed document keys (and keys reported with `tx.changed`), without duplicates. */
@@ -122,6 +154,20 @@ export interface ReadModelStore {
     request: BatchRequest,
     work: (tx: ProjectionTransaction) => Promise<void>,
   ): Promise<BatchCommit>;
+  /**
+   * Inline projections (SQL stores whose database holds the events): runs one projection's share of an
+   * append inside the append's own transaction, on `batch.context.connection`, when the slot's
+   * checkpoint covers everything before the append (no event of its types lies between them). Resolves
+   * to `undefined` without writing when it does not: the async runner catches the slot up instead.
+   * Throws (and the append rolls back) when `work` or a write fails.
+   */
+  commitInline?(
+    layout: SlotLayout,
+    batch: InlineBatch,
+    work: (tx: ProjectionTransaction) => Promise<void>,
+  ): Promise<BatchCommit | undefined>;
+  /** Whether this store's database is the one `eventStore` appends to (required for inline projections). */
+  sharesDatabaseWith?(eventStore: unknown): Promise<boolean>;
   /** Records (or clears, with `undefined`) the event the slot is stopped on. */
   recordFailure(layout: SlotLayout, failure: ProjectionFailure | undefined): Promise<void>;
   /** Reads a collection of the projection's active version. */

@@ -1,9 +1,9 @@
 import type { EventStore, RecordedEvent, Subscription } from '../event-store/event-store';
 import { Position } from '../event-store/position';
 import { BatchReader } from './batch-reader';
-import { ReadModelUnavailableError } from './errors';
+import { CheckpointConflictError, ReadModelUnavailableError } from './errors';
 import { ProgressSignal } from './progress-signal';
-import type { AnyProjection } from './projection';
+import type { AnyProjection, ProjectionTransaction } from './projection';
 import type { ProjectionErrorInfo, ProjectionState, SlotStatus } from './projection-status';
 import type { ProjectionFailure, ReadModelStore, SlotLayout } from './read-model-store';
 import { delay, retryDelay, type RetryPolicy } from './retry-policy';
@@ -85,6 +85,18 @@ export class SlotRunner {
   /** Whether every event of the projection's types up to `position` is committed. */
   covers(position: Position): boolean {
     return this.covered !== undefined && !position.isAfter(this.covered);
+  }
+
+  /**
+   * Records a batch committed inline (in an append's transaction) by this process: the runner then
+   * skips those events when its subscription delivers them.
+   */
+  advanceInline(position: Position, eventCount: number): void {
+    if (this.checkpointValue && !position.isAfter(this.checkpointValue)) return;
+    this.checkpointValue = position;
+    if (!this.covered || position.isAfter(this.covered)) this.covered = position;
+    this.eventsHandledValue += eventCount;
+    this.options.progress.notify();
   }
 
   /** Starts (or, after a failure or stop, restarts from the stored checkpoint). */
@@ -188,6 +200,8 @@ export class SlotRunner {
         if (!signal.aborted) throw new ReadModelUnavailableError('the event subscription ended unexpectedly');
       } catch (error) {
         if (signal.aborted) break;
+        // Another writer (an inline commit, another process) moved the checkpoint: read on from there at once.
+        if (error instanceof CheckpointConflictError) continue;
         if (error instanceof PoisonEvent) {
           await this.fail(error.error, error.event);
           return;
@@ -221,7 +235,11 @@ export class SlotRunner {
     if (slot.failure && !this.lastErrorValue) this.lastErrorValue = failureInfo(slot.failure);
   }
 
-  private async process(events: RecordedEvent[]): Promise<void> {
+  private async process(delivered: RecordedEvent[]): Promise<void> {
+    // Events already applied inline (or by a commit this runner learnt of) are not handled twice.
+    const checkpoint = this.checkpointValue;
+    const events = checkpoint ? delivered.filter((event) => event.position.isAfter(checkpoint)) : delivered;
+    if (events.length === 0) return;
     try {
       await this.commit(events);
       return;
@@ -247,19 +265,7 @@ export class SlotRunner {
     const result = await this.options.store.commitBatch(
       this.layout,
       { from: this.checkpointValue, to: last.position, eventCount: events.length },
-      async (tx) => {
-        for (const [collection, keysOf] of Object.entries(definition.documentKeys ?? {})) {
-          if (!keysOf) continue;
-          const keys = new Set<string>();
-          for (const event of events) {
-            const found = keysOf(event as never);
-            if (typeof found === 'string') keys.add(found);
-            else if (found) for (const key of found) keys.add(key);
-          }
-          await tx.documents(collection).prefetch(keys);
-        }
-        await definition.handle(events, tx);
-      },
+      (tx) => handleBatch(definition, events, tx),
     );
     this.checkpointValue = last.position;
     if (!this.covered || last.position.isAfter(this.covered)) this.covered = last.position;
@@ -311,6 +317,21 @@ export class SlotRunner {
     this.stateValue = state;
     this.options.progress.notify();
   }
+}
+
+/** Runs a projection's handler on one batch: its documents are prefetched first when it says which. */
+export async function handleBatch(definition: AnyProjection, events: readonly RecordedEvent[], tx: ProjectionTransaction): Promise<void> {
+  for (const [collection, keysOf] of Object.entries(definition.documentKeys ?? {})) {
+    if (!keysOf) continue;
+    const keys = new Set<string>();
+    for (const event of events) {
+      const found = keysOf(event as never);
+      if (typeof found === 'string') keys.add(found);
+      else if (found) for (const key of found) keys.add(key);
+    }
+    await tx.documents(collection).prefetch(keys);
+  }
+  await definition.handle(events, tx);
 }
 
 /**

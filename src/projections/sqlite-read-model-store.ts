@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Position } from '../event-store/position';
-import { BatchTransaction } from './batch-transaction';
+import type { SqliteEventStore } from '../event-store/sqlite-event-store';
+import { BatchTransaction, type TransactionBackend } from './batch-transaction';
 import type { ProjectionChange } from './change-feed';
 import { planQuery, type DocumentQuery, type DocumentReader, type IndexType, type Where } from './document';
 import type { DocumentTable, DocumentUpsert } from './document-batch';
@@ -13,8 +14,10 @@ import { Mutex } from './mutex';
 import type { CollectionMap, DocumentOf, ProjectionTransaction, SqlParameter } from './projection';
 import {
   collectionIndexes,
+  coversBefore,
   type BatchCommit,
   type BatchRequest,
+  type InlineBatch,
   type ProjectionFailure,
   type ProjectionRecord,
   type ReadModelStore,
@@ -93,7 +96,13 @@ interface ChangeRow {
   keys: string | null;
 }
 
-/** Prepared statements of one document table, on the writer connection. */
+/** Prepared statements of one connection. */
+interface ConnectionCache {
+  readonly documents: Map<string, DocumentStatements>;
+  readonly statements: Map<string, Database.Statement>;
+}
+
+/** Prepared statements of one document table, on one connection. */
 interface DocumentStatements {
   readonly load: Database.Statement<[string], { doc: string }>;
   readonly loadMany: Database.Statement<[string], { key: string; doc: string }>;
@@ -114,8 +123,8 @@ interface DocumentStatements {
 export class SqliteReadModelStore implements ReadModelStore {
   readonly dialect = 'sqlite' as const;
   private readonly mutex = new Mutex();
-  private readonly documentStatements = new Map<string, DocumentStatements>();
-  private readonly writerStatements = new Map<string, Database.Statement>();
+  /** Prepared statements per connection: the store's writer, and the event store's for inline batches. */
+  private readonly connectionCaches = new Map<Database.Database, ConnectionCache>();
   private readonly readerStatements = new Map<string, Database.Statement>();
   private readonly pollers = new Set<NodeJS.Timeout>();
   private readonly statements: ReturnType<SqliteReadModelStore['prepare']>;
@@ -284,7 +293,7 @@ export class SqliteReadModelStore implements ReadModelStore {
       }
       // The stored list, not the layout: an older version may have had tables this code no longer knows.
       for (const { table } of JSON.parse(row.tables) as { table: string }[]) {
-        this.documentStatements.delete(table);
+        for (const cache of this.connectionCaches.values()) cache.documents.delete(table);
         this.writer.exec(`DROP TABLE IF EXISTS ${quoteIdentifier(table)}`);
       }
       this.statements.deleteSlot.run(layout.projection, layout.id);
@@ -306,13 +315,7 @@ export class SqliteReadModelStore implements ReadModelStore {
             `the checkpoint of "${layout.projection}" (${layout.id}) is at ${current.position ?? 'start'}; this batch expected ${request.from?.toString() ?? 'start'}`,
           );
         }
-        const tx = new BatchTransaction(layout, {
-          dialect: 'sqlite',
-          documentTable: (table, indexes) => this.documentTable(table, indexes),
-          execute: (sql, parameters) => Promise.resolve(this.writerStatement(sql).run(...toSqlite(parameters)).changes),
-          query: <Row extends object>(sql: string, parameters: readonly SqlParameter[]) =>
-            Promise.resolve(this.writerStatement(sql).all(...toSqlite(parameters)) as Row[]),
-        });
+        const tx = new BatchTransaction(layout, this.transactionBackend(this.writer));
         await work(tx);
         const keys = await tx.flush();
         const now = Date.now();
@@ -334,6 +337,58 @@ export class SqliteReadModelStore implements ReadModelStore {
         throw error;
       }
     });
+  }
+
+  async commitInline(
+    layout: SlotLayout,
+    batch: InlineBatch,
+    work: (tx: ProjectionTransaction) => Promise<void>,
+  ): Promise<BatchCommit | undefined> {
+    this.assertOpen();
+    const { context, events } = batch;
+    if (context.backend !== 'sqlite') {
+      throw new InvalidProjectionError('a SQLite read-model store runs inline projections of a SQLite event store only');
+    }
+    // The append's connection, inside its transaction: what is read here includes the append's events,
+    // and what is written commits (or rolls back) with them.
+    const db = context.connection;
+    const row = this.statementOn(db, 'SELECT position FROM eventfold_projection_slots WHERE name = ? AND slot = ?').get(
+      layout.projection,
+      layout.id,
+    ) as { position: string | null } | undefined;
+    if (!row) return undefined;
+    const checkpoint = row.position === null ? undefined : Position.parse(row.position);
+    if (!(await coversBefore(checkpoint, context, batch.eventTypes))) return undefined;
+    const tx = new BatchTransaction(layout, this.transactionBackend(db));
+    await work(tx);
+    const keys = await tx.flush();
+    const now = Date.now();
+    const to = events[events.length - 1]!.position.toString();
+    this.statementOn(
+      db,
+      `UPDATE eventfold_projection_slots SET position = ?, events_handled = events_handled + ?, failure = NULL, updated_at = ?
+       WHERE name = ? AND slot = ?`,
+    ).run(to, events.length, now, layout.projection, layout.id);
+    const active = this.statementOn(db, 'SELECT active_version, active_generation FROM eventfold_projections WHERE name = ?').get(
+      layout.projection,
+    ) as { active_version: number; active_generation: number } | undefined;
+    if (active && active.active_version === layout.version && active.active_generation === layout.generation) {
+      this.statementOn(db, 'INSERT INTO eventfold_projection_changes (name, version, position, keys, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        layout.projection,
+        layout.version,
+        to,
+        keys.length > MAX_ANNOUNCED_KEYS ? null : JSON.stringify(keys),
+        now,
+      );
+    }
+    return { keys };
+  }
+
+  /** Whether `eventStore` is a SQLite event store on this store's file. */
+  sharesDatabaseWith(eventStore: unknown): Promise<boolean> {
+    const connection = (eventStore as Partial<SqliteEventStore> | undefined)?.database;
+    if ((eventStore as { backend?: unknown } | undefined)?.backend !== 'sqlite' || !connection) return Promise.resolve(false);
+    return this.read(() => mainFile(connection) === mainFile(this.writer));
   }
 
   recordFailure(layout: SlotLayout, failure: ProjectionFailure | undefined): Promise<void> {
@@ -416,25 +471,45 @@ export class SqliteReadModelStore implements ReadModelStore {
     this.reader.close();
   }
 
-  private documentTable(table: string, indexes: Readonly<Record<string, IndexType>>): DocumentTable {
-    let statements = this.documentStatements.get(table);
+  private transactionBackend(db: Database.Database): TransactionBackend {
+    return {
+      dialect: 'sqlite',
+      documentTable: (table, indexes) => this.documentTable(db, table, indexes),
+      execute: (sql, parameters) => Promise.resolve(this.statementOn(db, sql).run(...toSqlite(parameters)).changes),
+      query: <Row extends object>(sql: string, parameters: readonly SqlParameter[]) =>
+        Promise.resolve(this.statementOn(db, sql).all(...toSqlite(parameters)) as Row[]),
+    };
+  }
+
+  private cacheOf(db: Database.Database): ConnectionCache {
+    let cache = this.connectionCaches.get(db);
+    if (!cache) {
+      cache = { documents: new Map(), statements: new Map() };
+      this.connectionCaches.set(db, cache);
+    }
+    return cache;
+  }
+
+  private documentTable(db: Database.Database, table: string, indexes: Readonly<Record<string, IndexType>>): DocumentTable {
+    const cache = this.cacheOf(db);
+    let statements = cache.documents.get(table);
     if (!statements) {
       const name = quoteIdentifier(table);
       const fields = Object.keys(indexes).map(quoteField);
       const columns = ['"key"', '"doc"', ...fields];
       statements = {
-        load: this.writer.prepare<[string], { doc: string }>(`SELECT "doc" FROM ${name} WHERE "key" = ?`),
+        load: db.prepare<[string], { doc: string }>(`SELECT "doc" FROM ${name} WHERE "key" = ?`),
         // One statement for any number of keys: they travel as one JSON array.
-        loadMany: this.writer.prepare<[string], { key: string; doc: string }>(
+        loadMany: db.prepare<[string], { key: string; doc: string }>(
           `SELECT "key", "doc" FROM ${name} WHERE "key" IN (SELECT value FROM json_each(?))`,
         ),
-        upsert: this.writer.prepare<unknown[]>(
+        upsert: db.prepare<unknown[]>(
           `INSERT INTO ${name} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
            ON CONFLICT ("key") DO UPDATE SET ${columns.slice(1).map((column) => `${column} = excluded.${column}`).join(', ')}`,
         ),
-        remove: this.writer.prepare<[string]>(`DELETE FROM ${name} WHERE "key" = ?`),
+        remove: db.prepare<[string]>(`DELETE FROM ${name} WHERE "key" = ?`),
       };
-      this.documentStatements.set(table, statements);
+      cache.documents.set(table, statements);
     }
     const { load, loadMany, upsert, remove } = statements;
     return {
@@ -448,7 +523,7 @@ export class SqliteReadModelStore implements ReadModelStore {
       },
       find: (plan) => {
         const statement = selectDocuments('sqlite', table, plan);
-        const rows = this.writerStatement(statement.text).all(...statement.parameters) as { key: string; doc: string }[];
+        const rows = this.statementOn(db, statement.text).all(...statement.parameters) as { key: string; doc: string }[];
         return Promise.resolve(rows.map((row) => ({ key: row.key, doc: JSON.parse(row.doc) as object })));
       },
       write: (upserts: readonly DocumentUpsert[], deletes: readonly string[]) => {
@@ -504,8 +579,8 @@ export class SqliteReadModelStore implements ReadModelStore {
     }
   }
 
-  private writerStatement(sql: string): Database.Statement {
-    return cached(this.writerStatements, sql, () => this.writer.prepare(sql));
+  private statementOn(db: Database.Database, sql: string): Database.Statement {
+    return cached(this.cacheOf(db).statements, sql, () => db.prepare(sql));
   }
 
   private readerStatement(sql: string): Database.Statement {
@@ -520,6 +595,11 @@ export class SqliteReadModelStore implements ReadModelStore {
 /** Every table of a slot with the name readers use for it. */
 function physicalTables(layout: SlotLayout): { name: string; table: string }[] {
   return [...layout.collections, ...layout.tables].map(({ name, table }) => ({ name, table }));
+}
+
+function mainFile(db: Database.Database): string | undefined {
+  const rows = db.pragma('database_list') as { name: string; file: string }[];
+  return rows.find((row) => row.name === 'main')?.file || undefined;
 }
 
 function toSqlite(parameters: readonly SqlParameter[]): unknown[] {
