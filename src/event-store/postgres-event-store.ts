@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { AppendHook, AppendHookHost, PostgresAppendHookContext } from './append-hook';
 import { DuplicateEventIdError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
 import type {
   AppendResult,
@@ -69,6 +70,18 @@ const READ_ALL_BACKWARDS = `SELECT ${COLUMNS} FROM eventfold_events
   WHERE (transaction_id, sequence) < ($1::xid8, $2::bigint) AND ${SAFE} AND ${FILTERS}
   ORDER BY transaction_id DESC, sequence DESC LIMIT $3`;
 const MAX_TRANSACTION_ID = ((1n << 64n) - 1n).toString();
+/** Serialises group commits while append hooks are registered, so that inline checkpoints advance in order. */
+const HOOKED_APPEND_LOCK = 7_291_002;
+/** This transaction's events, and what came before them (see `PostgresAppendHookContext.ordered`). */
+const HOOK_CONTEXT = `SELECT ${COLUMNS} FROM eventfold_events WHERE transaction_id = pg_current_xact_id() ORDER BY sequence;
+  SELECT pg_snapshot_xmin(pg_current_snapshot()) = pg_current_xact_id() AS ordered,
+         (SELECT transaction_id::text FROM eventfold_events WHERE transaction_id < pg_current_xact_id()
+           ORDER BY transaction_id DESC, sequence DESC LIMIT 1) AS head_transaction,
+         (SELECT sequence FROM eventfold_events WHERE transaction_id < pg_current_xact_id()
+           ORDER BY transaction_id DESC, sequence DESC LIMIT 1) AS head_sequence`;
+const TYPED_BEFORE = `SELECT 1 FROM eventfold_events
+  WHERE (transaction_id, sequence) > ($1::xid8, $2::bigint) AND transaction_id < pg_current_xact_id() AND type = ANY($3::text[])
+  LIMIT 1`;
 const MAX_SEQUENCE = ((1n << 63n) - 1n).toString();
 
 /**
@@ -79,9 +92,10 @@ const MAX_SEQUENCE = ((1n << 63n) - 1n).toString();
  * @example
  * const store = await PostgresEventStore.connect('postgres://user:pw@127.0.0.1:5432/app');
  */
-export class PostgresEventStore extends PagedEventStore {
+export class PostgresEventStore extends PagedEventStore implements AppendHookHost {
   readonly backend = 'postgres' as const;
   private pending: PendingAppend[] = [];
+  private readonly hooks = new Set<AppendHook>();
   private commitsInFlight = 0;
   private readonly maxConcurrentCommits: number;
   private readonly maxGroupEvents: number;
@@ -157,6 +171,19 @@ export class PostgresEventStore extends PagedEventStore {
     });
   }
 
+  /**
+   * Runs `hook` in every append transaction from now on (inline projections); see {@link AppendHook}.
+   * While any hook is registered, group commits take one advisory lock and so run one at a time.
+   * The returned function removes it.
+   */
+  addAppendHook(hook: AppendHook): () => void {
+    this.assertOpen();
+    this.hooks.add(hook);
+    return () => {
+      this.hooks.delete(hook);
+    };
+  }
+
   /** Starts a group commit when a slot is free; while one is in flight, new appends queue up and go together. */
   private commitNext(): void {
     while (this.commitsInFlight < this.maxConcurrentCommits && this.pending.length > 0) {
@@ -177,6 +204,7 @@ export class PostgresEventStore extends PagedEventStore {
   }
 
   private async commitGroup(group: readonly PendingAppend[]): Promise<void> {
+    if (this.hooks.size > 0) return this.commitGroupWithHooks(group);
     let rows: AppendRow[];
     try {
       rows = await this.callAppend(group);
@@ -202,7 +230,99 @@ export class PostgresEventStore extends PagedEventStore {
     );
   }
 
-  private async callAppend(group: readonly PendingAppend[]): Promise<AppendRow[]> {
+  /**
+   * The group commit with hooks, in an explicit transaction: the advisory lock, the append, this
+   * transaction's events, the hooks, the commit. When a hook throws, everything rolls back; a group is
+   * then retried one append at a time, so only the append whose events the hook refused fails.
+   */
+  private async commitGroupWithHooks(group: readonly PendingAppend[]): Promise<void> {
+    const hooks = [...this.hooks];
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      for (const append of group) append.reject(unavailable('cannot connect', error));
+      return;
+    }
+    let rows: AppendRow[] = [];
+    let context: PostgresAppendHookContext | undefined;
+    let hookFailure: { error: unknown } | undefined;
+    try {
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${HOOKED_APPEND_LOCK})`);
+      rows = await this.callAppend(group, client);
+      if (rows.some((row) => row.o_status === 'ok')) {
+        const [recorded, before] = (await client.query(HOOK_CONTEXT)) as unknown as [
+          pg.QueryResult<EventRow>,
+          pg.QueryResult<{ ordered: boolean; head_transaction: string | null; head_sequence: string | null }>,
+        ];
+        const head = before.rows[0]!;
+        const connection = client;
+        context = {
+          backend: 'postgres',
+          connection,
+          events: recorded.rows.map(toRecordedEvent),
+          ordered: head.ordered,
+          previousHead:
+            head.head_transaction === null ? undefined : Position.of(BigInt(head.head_transaction), BigInt(head.head_sequence!)),
+          hasEventsBefore: async (after, eventTypes) =>
+            (
+              await connection.query({
+                name: 'eventfold_typed_before',
+                text: TYPED_BEFORE,
+                values: [after?.commit.toString() ?? '0', after?.prepare.toString() ?? '0', eventTypes],
+              })
+            ).rows.length > 0,
+        };
+        try {
+          for (const hook of hooks) await hook.beforeCommit(context);
+        } catch (error) {
+          hookFailure = { error };
+          throw error;
+        }
+      }
+      await client.query('COMMIT');
+      client.release();
+    } catch (error) {
+      const rolledBack = await client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      );
+      client.release(rolledBack ? undefined : true);
+      if (hookFailure || (group.length > 1 && isConstraintViolation(error))) {
+        if (group.length > 1) {
+          for (const append of group) await this.commitGroupWithHooks([append]);
+          return;
+        }
+        if (hookFailure) {
+          group[0]!.reject(hookFailure.error);
+          return;
+        }
+      }
+      const failure = await this.describeFailure(group[0]!, error);
+      for (const append of group) append.reject(group.length === 1 ? failure : unavailable('append failed', error));
+      return;
+    }
+    if (context) {
+      for (const hook of hooks) {
+        try {
+          hook.afterCommit?.(context);
+        } catch {
+          // The events are committed; a hook that fails to hear of it must not turn the append into a failure.
+        }
+      }
+    }
+    await Promise.all(
+      group.map(async (append, index) => {
+        try {
+          append.resolve(await this.outcome(append, rows[index]!));
+        } catch (error) {
+          append.reject(error);
+        }
+      }),
+    );
+  }
+
+  private async callAppend(group: readonly PendingAppend[], client: pg.Pool | pg.PoolClient = this.pool): Promise<AppendRow[]> {
     const streams: string[] = [];
     const expected: string[] = [];
     const counts: number[] = [];
@@ -223,7 +343,7 @@ export class PostgresEventStore extends PagedEventStore {
         correlation.push(event.correlationId);
       }
     }
-    const result = await this.pool.query<AppendRow>({
+    const result = await client.query<AppendRow>({
       name: 'eventfold_append',
       text: 'SELECT * FROM eventfold_append($1, $2, $3, $4, $5, $6, $7, $8)',
       values: [streams, expected, counts, ids, types, data, metadata, correlation],

@@ -10,8 +10,10 @@ import { quoteField, quoteIdentifier } from './identifier';
 import type { CollectionMap, DocumentOf, ProjectionTransaction, SqlParameter } from './projection';
 import {
   collectionIndexes,
+  coversBefore,
   type BatchCommit,
   type BatchRequest,
+  type InlineBatch,
   type ProjectionFailure,
   type ProjectionRecord,
   type ReadModelStore,
@@ -301,6 +303,58 @@ export class PostgresReadModelStore implements ReadModelStore {
         WHERE name = ${client.escapeLiteral(layout.projection)} AND slot = ${client.escapeLiteral(layout.id)} FOR UPDATE`;
       return `BEGIN;${this.options.synchronousCommit ? '' : ' SET LOCAL synchronous_commit TO OFF;'} ${select}`;
     });
+  }
+
+  async commitInline(
+    layout: SlotLayout,
+    batch: InlineBatch,
+    work: (tx: ProjectionTransaction) => Promise<void>,
+  ): Promise<BatchCommit | undefined> {
+    this.assertOpen();
+    const { context, events } = batch;
+    if (context.backend !== 'postgres') {
+      throw new InvalidProjectionError('a PostgreSQL read-model store runs inline projections of a PostgreSQL event store only');
+    }
+    // The append's connection, inside its transaction. The checkpoint row stays locked until the append
+    // commits, so a runner's batch of the same slot waits and then sees the moved checkpoint.
+    const client = context.connection;
+    const result = await client.query<{ position: string | null }>({
+      name: 'eventfold_inline_checkpoint',
+      text: 'SELECT position FROM eventfold_projection_slots WHERE name = $1 AND slot = $2 FOR UPDATE',
+      values: [layout.projection, layout.id],
+    });
+    const row = result.rows[0];
+    if (!row) return undefined;
+    const checkpoint = row.position === null ? undefined : Position.parse(row.position);
+    if (!(await coversBefore(checkpoint, context, batch.eventTypes))) return undefined;
+    const tx = new BatchTransaction(layout, {
+      dialect: 'postgres',
+      documentTable: (table, indexes) => documentTable(client, table, indexes),
+      execute: async (sql, parameters) => (await client.query(sql, parameters as unknown[])).rowCount ?? 0,
+      query: async <Row extends object>(sql: string, parameters: readonly SqlParameter[]) =>
+        (await client.query(sql, parameters as unknown[])).rows as Row[],
+    });
+    await work(tx);
+    const keys = await tx.flush();
+    const to = events[events.length - 1]!.position.toString();
+    await client.query(
+      `WITH advanced AS (
+         UPDATE eventfold_projection_slots SET position = $3, events_handled = events_handled + $4, failure = NULL, updated_at = now()
+         WHERE name = $1 AND slot = $2
+       )
+       SELECT pg_notify($7, $8) FROM eventfold_projections WHERE name = $1 AND active_version = $5 AND active_generation = $6`,
+      [layout.projection, layout.id, to, events.length, layout.version, layout.generation, CHANGE_CHANNEL, changePayload(layout, to, keys)],
+    );
+    return { keys };
+  }
+
+  /** Whether `eventStore` is a PostgreSQL event store on this store's database (same server, same database). */
+  async sharesDatabaseWith(eventStore: unknown): Promise<boolean> {
+    const other = (eventStore as { backend?: unknown; pool?: unknown } | undefined) ?? {};
+    if (other.backend !== 'postgres' || !(other.pool instanceof pg.Pool)) return false;
+    const identify = 'SELECT current_database() AS db, pg_postmaster_start_time()::text AS started, current_setting(\'port\') AS port';
+    const [mine, theirs] = await this.run(() => Promise.all([this.pool.query(identify), (other.pool as pg.Pool).query(identify)]));
+    return JSON.stringify(mine.rows[0]) === JSON.stringify(theirs.rows[0]);
   }
 
   recordFailure(layout: SlotLayout, failure: ProjectionFailure | undefined): Promise<void> {
