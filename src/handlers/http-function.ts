@@ -1,0 +1,196 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CommandEnvironment } from '../commands/handle-command';
+import { InvalidDeliveryError, InvalidSignatureError, errorInfo, toError } from './errors';
+import { parseDelivery } from './delivery-payload';
+import type { Reactor, ReactorHandler, ReactorLogger } from './reactor';
+import { commandSender } from './send-command';
+import { SIGNATURE_HEADER, verifySignature } from './signature';
+import { silentLogger, withFields } from './logger';
+
+/**
+ * How the receiving side of a webhook reactor checks and runs deliveries.
+ *
+ * @example
+ * createHttpFunction(handler, { secret: process.env.PAYMENT_WEBHOOK_SECRET!, commands: { store } });
+ */
+export interface HttpFunctionOptions {
+  /** The webhook reactor's secret; several while rotating (any one may match). */
+  readonly secret: string | readonly string[];
+  /** Replay window for the signed timestamp. Default 300 s. */
+  readonly toleranceSeconds?: number;
+  /** Largest body accepted. Default 5 MiB. */
+  readonly maxBodyBytes?: number;
+  /** Lets the handler's `context.send` run commands here (with the same derived command ids). */
+  readonly commands?: CommandEnvironment;
+  readonly logger?: ReactorLogger;
+  /** Current unix time in milliseconds. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** An HTTP answer, independent of the platform. */
+export interface DeliveryResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** A Node HTTP request handler (`http.createServer(fn)`, or an Express route). */
+export type HttpFunction = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
+
+/** An AWS Lambda HTTP event (API Gateway HTTP API v2, Lambda function URLs; v1 REST events also fit). */
+export interface LambdaHttpEvent {
+  readonly body?: string | null;
+  readonly isBase64Encoded?: boolean;
+  readonly headers?: Readonly<Record<string, string | undefined>> | null;
+}
+
+/** What a Lambda HTTP function returns. */
+export interface LambdaHttpResult {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+const DEFAULT_MAX_BODY = 5 * 1024 * 1024;
+
+/**
+ * Turns a reactor handler into a Node HTTP request handler: it verifies the signature and the
+ * timestamp, runs the handler with the same event and context it gets in-process, and answers 200 on
+ * success, 401 for a bad signature, 400 for a malformed delivery, 422 for a `NonRetryableError` (the
+ * sender parks the event), 503 with `Retry-After` for a `RetryLaterError`, and 500 for anything else
+ * (the sender retries). Mount it before any body parser: it needs the raw body.
+ *
+ * @example
+ * import { createServer } from 'node:http';
+ * createServer(createHttpFunction(chargeCard, { secret: process.env.PAYMENT_WEBHOOK_SECRET! })).listen(8080);
+ */
+export function createHttpFunction(handler: ReactorHandler | Reactor, options: HttpFunctionOptions): HttpFunction {
+  checkOptions(options);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  return async (request, response) => {
+    const abort = new AbortController();
+    response.on('close', () => {
+      if (!response.writableFinished) abort.abort();
+    });
+    let answer: DeliveryResponse;
+    if (request.method !== 'POST') {
+      answer = json(405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'deliveries are POSTed' } }, { allow: 'POST' });
+    } else {
+      const body = await readBody(request, maxBodyBytes);
+      answer =
+        body === undefined
+          ? json(413, { error: { code: 'INVALID_DELIVERY', message: `the body exceeds ${maxBodyBytes} bytes` } })
+          : await handleSignedDelivery(handler, body, headerOf(request.headers[SIGNATURE_HEADER]), options, abort.signal);
+    }
+    if (response.headersSent || response.destroyed) return;
+    response.writeHead(answer.statusCode, answer.headers);
+    response.end(answer.body);
+  };
+}
+
+/**
+ * The same as {@link createHttpFunction}, shaped as an AWS Lambda handler for HTTP events.
+ *
+ * @example
+ * export const handler = createLambdaHandler(chargeCard, { secret: process.env.PAYMENT_WEBHOOK_SECRET! });
+ */
+export function createLambdaHandler(
+  handler: ReactorHandler | Reactor,
+  options: HttpFunctionOptions,
+): (event: LambdaHttpEvent) => Promise<LambdaHttpResult> {
+  checkOptions(options);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  return async (event) => {
+    const raw = event.body ?? '';
+    const body = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+    if (Buffer.byteLength(body) > maxBodyBytes) {
+      return { ...json(413, { error: { code: 'INVALID_DELIVERY', message: `the body exceeds ${maxBodyBytes} bytes` } }), headers: { 'content-type': 'application/json' } };
+    }
+    // Header names arrive lower-cased from API Gateway v2 and function URLs, as sent from REST v1.
+    const headers = event.headers ?? {};
+    const signature = headers[SIGNATURE_HEADER] ?? Object.entries(headers).find(([name]) => name.toLowerCase() === SIGNATURE_HEADER)?.[1];
+    const answer = await handleSignedDelivery(handler, body, signature, options, new AbortController().signal);
+    return { statusCode: answer.statusCode, headers: { ...answer.headers }, body: answer.body };
+  };
+}
+
+/**
+ * The platform-independent core of both adapters: verify, parse, run, and say how to answer.
+ *
+ * @example
+ * const answer = await handleSignedDelivery(handler, rawBody, signatureHeader, { secret });
+ */
+export async function handleSignedDelivery(
+  handler: ReactorHandler | Reactor,
+  body: string,
+  signature: string | undefined,
+  options: HttpFunctionOptions,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<DeliveryResponse> {
+  const handle = typeof handler === 'function' ? handler : handler.handle;
+  const logger = options.logger ?? silentLogger;
+  let delivery: ReturnType<typeof parseDelivery>;
+  try {
+    verifySignature(options.secret, signature, body, {
+      ...(options.toleranceSeconds !== undefined ? { toleranceSeconds: options.toleranceSeconds } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    });
+    delivery = parseDelivery(body);
+  } catch (error) {
+    if (error instanceof InvalidSignatureError) return json(401, { error: { code: error.code, message: error.message } });
+    if (error instanceof InvalidDeliveryError) return json(400, { error: { code: error.code, message: error.message } });
+    throw error;
+  }
+  const { reactor, event, delivery: info } = delivery;
+  const fields = { reactor, eventId: event.id, streamName: event.streamName, attempt: info.attempt };
+  try {
+    await handle(event, {
+      idempotencyKey: event.id,
+      delivery: info,
+      logger: withFields(logger, fields),
+      signal,
+      send: commandSender(options.commands, reactor, event),
+    });
+    return json(200, { ok: true });
+  } catch (thrown) {
+    const error = toError(thrown);
+    const info = errorInfo(error);
+    logger.warn('delivery failed', { ...fields, error: info });
+    if ((error as { retryable?: unknown }).retryable === false) return json(422, { error: info });
+    const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+    if (typeof retryAfterMs === 'number' && retryAfterMs >= 0) {
+      return json(503, { error: info }, { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) });
+    }
+    return json(500, { error: info });
+  }
+}
+
+function checkOptions(options: HttpFunctionOptions): void {
+  const secrets = typeof options?.secret === 'string' ? [options.secret] : options?.secret;
+  if (!Array.isArray(secrets) || secrets.length === 0 || secrets.some((secret) => typeof secret !== 'string' || secret.length < 16)) {
+    throw new InvalidSignatureError('createHttpFunction needs a secret (or a list of secrets) of at least 16 characters');
+  }
+}
+
+function json(statusCode: number, value: unknown, headers: Record<string, string> = {}): DeliveryResponse {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(value) };
+}
+
+function headerOf(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The raw body as text, or undefined when it is larger than the limit. */
+async function readBody(request: IncomingMessage, limit: number): Promise<string | undefined> {
+  const preParsed = (request as { rawBody?: unknown }).rawBody;
+  if (typeof preParsed === 'string') return preParsed;
+  if (Buffer.isBuffer(preParsed)) return preParsed.toString('utf8');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // An over-long body is read to its end (not kept), so that the answer still reaches the sender.
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= limit) chunks.push(chunk);
+  }
+  return size > limit ? undefined : Buffer.concat(chunks).toString('utf8');
+}

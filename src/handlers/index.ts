@@ -1,0 +1,71 @@
+export {
+  defineReactor,
+  matchesFilter,
+  DEFAULT_REACTOR_RETRY,
+  type DeliveryInfo,
+  type Reactor,
+  type ReactorCommand,
+  type ReactorContext,
+  type ReactorDefinition,
+  type ReactorEvent,
+  type ReactorHandler,
+  type ReactorLogger,
+  type ReactorOptions,
+  type ReactorOrdering,
+  type ReactorRetryPolicy,
+} from './reactor';
+export {
+  ReactorError,
+  InvalidReactorError,
+  UnknownReactorError,
+  NonRetryableError,
+  RetryLaterError,
+  WebhookDeliveryError,
+  InvalidSignatureError,
+  InvalidDeliveryError,
+  RunnerStoppedError,
+  ReactorWaitTimeoutError,
+  ReactorVerificationError,
+  type ReactorErrorCode,
+  type ReactorErrorInfo,
+} from './errors';
+export { ReactorRunner } from './reactor-runner';
+export type { InvocationLogOptions, PartitionOptions, ReactorRunnerOptions, ReactorStatus, WorkerStatus } from './runner-types';
+export type {
+  Invocation,
+  InvocationQuery,
+  LeaseGrant,
+  LeaseInfo,
+  ParkedEvent,
+  ParkedEventRecord,
+  ParkedPage,
+  ParkedQuery,
+  ReactorStateStore,
+  RedriveParkedRequest,
+} from './reactor-state-store';
+export { InMemoryReactorStateStore } from './in-memory-reactor-state-store';
+export { SqliteReactorStateStore } from './sqlite-reactor-state-store';
+export { PostgresReactorStateStore } from './postgres-reactor-state-store';
+export { reactorStateStoreFor } from './state-store-for';
+export { partitionOf } from './partitions';
+export { reactorCommandId } from './send-command';
+export { defineWebhookReactor, type WebhookReactor, type WebhookReactorOptions } from './webhook-reactor';
+export {
+  createHttpFunction,
+  createLambdaHandler,
+  handleSignedDelivery,
+  type DeliveryResponse,
+  type HttpFunction,
+  type HttpFunctionOptions,
+  type LambdaHttpEvent,
+  type LambdaHttpResult,
+} from './http-function';
+export { parseDelivery, toDeliveryPayload, type DeliveryPayload } from './delivery-payload';
+export {
+  signDelivery,
+  verifySignature,
+  SIGNATURE_HEADER,
+  IDEMPOTENCY_HEADER,
+  DEFAULT_TOLERANCE_SECONDS,
+  type VerifySignatureOptions,
+} from './signature';

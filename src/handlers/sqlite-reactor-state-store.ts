@@ -1,0 +1,449 @@
+import type Database from 'better-sqlite3';
+import { Position } from '../event-store/position';
+import { InvalidReactorError, toError, type ReactorErrorInfo } from './errors';
+import {
+  pageOf,
+  parkedEvent,
+  parseParkedCursor,
+  redriveIds,
+  type Invocation,
+  type InvocationQuery,
+  type LeaseGrant,
+  type LeaseInfo,
+  type ParkedEvent,
+  type ParkedEventRecord,
+  type ParkedPage,
+  type ParkedQuery,
+  type ReactorStateStore,
+  type RedriveParkedRequest,
+} from './reactor-state-store';
+import { decodeEvent, encodeEvent } from './stored-event';
+
+/** Versioned schema steps; each runs once, in the transaction that records it. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE eventfold_reactor_checkpoints (
+     reactor TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     position TEXT NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (reactor, partition)
+   ) WITHOUT ROWID;
+   CREATE TABLE eventfold_reactor_parked (
+     reactor TEXT NOT NULL,
+     event_id TEXT NOT NULL,
+     stream_name TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     position TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('parked', 'waiting')),
+     attempts INTEGER NOT NULL,
+     error TEXT NOT NULL,
+     event TEXT NOT NULL,
+     parked_at INTEGER NOT NULL,
+     redrive_requested INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (reactor, event_id)
+   ) WITHOUT ROWID;
+   CREATE INDEX eventfold_reactor_parked_stream ON eventfold_reactor_parked (reactor, stream_name, position);
+   CREATE INDEX eventfold_reactor_parked_position ON eventfold_reactor_parked (reactor, position);
+   CREATE TABLE eventfold_reactor_invocations (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     reactor TEXT NOT NULL,
+     event_id TEXT NOT NULL,
+     stream_name TEXT NOT NULL,
+     position TEXT NOT NULL,
+     attempt INTEGER NOT NULL,
+     outcome TEXT NOT NULL,
+     duration_ms REAL NOT NULL,
+     error TEXT,
+     at INTEGER NOT NULL,
+     worker_id TEXT NOT NULL
+   );
+   CREATE INDEX eventfold_reactor_invocations_at ON eventfold_reactor_invocations (at);
+   CREATE INDEX eventfold_reactor_invocations_event ON eventfold_reactor_invocations (event_id);
+   CREATE INDEX eventfold_reactor_invocations_reactor ON eventfold_reactor_invocations (reactor, id);
+   CREATE TABLE eventfold_reactor_leases (
+     group_name TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     owner TEXT,
+     expires_at INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (group_name, partition)
+   ) WITHOUT ROWID;
+   CREATE TABLE eventfold_reactor_workers (
+     group_name TEXT NOT NULL,
+     worker_id TEXT NOT NULL,
+     expires_at INTEGER NOT NULL,
+     PRIMARY KEY (group_name, worker_id)
+   ) WITHOUT ROWID;`,
+];
+
+interface ParkedRow {
+  reactor: string;
+  partition: number;
+  status: 'parked' | 'waiting';
+  attempts: number;
+  error: string;
+  event: string;
+  parked_at: number;
+  redrive_requested: number;
+}
+
+interface InvocationRow {
+  reactor: string;
+  event_id: string;
+  stream_name: string;
+  position: string;
+  attempt: number;
+  outcome: Invocation['outcome'];
+  duration_ms: number;
+  error: string | null;
+  at: number;
+  worker_id: string;
+}
+
+const PARKED_COLUMNS = 'reactor, partition, status, attempts, error, event, parked_at, redrive_requested';
+
+/**
+ * Reactor bookkeeping in the event store's SQLite file (`SqliteEventStore.database`): checkpoints,
+ * parked events, the invocation log and leases, in tables of their own with versioned migrations.
+ * Writes are synchronous transactions, so a checkpoint is on disk when the promise resolves.
+ *
+ * @example
+ * const state = SqliteReactorStateStore.open(sqliteStore.database);
+ */
+export class SqliteReactorStateStore implements ReactorStateStore {
+  readonly backend = 'sqlite' as const;
+  readonly shared = true;
+  private readonly statements: ReturnType<SqliteReactorStateStore['prepare']>;
+
+  private constructor(private readonly db: Database.Database) {
+    this.statements = this.prepare();
+  }
+
+  /** Creates or migrates the tables, then returns the store. */
+  static open(db: Database.Database): SqliteReactorStateStore {
+    db.exec('CREATE TABLE IF NOT EXISTS eventfold_reactor_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    db.transaction(() => {
+      const applied =
+        (db.prepare('SELECT MAX(version) AS version FROM eventfold_reactor_schema').get() as { version: number | null }).version ?? 0;
+      for (let version = applied + 1; version <= MIGRATIONS.length; version++) {
+        db.exec(MIGRATIONS[version - 1]!);
+        db.prepare('INSERT INTO eventfold_reactor_schema (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+      }
+    }).immediate();
+    return new SqliteReactorStateStore(db);
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      countPartitions: db.prepare<[string], { count: number }>('SELECT COUNT(*) AS count FROM eventfold_reactor_leases WHERE group_name = ?'),
+      insertPartition: db.prepare<[string, number]>(
+        'INSERT INTO eventfold_reactor_leases (group_name, partition, owner, expires_at) VALUES (?, ?, NULL, 0) ON CONFLICT DO NOTHING',
+      ),
+      heartbeat: db.prepare<[string, string, number]>(
+        `INSERT INTO eventfold_reactor_workers (group_name, worker_id, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (group_name, worker_id) DO UPDATE SET expires_at = excluded.expires_at`,
+      ),
+      liveWorkers: db.prepare<[string, number], { count: number }>(
+        'SELECT COUNT(*) AS count FROM eventfold_reactor_workers WHERE group_name = ? AND expires_at > ?',
+      ),
+      forgetWorkers: db.prepare<[string, number]>('DELETE FROM eventfold_reactor_workers WHERE group_name = ? AND expires_at < ?'),
+      renew: db.prepare<[number, string, string, number], { partition: number }>(
+        `UPDATE eventfold_reactor_leases SET expires_at = ? WHERE group_name = ? AND owner = ? AND expires_at > ? RETURNING partition`,
+      ),
+      free: db.prepare<[string, number, number], { partition: number }>(
+        `SELECT partition FROM eventfold_reactor_leases WHERE group_name = ? AND (owner IS NULL OR expires_at <= ?) ORDER BY partition LIMIT ?`,
+      ),
+      take: db.prepare<[string, number, string, number]>(
+        'UPDATE eventfold_reactor_leases SET owner = ?, expires_at = ? WHERE group_name = ? AND partition = ?',
+      ),
+      release: db.prepare<[string, number, string]>(
+        'UPDATE eventfold_reactor_leases SET owner = NULL, expires_at = 0 WHERE group_name = ? AND partition = ? AND owner = ?',
+      ),
+      releaseAll: db.prepare<[string, string]>('UPDATE eventfold_reactor_leases SET owner = NULL, expires_at = 0 WHERE group_name = ? AND owner = ?'),
+      leaveWorker: db.prepare<[string, string]>('DELETE FROM eventfold_reactor_workers WHERE group_name = ? AND worker_id = ?'),
+      listLeases: db.prepare<[string], { partition: number; owner: string | null; expires_at: number }>(
+        'SELECT partition, owner, expires_at FROM eventfold_reactor_leases WHERE group_name = ? ORDER BY partition',
+      ),
+      leaseHeld: db.prepare<[string, number, string, number], { partition: number }>(
+        'SELECT partition FROM eventfold_reactor_leases WHERE group_name = ? AND partition = ? AND owner = ? AND expires_at > ?',
+      ),
+      loadCheckpoints: db.prepare<[string], { partition: number; position: string }>(
+        'SELECT partition, position FROM eventfold_reactor_checkpoints WHERE reactor = ?',
+      ),
+      saveCheckpoint: db.prepare<[string, number, string, number]>(
+        `INSERT INTO eventfold_reactor_checkpoints (reactor, partition, position, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (reactor, partition) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
+         WHERE excluded.position > eventfold_reactor_checkpoints.position`,
+      ),
+      park: db.prepare<[string, string, string, number, string, string, number, string, string, number]>(
+        `INSERT INTO eventfold_reactor_parked (reactor, event_id, stream_name, partition, position, status, attempts, error, event, parked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      ),
+      repark: db.prepare<[number, string, number, string, string]>(
+        `UPDATE eventfold_reactor_parked SET status = 'parked', attempts = ?, error = ?, parked_at = ?, redrive_requested = 0
+         WHERE reactor = ? AND event_id = ?`,
+      ),
+      remove: db.prepare<[string, string]>('DELETE FROM eventfold_reactor_parked WHERE reactor = ? AND event_id = ?'),
+      inStream: db.prepare<[string, string], ParkedRow>(
+        `SELECT ${PARKED_COLUMNS} FROM eventfold_reactor_parked WHERE reactor = ? AND stream_name = ? ORDER BY position`,
+      ),
+      blocked: db.prepare<[string, string], { stream_name: string }>(
+        `SELECT DISTINCT stream_name FROM eventfold_reactor_parked WHERE reactor = ? AND partition IN (SELECT value FROM json_each(?))`,
+      ),
+      count: db.prepare<[string], { status: string; count: number }>(
+        'SELECT status, COUNT(*) AS count FROM eventfold_reactor_parked WHERE reactor = ? GROUP BY status',
+      ),
+      requestRedrive: db.prepare<[string, string | null, string | null, number], { event_id: string }>(
+        `UPDATE eventfold_reactor_parked SET redrive_requested = 1
+         WHERE (reactor, event_id) IN (
+           SELECT reactor, event_id FROM eventfold_reactor_parked
+           WHERE reactor = ?1 AND status = 'parked' AND redrive_requested = 0
+             AND (?2 IS NULL OR event_id IN (SELECT value FROM json_each(?2))) AND (?3 IS NULL OR stream_name = ?3)
+           ORDER BY position LIMIT ?4)
+         RETURNING event_id`,
+      ),
+      redriveRequested: db.prepare<[string, string, number], ParkedRow>(
+        `SELECT ${PARKED_COLUMNS} FROM eventfold_reactor_parked
+         WHERE reactor = ? AND redrive_requested = 1 AND partition IN (SELECT value FROM json_each(?)) ORDER BY position LIMIT ?`,
+      ),
+      listParked: db.prepare<[string | null, string | null, number, string, string], ParkedRow>(
+        `SELECT ${PARKED_COLUMNS} FROM eventfold_reactor_parked
+         WHERE (?1 IS NULL OR reactor = ?1) AND (?2 IS NULL OR stream_name = ?2) AND (position, reactor) > (?4, ?5)
+         ORDER BY position, reactor LIMIT ?3`,
+      ),
+      insertInvocation: db.prepare<[string, string, string, string, number, string, number, string | null, number, string]>(
+        `INSERT INTO eventfold_reactor_invocations (reactor, event_id, stream_name, position, attempt, outcome, duration_ms, error, at, worker_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      listInvocations: db.prepare<[string | null, string | null, number], InvocationRow>(
+        `SELECT reactor, event_id, stream_name, position, attempt, outcome, duration_ms, error, at, worker_id
+         FROM eventfold_reactor_invocations WHERE (?1 IS NULL OR reactor = ?1) AND (?2 IS NULL OR event_id = ?2)
+         ORDER BY id DESC LIMIT ?3`,
+      ),
+      prune: db.prepare<[number]>('DELETE FROM eventfold_reactor_invocations WHERE at < ?'),
+    };
+  }
+
+  preparePartitions(group: string, count: number): Promise<void> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        const existing = this.statements.countPartitions.get(group)!.count;
+        if (existing !== 0 && existing !== count) {
+          throw new InvalidReactorError(`worker group "${group}" has ${existing} partitions, not ${count}`);
+        }
+        for (let partition = 0; partition < count; partition++) this.statements.insertPartition.run(group, partition);
+      }).immediate(),
+    );
+  }
+
+  claimLeases(group: string, workerId: string, ttlMs: number, want: (liveWorkers: number) => number): Promise<LeaseGrant> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        const now = Date.now();
+        const { statements } = this;
+        statements.heartbeat.run(group, workerId, now + ttlMs);
+        statements.forgetWorkers.run(group, now - 3_600_000);
+        const liveWorkers = statements.liveWorkers.get(group, now)!.count;
+        const held = statements.renew.all(now + ttlMs, group, workerId, now).map((row) => row.partition);
+        const missing = want(liveWorkers) - held.length;
+        if (missing > 0) {
+          for (const { partition } of statements.free.all(group, now, missing)) {
+            statements.take.run(workerId, now + ttlMs, group, partition);
+            held.push(partition);
+          }
+        }
+        return { held: held.sort((a, b) => a - b), liveWorkers };
+      }).immediate(),
+    );
+  }
+
+  releaseLeases(group: string, workerId: string, partitions: readonly number[]): Promise<void> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        for (const partition of partitions) this.statements.release.run(group, partition, workerId);
+      }).immediate(),
+    );
+  }
+
+  leaveGroup(group: string, workerId: string): Promise<void> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        this.statements.releaseAll.run(group, workerId);
+        this.statements.leaveWorker.run(group, workerId);
+      }).immediate(),
+    );
+  }
+
+  listLeases(group: string): Promise<LeaseInfo[]> {
+    return this.run(() =>
+      this.statements.listLeases.all(group).map((row) => ({
+        partition: row.partition,
+        owner: row.owner ?? undefined,
+        expiresAt: row.owner === null ? undefined : new Date(row.expires_at),
+      })),
+    );
+  }
+
+  loadCheckpoints(reactor: string): Promise<Map<number, Position>> {
+    return this.run(() => new Map(this.statements.loadCheckpoints.all(reactor).map((row) => [row.partition, Position.parse(row.position)])));
+  }
+
+  saveCheckpoints(
+    reactor: string,
+    checkpoints: ReadonlyMap<number, Position>,
+    fence: { readonly group: string; readonly workerId: string } | undefined,
+  ): Promise<number[]> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        const now = Date.now();
+        const lost: number[] = [];
+        for (const [partition, position] of checkpoints) {
+          if (fence && !this.statements.leaseHeld.get(fence.group, partition, fence.workerId, now)) {
+            lost.push(partition);
+            continue;
+          }
+          this.statements.saveCheckpoint.run(reactor, partition, position.toString(), now);
+        }
+        return lost;
+      }).immediate(),
+    );
+  }
+
+  park(events: readonly ParkedEventRecord[]): Promise<void> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        for (const parked of events) {
+          this.statements.park.run(
+            parked.reactor,
+            parked.event.id,
+            parked.event.streamName,
+            parked.partition,
+            parked.event.position.toString(),
+            parked.status,
+            parked.attempts,
+            JSON.stringify(parked.error),
+            encodeEvent(parked.event),
+            parked.parkedAt.getTime(),
+          );
+        }
+      }).immediate(),
+    );
+  }
+
+  repark(reactor: string, eventId: string, attempts: number, error: ReactorErrorInfo): Promise<void> {
+    return this.run(() => void this.statements.repark.run(attempts, JSON.stringify(error), Date.now(), reactor, eventId));
+  }
+
+  removeParked(reactor: string, eventId: string): Promise<void> {
+    return this.run(() => void this.statements.remove.run(reactor, eventId));
+  }
+
+  listParked(query: ParkedQuery): Promise<ParkedPage> {
+    return this.run(() => {
+      const after = parseParkedCursor(query.after);
+      const limit = query.limit ?? 100;
+      const rows = this.statements.listParked.all(query.reactor ?? null, query.streamName ?? null, limit + 1, after?.position ?? '', after?.reactor ?? '');
+      return pageOf(rows.map(toParked), limit);
+    });
+  }
+
+  parkedInStream(reactor: string, streamName: string): Promise<ParkedEvent[]> {
+    return this.run(() => this.statements.inStream.all(reactor, streamName).map(toParked));
+  }
+
+  blockedStreams(reactor: string, partitions: readonly number[]): Promise<string[]> {
+    return this.run(() => this.statements.blocked.all(reactor, JSON.stringify(partitions)).map((row) => row.stream_name));
+  }
+
+  countParked(reactor: string): Promise<{ parked: number; waiting: number }> {
+    return this.run(() => {
+      const counts = { parked: 0, waiting: 0 };
+      for (const row of this.statements.count.all(reactor)) counts[row.status === 'parked' ? 'parked' : 'waiting'] = row.count;
+      return counts;
+    });
+  }
+
+  requestRedrive(request: RedriveParkedRequest): Promise<number> {
+    return this.run(
+      () => {
+        const ids = redriveIds(request);
+        return this.statements.requestRedrive.all(request.reactor, ids ? JSON.stringify(ids) : null, request.streamName ?? null, request.limit ?? 1_000)
+          .length;
+      },
+    );
+  }
+
+  redriveRequested(reactor: string, partitions: readonly number[], limit: number): Promise<ParkedEvent[]> {
+    return this.run(() => this.statements.redriveRequested.all(reactor, JSON.stringify(partitions), limit).map(toParked));
+  }
+
+  recordInvocations(invocations: readonly Invocation[]): Promise<void> {
+    return this.run(() =>
+      this.db.transaction(() => {
+        for (const invocation of invocations) {
+          this.statements.insertInvocation.run(
+            invocation.reactor,
+            invocation.eventId,
+            invocation.streamName,
+            invocation.position,
+            invocation.attempt,
+            invocation.outcome,
+            invocation.durationMs,
+            invocation.error ? JSON.stringify(invocation.error) : null,
+            invocation.at.getTime(),
+            invocation.workerId,
+          );
+        }
+      }).immediate(),
+    );
+  }
+
+  listInvocations(query: InvocationQuery): Promise<Invocation[]> {
+    return this.run(() =>
+      this.statements.listInvocations.all(query.reactor ?? null, query.eventId ?? null, query.limit ?? 100).map((row) => ({
+        reactor: row.reactor,
+        eventId: row.event_id,
+        streamName: row.stream_name,
+        position: row.position,
+        attempt: row.attempt,
+        outcome: row.outcome,
+        durationMs: row.duration_ms,
+        ...(row.error ? { error: JSON.parse(row.error) as ReactorErrorInfo } : {}),
+        at: new Date(row.at),
+        workerId: row.worker_id,
+      })),
+    );
+  }
+
+  pruneInvocations(before: Date): Promise<number> {
+    return this.run(() => this.statements.prune.run(before.getTime()).changes);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Runs a synchronous step as a promise, so that a failure rejects instead of throwing. */
+  private run<T>(step: () => T): Promise<T> {
+    try {
+      return Promise.resolve(step());
+    } catch (error) {
+      return Promise.reject(toError(error));
+    }
+  }
+}
+
+function toParked(row: ParkedRow): ParkedEvent {
+  return parkedEvent(
+    {
+      reactor: row.reactor,
+      event: decodeEvent(row.event),
+      partition: row.partition,
+      status: row.status,
+      attempts: row.attempts,
+      error: JSON.parse(row.error) as ReactorErrorInfo,
+      parkedAt: new Date(row.parked_at),
+    },
+    row.redrive_requested === 1,
+  );
+}

@@ -1,0 +1,158 @@
+import { Agent, errors as undiciErrors, request } from 'undici';
+import { InvalidReactorError, WebhookDeliveryError } from './errors';
+import { toDeliveryPayload } from './delivery-payload';
+import { resolveReactor, type Reactor, type ReactorContext, type ReactorEvent, type ReactorOptions } from './reactor';
+import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signDelivery } from './signature';
+
+/**
+ * A reactor that POSTs each event to an HTTP endpoint (a serverless function, another service).
+ *
+ * @example
+ * const payment = defineWebhookReactor({
+ *   name: 'payment',
+ *   filter: { eventTypes: ['PaymentRequested'] },
+ *   url: 'https://pay.example.com/hooks/eventfold',
+ *   secret: process.env.PAYMENT_WEBHOOK_SECRET!,
+ *   headers: { 'x-tenant': 'acme' },
+ *   timeoutMs: 5_000,
+ *   concurrency: 64,
+ * });
+ */
+export interface WebhookReactorOptions extends ReactorOptions {
+  /** `http:` or `https:`. */
+  readonly url: string;
+  /** Signs every delivery (HMAC-SHA256 over timestamp and body, in the `eventfold-signature` header). */
+  readonly secret: string;
+  /** Sent with every delivery (authorization, routing). The eventfold headers win over these. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Whole request, from connecting to the last byte of the answer. Default 10 s. */
+  readonly timeoutMs?: number;
+  /** How long an idle kept-alive connection stays open. Default 10 s. */
+  readonly keepAliveMs?: number;
+  /** Current unix time in milliseconds, for the signature. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** A webhook reactor; `close()` closes its kept-alive connections. */
+export interface WebhookReactor extends Reactor {
+  readonly kind: 'webhook';
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const RETRYABLE_STATUS = new Set([408, 429]);
+const REASON_LIMIT = 300;
+
+/**
+ * Defines a reactor whose handler is an HTTP endpoint. A 2xx answer is success; 5xx, 408, 429,
+ * timeouts and connection errors are retried (a `Retry-After` is honoured, capped by
+ * `retry.maxDelayMs`); any other answer parks the event at once with the status and body as its reason.
+ * Connections are kept alive, at most `concurrency` of them.
+ *
+ * @example
+ * const runner = await ReactorRunner.start({ store, reactors: [payment] });
+ * // … later
+ * await runner.stop();
+ * await payment.close();
+ * @throws InvalidReactorError for a bad URL, secret, header or timeout (and what defineReactor checks).
+ */
+export function defineWebhookReactor(options: WebhookReactorOptions): WebhookReactor {
+  const { url, secret, headers = {}, timeoutMs = 10_000, keepAliveMs = 10_000, now = Date.now } = options;
+  const where = `webhook reactor "${String(options.name)}"`;
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new InvalidReactorError(`${where}: url ${JSON.stringify(url)} is not a URL`);
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new InvalidReactorError(`${where}: url must be http: or https:`);
+  if (typeof secret !== 'string' || secret.length < 16) throw new InvalidReactorError(`${where}: secret must be a string of at least 16 characters`);
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 900_000) {
+    throw new InvalidReactorError(`${where}: timeoutMs must be an integer from 1 to 900000`);
+  }
+  if (!Number.isSafeInteger(keepAliveMs) || keepAliveMs < 1) throw new InvalidReactorError(`${where}: keepAliveMs must be a positive integer`);
+  for (const [name, value] of Object.entries(headers)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || typeof value !== 'string' || /[\r\n]/.test(value)) {
+      throw new InvalidReactorError(`${where}: header ${JSON.stringify(name)} is not a valid HTTP header`);
+    }
+  }
+  const resolved = resolveReactor({ ...options, kind: 'webhook', handle: () => Promise.resolve() });
+  let agent: Agent | undefined;
+  const dispatcher = (): Agent =>
+    (agent ??= new Agent({
+      connections: resolved.concurrency,
+      keepAliveTimeout: keepAliveMs,
+      keepAliveMaxTimeout: Math.max(keepAliveMs, 60_000),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      connect: { timeout: timeoutMs },
+    }));
+
+  const handle = async (event: ReactorEvent, context: ReactorContext): Promise<void> => {
+    const body = JSON.stringify(toDeliveryPayload(resolved.name, event, context.delivery));
+    const signal = AbortSignal.any([context.signal, AbortSignal.timeout(timeoutMs)]);
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(target, {
+        method: 'POST',
+        dispatcher: dispatcher(),
+        signal,
+        headers: {
+          ...lowerCased(headers),
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: signDelivery(secret, body, Math.floor(now() / 1000)),
+          [IDEMPOTENCY_HEADER]: event.id,
+        },
+        body,
+      });
+    } catch (error) {
+      throw new WebhookDeliveryError(`POST ${target.origin}${target.pathname} failed: ${describeTransportError(error, timeoutMs)}`, undefined, true, {
+        cause: error,
+      });
+    }
+    const { statusCode } = response;
+    if (statusCode >= 200 && statusCode < 300) {
+      await response.body.dump().catch(() => undefined);
+      return;
+    }
+    const text = await response.body.text().catch(() => '');
+    const reason = `POST ${target.origin}${target.pathname} answered ${statusCode}${text ? `: ${text.slice(0, REASON_LIMIT)}` : ''}`;
+    const retryable = statusCode >= 500 || RETRYABLE_STATUS.has(statusCode);
+    const retryAfterMs = retryable ? parseRetryAfter(response.headers['retry-after'], now()) : undefined;
+    throw new WebhookDeliveryError(reason, statusCode, retryable, retryAfterMs === undefined ? {} : { retryAfterMs });
+  };
+
+  return {
+    ...options,
+    kind: 'webhook',
+    url: target.toString(),
+    handle,
+    close: async () => {
+      const current = agent;
+      agent = undefined;
+      await current?.close();
+    },
+  };
+}
+
+function lowerCased(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+function describeTransportError(error: unknown, timeoutMs: number): string {
+  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) return `timed out after ${timeoutMs} ms`;
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `timed out after ${timeoutMs} ms or was aborted`;
+  if (error instanceof undiciErrors.ConnectTimeoutError) return `connecting timed out after ${timeoutMs} ms`;
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' ? `${code}: ${message}` : message;
+}
+
+/** `Retry-After` as milliseconds from now: delta seconds or an HTTP date. */
+export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text) return undefined;
+  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
