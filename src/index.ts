@@ -3,3 +3,4 @@ export * from './domain';
 export * from './commands';
 export * from './testing';
 export * from './projections';
+export * from './handlers';

@@ -8,3 +8,4 @@ export {
   type Given,
 } from './decider-specification';
 export { lineDiff } from './line-diff';
+export { verifyReactor, type IssuedEvent, type ReactorScenario, type ReactorVerification, type ScenarioEvent } from './verify-reactor';
