@@ -1,0 +1,95 @@
+import { injectable } from 'inversify';
+import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { ProjectionEngine } from '../../projections/projection-engine';
+import type { ApiContext } from '../api-context';
+import { requireAccess } from '../authorization';
+import { ApiError } from '../errors';
+import type { ReactorAdmin } from '../reactor-admin';
+import { ParkedEventPage, ParkedEventView, ProjectionStatusView, ReactorStatusView } from './admin.types';
+
+const ADMIN = { roles: ['admin'] } as const;
+
+function engineOf(context: ApiContext): ProjectionEngine {
+  const engine = context.services.engine;
+  if (!engine) throw new ApiError('UNAVAILABLE', 'this API process does not run the projections; ask a process that does');
+  return engine;
+}
+
+function reactorsOf(context: ApiContext): ReactorAdmin {
+  const reactors = context.services.reactors;
+  if (!reactors) throw new ApiError('UNAVAILABLE', 'no reactors runtime is attached to this API process');
+  return reactors;
+}
+
+function checkProjection(context: ApiContext, name: string): void {
+  if (!context.services.projectionDefinitions.some((projection) => projection.name === name)) {
+    throw new ApiError('NOT_FOUND', `no projection named ${JSON.stringify(name)}`);
+  }
+}
+
+/** The admin API (role `admin`): projection status and rebuilds, reactor status, parked events, redrive. */
+@Resolver()
+@injectable()
+export class AdminResolver {
+  @Query(() => [ProjectionStatusView], { description: 'Every projection: position, lag, state, last error, rebuild progress.' })
+  async projectionStatuses(@Ctx() context: ApiContext): Promise<ProjectionStatusView[]> {
+    requireAccess(context, ADMIN);
+    const statuses = await engineOf(context).statuses();
+    return statuses.map((status) => ProjectionStatusView.from(status));
+  }
+
+  @Mutation(() => ProjectionStatusView, { description: 'Starts rebuilding a projection; readers switch over once it has caught up.' })
+  async rebuildProjection(@Arg('name', () => String) name: string, @Ctx() context: ApiContext): Promise<ProjectionStatusView> {
+    requireAccess(context, ADMIN);
+    checkProjection(context, name);
+    const engine = engineOf(context);
+    await engine.rebuild(name);
+    return ProjectionStatusView.from(await engine.status(name));
+  }
+
+  @Mutation(() => ProjectionStatusView, { description: 'Resumes a projection stopped on a failure, from its checkpoint.' })
+  async resumeProjection(@Arg('name', () => String) name: string, @Ctx() context: ApiContext): Promise<ProjectionStatusView> {
+    requireAccess(context, ADMIN);
+    checkProjection(context, name);
+    const engine = engineOf(context);
+    engine.resume(name);
+    return ProjectionStatusView.from(await engine.status(name));
+  }
+
+  @Query(() => [ReactorStatusView])
+  async reactorStatuses(@Ctx() context: ApiContext): Promise<ReactorStatusView[]> {
+    requireAccess(context, ADMIN);
+    const statuses = await reactorsOf(context).status();
+    return statuses.map((status) => ReactorStatusView.from(status));
+  }
+
+  @Query(() => ParkedEventPage)
+  async parkedEvents(
+    @Arg('reactor', () => String, { nullable: true }) reactor: string | null,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() context: ApiContext,
+  ): Promise<ParkedEventPage> {
+    requireAccess(context, ADMIN);
+    const limit = first ?? 50;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 500) {
+      throw new ApiError('BAD_USER_INPUT', 'first must be from 1 to 500', { fields: [{ path: 'first', message: 'out of range' }] });
+    }
+    const page = await reactorsOf(context).listParked({
+      limit,
+      ...(reactor !== null ? { reactor } : {}),
+      ...(after !== null ? { after } : {}),
+    });
+    return Object.assign(new ParkedEventPage(), { items: page.items.map((item) => ParkedEventView.from(item)), next: page.next ?? null });
+  }
+
+  @Mutation(() => Int, { description: "Puts a reactor's parked events (all, or the given ids) back into delivery; answers how many." })
+  async redriveParked(
+    @Arg('reactor', () => String) reactor: string,
+    @Arg('eventIds', () => [String], { nullable: true }) eventIds: string[] | null,
+    @Ctx() context: ApiContext,
+  ): Promise<number> {
+    requireAccess(context, ADMIN);
+    return reactorsOf(context).redrive({ reactor, ...(eventIds !== null ? { eventIds } : {}) });
+  }
+}

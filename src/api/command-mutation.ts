@@ -1,0 +1,178 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import { injectable } from 'inversify';
+import { Arg, Ctx, ID, Info, Mutation, Resolver } from 'type-graphql';
+import { handleCommand } from '../commands/handle-command';
+import type { Aggregate } from '../domain/aggregate';
+import type { AuditableAggregate } from './audit/audit-aggregate';
+import type { Message } from '../domain/message';
+import type { JsonObject } from '../event-store/event-store';
+import type { ApiContext, ApiUser } from './api-context';
+import { requireAccess, type AccessRule } from './authorization';
+import { CommandReceiptView } from './command-receipt.type';
+import { ApiError, ForbiddenError } from './errors';
+import type { ClassType } from './class-type';
+
+/**
+ * What a mutation asks for: one command on one stream. Built from the GraphQL input by an explicit
+ * function, so the GraphQL shape and the domain's command can evolve apart.
+ */
+export interface CommandIntent<Command> {
+  readonly streamName: string;
+  readonly command: Command;
+  /** The workflow this command starts or continues; default: the command id. */
+  readonly correlationId?: string;
+  /** More metadata for the events (user id, tenant and roles are added by the API). */
+  readonly metadata?: JsonObject;
+}
+
+/**
+ * Decides whether the caller may run a command: return `false` (or throw a `ForbiddenError` with a
+ * reason) to refuse. Runs after the input has become a command and before anything is read.
+ */
+export type CommandAuthorizer<Command = Message> = (
+  intent: CommandIntent<Command>,
+  context: ApiContext & { readonly user: ApiUser | undefined },
+) => boolean | void | Promise<boolean | void>;
+
+/**
+ * One GraphQL mutation for one command.
+ *
+ * @example
+ * commandMutations(order).mutation({ name: 'shipOrder', input: ShipOrderInput, toCommand: (input) => ({ streamName: order.streamName(input.orderId), command: { type: 'ShipOrder', data: { shippedAt: input.shippedAt } } }) });
+ */
+/** The command union of an aggregate. */
+export type AggregateCommand<A> = A extends Aggregate<infer Command, infer _Event, infer _State> ? Command : never;
+
+export interface CommandMutationDefinition<Input extends object, Command extends Message> {
+  /** The mutation's field name, e.g. `placeOrder`. */
+  readonly name: string;
+  readonly description?: string;
+  /** A type-graphql `@InputType()` class; class-validator decorators on it are checked. */
+  readonly input: ClassType<Input>;
+  /** Turns the input into the command: the only place where the two shapes meet. */
+  readonly toCommand: (input: Input, context: ApiContext) => CommandIntent<Command>;
+  /** Default: any authenticated user. */
+  readonly access?: AccessRule;
+  /** The per-command authorization hook (the API-wide `authorizeCommand` runs too). */
+  readonly authorize?: CommandAuthorizer<Command>;
+  /**
+   * Read-your-writes: answer only once these projections have processed the command's position. A
+   * client can ask for others with the `waitFor` argument.
+   */
+  readonly waitFor?: readonly string[];
+  /** How long `waitFor` may take before the mutation fails with `TIMEOUT`. Default 5,000 ms. */
+  readonly waitTimeoutMs?: number;
+}
+
+/**
+ * The mutations of one aggregate. Each `mutation(...)` declares a GraphQL mutation whose input becomes
+ * a command through `toCommand`, runs through `handleCommand` and answers with a
+ * {@link CommandReceiptView} after the durable append. Arguments: `input`, an optional `commandId`
+ * (also taken from the `Idempotency-Key` header; the same id again returns the first receipt and
+ * writes nothing) and an optional `waitFor` list of projections.
+ *
+ * (The aggregate comes first, in its own call, so that TypeScript knows the command union before it
+ * reads `toCommand`, and `type: 'PlaceOrder'` needs no `as const`.)
+ *
+ * @example
+ * const orders = commandMutations(order);
+ * const placeOrder = orders.mutation({
+ *   name: 'placeOrder',
+ *   input: PlaceOrderInput, // an @InputType class
+ *   toCommand: (input, context) => ({
+ *     streamName: order.streamName(input.orderId),
+ *     command: { type: 'PlaceOrder', data: { customerId: context.user!.id, lines: input.lines, placedAt: new Date().toISOString() } },
+ *   }),
+ *   access: { roles: ['customer'] },
+ *   waitFor: ['order-summary'], // answer once the read model shows the order
+ * });
+ * const api = await createApi({ ..., resolvers: [placeOrder] });
+ */
+export function commandMutations<A extends AuditableAggregate>(aggregate: A): CommandMutations<AggregateCommand<A>> {
+  return { mutation: (definition) => defineCommandMutation(aggregate, definition) };
+}
+
+/** What {@link commandMutations} returns: declares one mutation per call. */
+export interface CommandMutations<Command extends Message> {
+  mutation<Input extends object>(definition: CommandMutationDefinition<Input, Command>): ClassType;
+}
+
+/**
+ * The same as `commandMutations(aggregate).mutation(definition)`, with the aggregate inside the
+ * definition. TypeScript infers the command union from `toCommand` here, so give its command an
+ * explicit type (`(input): CommandIntent<OrderCommand> => …`) or use {@link commandMutations}.
+ *
+ * @example
+ * commandMutation({ name: 'placeOrder', input: PlaceOrderInput, aggregate: order, toCommand: (input) => ({ streamName, command: placeOrderCommand(input) }) });
+ */
+export function commandMutation<Input extends object, Command extends Message, Event extends Message, State>(
+  definition: CommandMutationDefinition<Input, Command> & { readonly aggregate: Aggregate<Command, Event, State> },
+): ClassType {
+  return defineCommandMutation(definition.aggregate, definition);
+}
+
+function defineCommandMutation<Input extends object, Command extends Message>(
+  aggregate: AuditableAggregate,
+  definition: CommandMutationDefinition<Input, Command>,
+): ClassType {
+  @Resolver()
+  @injectable()
+  class CommandMutationResolver {
+    @Mutation(() => CommandReceiptView, { name: definition.name, description: definition.description })
+    async execute(
+      @Arg('input', () => definition.input) input: Input,
+      @Arg('commandId', () => ID, { nullable: true, description: 'Makes a retry safe: the same id returns the first receipt.' })
+      commandId: string | null | undefined,
+      @Arg('waitFor', () => [String], {
+        nullable: true,
+        description: 'Answer only once these projections have processed the command (read-your-writes).',
+      })
+      waitFor: string[] | null | undefined,
+      @Ctx() context: ApiContext,
+      @Info() info: GraphQLResolveInfo,
+    ): Promise<CommandReceiptView> {
+      const { services } = context;
+      const user = requireAccess(context, definition.access);
+      const projections = waitFor ?? definition.waitFor ?? [];
+      const known = new Set(services.projectionDefinitions.map((projection) => projection.name));
+      const unknown = projections.filter((name) => !known.has(name));
+      if (unknown.length > 0) {
+        throw new ApiError('BAD_USER_INPUT', `waitFor names unknown projections: ${unknown.join(', ')}`, {
+          fields: unknown.map((name) => ({ path: 'waitFor', message: `no projection named ${JSON.stringify(name)}` })),
+        });
+      }
+      const intent = definition.toCommand(input, context);
+      for (const hook of [services.authorizeCommand as CommandAuthorizer<Command> | undefined, definition.authorize]) {
+        if (hook && (await hook(intent, context)) === false) throw new ForbiddenError(`not allowed to run ${definition.name}`);
+      }
+      const receipt = await handleCommand(services.commands, aggregate, {
+        streamName: intent.streamName,
+        command: intent.command,
+        commandId: commandId ?? idempotencyCommandId(context, info),
+        ...(intent.correlationId !== undefined ? { correlationId: intent.correlationId } : {}),
+        ...(user ? { userId: user.id } : {}),
+        ...(user?.tenantId !== undefined ? { tenantId: user.tenantId } : {}),
+        metadata: { ...intent.metadata, ...(user ? { roles: [...user.roles] } : {}) },
+      });
+      const position = receipt.position;
+      if (position && projections.length > 0) {
+        const timeoutMs = definition.waitTimeoutMs ?? services.waitTimeoutMs;
+        await Promise.all(projections.map((name) => services.projections.waitForPosition(name, position, { timeoutMs })));
+      }
+      return CommandReceiptView.from(receipt);
+    }
+  }
+  Object.defineProperty(CommandMutationResolver, 'name', { value: `${definition.name}MutationResolver` });
+  return CommandMutationResolver;
+}
+
+/**
+ * The `Idempotency-Key` header is the command id of a request's only mutation; when one request runs
+ * several mutations each gets `<key>/<response key>`, so they stay distinct and retries stay stable.
+ */
+function idempotencyCommandId(context: ApiContext, info: GraphQLResolveInfo): string | undefined {
+  const key = context.idempotencyKey;
+  if (key === undefined) return undefined;
+  const rootFields = info.operation.selectionSet.selections.length;
+  return rootFields > 1 ? `${key}/${String(info.path.key)}` : key;
+}

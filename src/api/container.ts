@@ -1,0 +1,43 @@
+import { Container } from 'inversify';
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { API_SERVICES, type ApiServices } from './api-context';
+import { AdminResolver } from './admin/admin.resolver';
+import { AuditResolver } from './audit/audit.resolver';
+import type { ClassType } from './class-type';
+
+/**
+ * The one composition root: binds the API's services and every resolver in an inversify container,
+ * and builds the type-graphql schema with resolvers taken from it. Nothing else calls
+ * `container.get`.
+ *
+ * @example
+ * const { container, schema } = await composeApi(services, [placeOrder, orderQuery], { parent: appContainer });
+ */
+export async function composeApi(
+  services: ApiServices,
+  resolvers: readonly ClassType[],
+  options: { readonly parent?: Container; readonly builtIn?: boolean } = {},
+): Promise<{ container: Container; schema: GraphQLSchema }> {
+  const container = new Container({ defaultScope: 'Singleton', ...(options.parent ? { parent: options.parent } : {}) });
+  container.bind<ApiServices>(API_SERVICES).toConstantValue(services);
+  const all = [...(options.builtIn === false ? [] : [AuditResolver, AdminResolver]), ...resolvers];
+  if (all.length === 0) throw new TypeError('createApi needs at least one resolver');
+  for (const resolver of all) container.bind(resolver).toSelf();
+  const schema = await buildSchema({
+    resolvers: all as unknown as NonEmptyArray<ClassType>,
+    container: { get: (resolver: ClassType) => container.get(resolver) },
+    validate: { forbidUnknownValues: false },
+    // Subscriptions are fed by the projections' change feed (`subscribe` + liveQuery), never by topics
+    // published from resolvers; type-graphql still wants a pubSub, so it gets one that refuses.
+    pubSub: {
+      publish: () => {
+        throw new TypeError('eventfold subscriptions are fed by the projections\' change feed; publishing to topics is not supported');
+      },
+      subscribe: () => {
+        throw new TypeError('declare subscriptions with `subscribe` (documentSubscription, liveQuery), not with topics');
+      },
+    },
+  });
+  return { container, schema };
+}

@@ -1,0 +1,236 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { isTransientError } from '../projections/transient-error';
+
+/** The only codes an API error can have in `extensions.code`. */
+export type ApiErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'CONFLICT'
+  | 'ALREADY_EXISTS'
+  | 'NOT_FOUND'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'DOMAIN_RULE'
+  | 'TIMEOUT'
+  | 'UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR';
+
+export const API_ERROR_CODES: readonly ApiErrorCode[] = [
+  'BAD_USER_INPUT',
+  'CONFLICT',
+  'ALREADY_EXISTS',
+  'NOT_FOUND',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'DOMAIN_RULE',
+  'TIMEOUT',
+  'UNAVAILABLE',
+  'INTERNAL_SERVER_ERROR',
+];
+
+/** One failing input field, as clients see it under `extensions.fields`. */
+export interface FieldIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * An error thrown by API code (resolvers, auth, limits) that already knows its GraphQL code.
+ *
+ * @example
+ * throw new ApiError('FORBIDDEN', 'only the courier of this order can pick it up');
+ */
+export class ApiError extends GraphQLError {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    extensions: Record<string, unknown> = {},
+  ) {
+    super(message, { extensions: { ...extensions, code } });
+    this.name = 'ApiError';
+  }
+}
+
+/** No valid credentials: a missing, malformed, expired or wrongly signed token. */
+export class UnauthenticatedError extends ApiError {
+  constructor(message = 'authentication required') {
+    super('UNAUTHENTICATED', message);
+  }
+}
+
+/** Valid credentials, but not allowed to do this. */
+export class ForbiddenError extends ApiError {
+  constructor(message = 'not allowed') {
+    super('FORBIDDEN', message);
+  }
+}
+
+/** A request over one of the configured limits (depth, complexity, aliases, body size, subscriptions). */
+export class LimitExceededError extends ApiError {
+  constructor(limit: string, message: string, details: Record<string, unknown> = {}) {
+    super('BAD_USER_INPUT', message, { limit, ...details });
+  }
+}
+
+const BAD_INPUT_CODES = new Set([
+  'VALIDATION_FAILED',
+  'UNKNOWN_COMMAND',
+  'INVALID_STREAM_NAME',
+  'INVALID_EVENT',
+  'INVALID_ARGUMENT',
+  'INVALID_POSITION',
+  'BATCH_TOO_LARGE',
+  'COMMAND_ID_REUSED',
+  'INVALID_QUERY',
+  'INVALID_IDENTIFIER',
+  'UNKNOWN_PROJECTION',
+  'INVALID_CURSOR',
+  // Apollo's and graphql-js' own request errors.
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+const CODE_MAP: Readonly<Record<string, ApiErrorCode>> = {
+  CONFLICT: 'CONFLICT',
+  WRONG_EXPECTED_REVISION: 'CONFLICT',
+  CHECKPOINT_CONFLICT: 'CONFLICT',
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
+  DUPLICATE_EVENT_ID: 'ALREADY_EXISTS',
+  NOT_FOUND: 'NOT_FOUND',
+  DOCUMENT_NOT_FOUND: 'NOT_FOUND',
+  RULE_VIOLATED: 'DOMAIN_RULE',
+  WAIT_TIMEOUT: 'TIMEOUT',
+  STATE_TIMEOUT: 'TIMEOUT',
+  REBUILD_TIMEOUT: 'TIMEOUT',
+  STORE_UNAVAILABLE: 'UNAVAILABLE',
+  STORE_CLOSED: 'UNAVAILABLE',
+  READ_MODEL_UNAVAILABLE: 'UNAVAILABLE',
+  ENGINE_STOPPED: 'UNAVAILABLE',
+  PROJECTION_FAILED: 'UNAVAILABLE',
+};
+
+/** What the formatter decided about one error. */
+interface Classified {
+  readonly code: ApiErrorCode;
+  /** Safe to show in production. */
+  readonly message: string;
+  readonly extensions: Record<string, unknown>;
+}
+
+/**
+ * The one error formatter: maps any error a request can meet (domain, command, store, projection,
+ * GraphQL validation, auth, limits) to one of {@link API_ERROR_CODES} in `extensions.code`, with the
+ * failing fields (`BAD_USER_INPUT`) or the rule (`DOMAIN_RULE`). Stack traces, causes and the text of
+ * unexpected errors (which may hold SQL) appear only in development mode.
+ *
+ * @example
+ * new ApolloServer({ schema, formatError: (formatted, error) => formatApiError(formatted, error, { development: false }) });
+ */
+export function formatApiError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  options: { readonly development: boolean },
+): GraphQLFormattedError {
+  const original = unwrap(error);
+  const classified = classify(formatted, original);
+  const extensions: Record<string, unknown> = { ...classified.extensions, code: classified.code };
+  if (options.development && original instanceof Error) {
+    extensions.stacktrace = (original.stack ?? '').split('\n');
+    if (original.cause !== undefined) extensions.cause = String(original.cause instanceof Error ? original.cause.stack : original.cause);
+  }
+  return {
+    message: classified.code === 'INTERNAL_SERVER_ERROR' && options.development && original instanceof Error ? original.message : classified.message,
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions,
+  };
+}
+
+/** The error behind GraphQL's wrapping (a resolver's thrown error is the `originalError`). */
+function unwrap(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 5; depth++) {
+    if (current instanceof GraphQLError && current.originalError && !(current instanceof ApiError)) current = current.originalError;
+    else break;
+  }
+  return current;
+}
+
+function classify(formatted: GraphQLFormattedError, error: unknown): Classified {
+  if (error instanceof ApiError) {
+    const { code: _code, ...rest } = error.extensions as Record<string, unknown>;
+    return { code: error.code, message: error.message, extensions: rest };
+  }
+  const validationErrors = argumentValidationErrors(error);
+  if (validationErrors) {
+    return { code: 'BAD_USER_INPUT', message: 'Argument validation failed', extensions: { fields: validationErrors } };
+  }
+  const code = errorCode(error) ?? stringCode(formatted.extensions?.code);
+  if (code && BAD_INPUT_CODES.has(code)) {
+    const fields = fieldIssues(error);
+    return { code: 'BAD_USER_INPUT', message: messageOf(error, formatted), extensions: fields ? { fields } : {} };
+  }
+  const mapped = code ? CODE_MAP[code] : undefined;
+  if (mapped === 'DOMAIN_RULE') {
+    return { code: mapped, message: messageOf(error, formatted), extensions: { rule: (error as { rule?: unknown }).rule } };
+  }
+  if (mapped === 'UNAVAILABLE') return { code: mapped, message: 'a backing store is unavailable; try again later', extensions: {} };
+  if (mapped) return { code: mapped, message: messageOf(error, formatted), extensions: {} };
+  if (code && (API_ERROR_CODES as readonly string[]).includes(code) && code !== 'INTERNAL_SERVER_ERROR') {
+    return { code: code as ApiErrorCode, message: messageOf(error, formatted), extensions: {} };
+  }
+  if (error instanceof Error && isTransientError(error)) {
+    return { code: 'UNAVAILABLE', message: 'a backing store is unavailable; try again later', extensions: {} };
+  }
+  // A plain GraphQLError without an original (e.g. a non-null field resolved to null) is about the request.
+  if (error instanceof GraphQLError && !error.originalError && code === undefined) {
+    return { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', extensions: {} };
+  }
+  return { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', extensions: {} };
+}
+
+function messageOf(error: unknown, formatted: GraphQLFormattedError): string {
+  return error instanceof Error ? error.message : formatted.message;
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (error instanceof GraphQLError) return stringCode(error.extensions.code);
+  if (typeof error === 'object' && error !== null && 'code' in error) return stringCode((error as { code: unknown }).code);
+  return undefined;
+}
+
+function stringCode(code: unknown): string | undefined {
+  return typeof code === 'string' ? code : undefined;
+}
+
+function fieldIssues(error: unknown): FieldIssue[] | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const issues = (error as { issues?: unknown }).issues;
+  if (!Array.isArray(issues)) return undefined;
+  return issues.map((issue: { path?: unknown; message?: unknown }) => ({ path: String(issue.path ?? ''), message: String(issue.message ?? '') }));
+}
+
+/** type-graphql's class-validator failures: `{ property, constraints, children }` trees. */
+function argumentValidationErrors(error: unknown): FieldIssue[] | undefined {
+  if (!(error instanceof Error) || error.name !== 'ArgumentValidationError') return undefined;
+  const errors = (error as { extensions?: { validationErrors?: unknown } }).extensions?.validationErrors;
+  if (!Array.isArray(errors)) return undefined;
+  const issues: FieldIssue[] = [];
+  const walk = (nodes: readonly ValidatorNode[], prefix: string): void => {
+    for (const node of nodes) {
+      const path = prefix ? `${prefix}.${node.property}` : node.property;
+      for (const message of Object.values(node.constraints ?? {})) issues.push({ path, message });
+      if (node.children?.length) walk(node.children, path);
+    }
+  };
+  walk(errors as ValidatorNode[], '');
+  return issues;
+}
+
+interface ValidatorNode {
+  readonly property: string;
+  readonly constraints?: Record<string, string>;
+  readonly children?: readonly ValidatorNode[];
+}

@@ -1,0 +1,50 @@
+import 'reflect-metadata';
+
+export { API_SERVICES, type ApiContext, type ApiServices, type ApiUser, type LiveConnection, type ProjectionTracker } from './api-context';
+export { createApi, GOING_AWAY_CLOSE_CODE, type Api, type ApiOptions, type ListeningApi, type Readiness } from './create-api';
+export { composeApi } from './container';
+export {
+  commandMutation,
+  commandMutations,
+  type AggregateCommand,
+  type CommandAuthorizer,
+  type CommandMutations,
+  type CommandIntent,
+  type CommandMutationDefinition,
+} from './command-mutation';
+export { CommandReceiptView } from './command-receipt.type';
+export {
+  documentQuery,
+  documentListQuery,
+  documentSubscription,
+  documentListSubscription,
+  type DocumentQueryDefinition,
+  type DocumentListQueryDefinition,
+  type ReadModelSource,
+} from './read-model-resolvers';
+export { liveQuery, SLOW_CONSUMER_CLOSE_CODE, type LiveQueryOptions } from './live-query';
+export { connectionType, decodeCursor, encodeCursor, paginate, PageInfo, type Connection, type PageRequest } from './pagination';
+export { requireAccess, type AccessRule } from './authorization';
+export { createAuthenticator, type AuthOptions, type Authenticator } from './auth';
+export {
+  API_ERROR_CODES,
+  ApiError,
+  ForbiddenError,
+  LimitExceededError,
+  UnauthenticatedError,
+  formatApiError,
+  type ApiErrorCode,
+  type FieldIssue,
+} from './errors';
+export { DEFAULT_API_LIMITS, aliasLimitRule, checkComplexity, depthLimitRule, limitRules, type ApiLimits } from './limits';
+export type { ApiLogger } from './logger';
+export type {
+  ParkedEventInfo,
+  ParkedEventsPage,
+  ParkedEventsRequest,
+  ReactorAdmin,
+  ReactorStatusInfo,
+  ReactorRedriveRequest,
+} from './reactor-admin';
+export type { AuditableAggregate } from './audit/audit-aggregate';
+export type { ClassType } from './class-type';

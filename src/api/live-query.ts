@@ -1,0 +1,127 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { ProjectionChange } from '../projections/change-feed';
+import type { ApiContext } from './api-context';
+
+/** WebSocket close code for a client that does not take its updates fast enough (policy violation). */
+export const SLOW_CONSUMER_CLOSE_CODE = 1008;
+
+/** What a live query follows and how it reads its value. */
+export interface LiveQueryOptions<T> {
+  /** The projection whose change feed wakes the query. */
+  readonly projection: string;
+  /**
+   * Whether a change concerns this query. Default: every change of the projection. A change with
+   * `keys: 'all'` (a rebuild's switch-over, merged announcements) always counts.
+   */
+  readonly affects?: (keys: readonly string[]) => boolean;
+  /** Reads the current value from the read model. */
+  readonly read: () => Promise<T>;
+}
+
+/**
+ * A subscription's value stream, fed only by the projections' change feed: the current value first,
+ * then the value again after each committed change that concerns it (unchanged values are not sent
+ * twice). Changes that arrive while a read is running are folded into one re-read. Values wait in a
+ * bounded buffer for a slow client; past `limits.subscriptionBuffer` values (or
+ * `limits.socketBufferBytes` unsent bytes on the socket) the client's connection is closed with code
+ * 1008 and a reason saying so, so that one slow client never holds up the others. Ends when the
+ * client unsubscribes or the server shuts down.
+ *
+ * @example
+ * @Subscription(() => OrderView, { nullable: true, subscribe: ({ args, context }) =>
+ *   liveQuery(context, { projection: 'order-summary', affects: (keys) => keys.includes(args.id), read: () => orders.get(args.id) }) })
+ * orderChanged(@Root() order: OrderView | undefined) { return order ?? null; }
+ */
+export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>): AsyncIterableIterator<T> {
+  const { services, connection } = context;
+  const { subscriptionBuffer, socketBufferBytes } = services.limits;
+  const queue: T[] = [];
+  let last: { value: T } | undefined;
+  let wake: (() => void) | undefined;
+  let failure: unknown;
+  let ended = false;
+  let reading = false;
+  let dirty = false;
+
+  const finish = (): void => {
+    if (ended) return;
+    ended = true;
+    unsubscribe();
+    services.shutdown.removeEventListener('abort', finish);
+    wake?.();
+  };
+
+  const deliver = (value: T): void => {
+    if (last && isDeepStrictEqual(last.value, value)) return;
+    last = { value };
+    queue.push(value);
+    const unsent = connection?.bufferedBytes() ?? 0;
+    if (queue.length > subscriptionBuffer || unsent > socketBufferBytes) {
+      connection?.close(
+        SLOW_CONSUMER_CLOSE_CODE,
+        `slow consumer: ${queue.length} updates and ${unsent} bytes waiting (limits ${subscriptionBuffer}, ${socketBufferBytes})`,
+      );
+      finish();
+      return;
+    }
+    wake?.();
+  };
+
+  const refresh = (): void => {
+    if (ended) return;
+    if (reading) {
+      dirty = true;
+      return;
+    }
+    reading = true;
+    dirty = false;
+    options.read().then(
+      (value) => {
+        reading = false;
+        if (ended) return;
+        deliver(value);
+        if (dirty) refresh();
+      },
+      (error: unknown) => {
+        reading = false;
+        failure = error;
+        finish();
+      },
+    );
+  };
+
+  // Listen before the first read, so that a change committed during it is not missed.
+  const unsubscribe = services.projections.changes.subscribe((change: ProjectionChange) => {
+    if (change.projection !== options.projection) return;
+    if (change.keys !== 'all' && options.affects && !options.affects(change.keys)) return;
+    refresh();
+  });
+  if (services.shutdown.aborted) finish();
+  else services.shutdown.addEventListener('abort', finish, { once: true });
+  refresh();
+
+  const iterator: AsyncIterableIterator<T> = {
+    async next(): Promise<IteratorResult<T>> {
+      while (queue.length === 0 && !ended) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+      if (queue.length > 0) return { done: false, value: queue.shift()! };
+      if (failure !== undefined) {
+        const error = failure;
+        failure = undefined;
+        throw error;
+      }
+      return { done: true, value: undefined };
+    },
+    return(): Promise<IteratorResult<T>> {
+      finish();
+      queue.length = 0;
+      return Promise.resolve({ done: true, value: undefined });
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}

@@ -1,0 +1,60 @@
+/**
+ * What the admin API needs from the reactors runtime (`src/handlers`): each reactor's progress, its
+ * parked events, and a way to redrive them. The runtime implements it (or an adapter does), so the
+ * API depends on this narrow contract only.
+ *
+ * @example
+ * const api = createApi({ ..., reactors: reactorAdmin(runtime) });
+ */
+export interface ReactorAdmin {
+  status(): Promise<readonly ReactorStatusInfo[]>;
+  /** Parked events, oldest first, a page at a time. */
+  listParked(request: ParkedEventsRequest): Promise<ParkedEventsPage>;
+  /**
+   * Puts parked events back into delivery: the given ids, or all of the reactor's when `eventIds` is
+   * absent. Resolves with how many were redriven.
+   */
+  redrive(request: ReactorRedriveRequest): Promise<number>;
+}
+
+/** One reactor's progress, as admins see it. */
+export interface ReactorStatusInfo {
+  readonly name: string;
+  /** e.g. `running`, `stopped`, `failed`. */
+  readonly state: string;
+  /** Its checkpoint (a serialised position), when it has one. */
+  readonly position: string | undefined;
+  readonly lagEvents: number | undefined;
+  readonly parkedCount: number;
+  readonly lastError: string | undefined;
+}
+
+export interface ParkedEventsRequest {
+  readonly reactor?: string;
+  readonly limit: number;
+  /** The `next` of the previous page. */
+  readonly after?: string;
+}
+
+/** One event a reactor gave up on, with why. */
+export interface ParkedEventInfo {
+  readonly reactor: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly streamName: string;
+  readonly position: string;
+  readonly attempts: number;
+  readonly reason: string;
+  readonly parkedAt: Date;
+}
+
+export interface ParkedEventsPage {
+  readonly items: readonly ParkedEventInfo[];
+  /** Pass as `after` for the next page; absent on the last page. */
+  readonly next?: string;
+}
+
+export interface ReactorRedriveRequest {
+  readonly reactor: string;
+  readonly eventIds?: readonly string[];
+}

@@ -1,0 +1,114 @@
+import { IsNotEmpty, MaxLength } from 'class-validator';
+import { ArgsType, Field, ID, InputType, ObjectType } from 'type-graphql';
+import {
+  commandMutations,
+  documentListQuery,
+  documentListSubscription,
+  documentQuery,
+  documentSubscription,
+  ForbiddenError,
+  type ClassType,
+} from '../../../src';
+import { ticket } from './ticket';
+import { ticketBoard, type TicketDoc } from './ticket-board.projection';
+
+@InputType()
+export class OpenTicketInput {
+  @Field(() => ID)
+  @IsNotEmpty()
+  ticketId!: string;
+
+  @Field(() => String)
+  @IsNotEmpty()
+  @MaxLength(60_000)
+  title!: string;
+}
+
+@InputType()
+export class RenameTicketInput {
+  @Field(() => ID)
+  ticketId!: string;
+
+  @Field(() => String)
+  title!: string;
+}
+
+@InputType()
+export class CloseTicketInput {
+  @Field(() => ID)
+  ticketId!: string;
+}
+
+@ObjectType('Ticket')
+export class TicketView {
+  @Field(() => ID)
+  ticketId!: string;
+
+  @Field(() => String)
+  title!: string;
+
+  @Field(() => String)
+  status!: string;
+
+  @Field(() => String)
+  openedBy!: string;
+}
+
+@ArgsType()
+export class TicketFilter {
+  @Field(() => String, { nullable: true })
+  status?: string;
+}
+
+/** The test app's whole GraphQL surface, declared with the kit's helpers. */
+export function ticketResolvers(clock: () => Date = () => new Date()): ClassType[] {
+  const tickets = commandMutations(ticket);
+  return [
+    tickets.mutation({
+      name: 'openTicket',
+      input: OpenTicketInput,
+      toCommand: (input) => ({
+        streamName: ticket.streamName(input.ticketId),
+        command: { type: 'OpenTicket', data: { ticketId: input.ticketId, title: input.title, openedAt: clock().toISOString() } },
+      }),
+    }),
+    tickets.mutation({
+      name: 'renameTicket',
+      input: RenameTicketInput,
+      toCommand: (input) => ({ streamName: ticket.streamName(input.ticketId), command: { type: 'RenameTicket', data: { title: input.title } } }),
+      // The per-command hook: titles starting with "locked" are for admins only.
+      authorize: (intent, context) => {
+        if (intent.command.type === 'RenameTicket' && intent.command.data.title.startsWith('locked') && !context.user?.roles.includes('admin')) {
+          throw new ForbiddenError('only admins may lock tickets');
+        }
+      },
+    }),
+    tickets.mutation({
+      name: 'closeTicket',
+      input: CloseTicketInput,
+      toCommand: (input) => ({ streamName: ticket.streamName(input.ticketId), command: { type: 'CloseTicket', data: { closedAt: clock().toISOString() } } }),
+      access: { roles: ['agent', 'admin'] },
+      waitFor: [ticketBoard.name],
+    }),
+    documentQuery({ name: 'ticket', projection: ticketBoard, collection: 'tickets', type: TicketView, access: { public: true } }),
+    documentListQuery({
+      name: 'tickets',
+      projection: ticketBoard,
+      collection: 'tickets',
+      type: TicketView,
+      filter: TicketFilter,
+      where: (filter) => (filter.status ? { status: filter.status as TicketDoc['status'] } : {}),
+      access: { public: true },
+    }),
+    documentSubscription({ name: 'ticketChanged', projection: ticketBoard, collection: 'tickets', type: TicketView, access: { public: true } }),
+    documentListSubscription({
+      name: 'ticketsChanged',
+      projection: ticketBoard,
+      collection: 'tickets',
+      type: TicketView,
+      filter: TicketFilter,
+      where: (filter) => (filter.status ? { status: filter.status as TicketDoc['status'] } : {}),
+      access: { public: true },
+    }),
+  ];
+}

@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import {
+  connectEventStore,
+  createApi,
+  SqliteReadModelStore,
+  type Api,
+  type ApiLimits,
+  type ApiLogger,
+  type ApiOptions,
+  type EventStore,
+  type ListeningApi,
+  type ReadModelStore,
+} from '../../../src';
+import { ticket } from '../app/ticket';
+import { ticketBoard } from '../app/ticket-board.projection';
+import { ticketResolvers } from '../app/ticket.graphql';
+
+export const JWT_SECRET = 'a-test-secret-that-is-long-enough-for-hs256!';
+
+/** A logger that keeps what was logged, for assertions (and keeps test output quiet). */
+export function memoryLogger(): ApiLogger & { lines: { level: string; message: string }[] } {
+  const lines: { level: string; message: string }[] = [];
+  return {
+    lines,
+    info: (message) => lines.push({ level: 'info', message }),
+    warn: (message) => lines.push({ level: 'warn', message }),
+    error: (message) => lines.push({ level: 'error', message }),
+  };
+}
+
+export interface TestApi {
+  readonly api: Api;
+  readonly listening: ListeningApi;
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly eventStore: EventStore;
+  readonly readModels: ReadModelStore;
+  readonly logger: ReturnType<typeof memoryLogger>;
+  close(): Promise<void>;
+}
+
+/** The ticket test app on embedded SQLite files in a temp dir, listening on a free loopback port. */
+export async function startTestApi(overrides: Partial<ApiOptions> & { limits?: ApiLimits } = {}): Promise<TestApi> {
+  const dir = mkdtempSync(join(tmpdir(), 'eventfold-api-'));
+  const eventStore = overrides.eventStore ?? (await connectEventStore(`sqlite:${join(dir, 'events.db')}`));
+  const readModels = overrides.readModels ?? SqliteReadModelStore.open(join(dir, 'read-models.db'));
+  const logger = memoryLogger();
+  const api = await createApi({
+    eventStore,
+    readModels,
+    projections: [ticketBoard],
+    aggregates: [ticket],
+    resolvers: ticketResolvers(),
+    auth: { mode: 'jwt', secret: JWT_SECRET },
+    logger,
+    ...overrides,
+  });
+  const listening = await api.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    api,
+    listening,
+    url: listening.url,
+    wsUrl: listening.url.replace(/^http/, 'ws'),
+    eventStore,
+    readModels,
+    logger,
+    async close() {
+      await api.close({ timeoutMs: 2_000 });
+      if (!overrides.readModels) await readModels.close();
+      if (!overrides.eventStore) await eventStore.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A signed HS256 token for the test secret. */
+export async function token(subject: string, roles: string[] = [], options: { expiresIn?: string; secret?: string } = {}): Promise<string> {
+  return new SignJWT({ roles })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(subject)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '5m')
+    .sign(new TextEncoder().encode(options.secret ?? JWT_SECRET));
+}
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly body: { data?: T | null; errors?: { message: string; extensions?: Record<string, unknown> & { code?: string } }[] };
+}
+
+/** POSTs one GraphQL operation over real HTTP. */
+export async function gql<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as GraphQLResponse<T>['body'] };
+}
+
+export function bearer(jwt: string): Record<string, string> {
+  return { authorization: `Bearer ${jwt}` };
+}
