@@ -8,10 +8,9 @@ const placed: OrderEvent = {
   type: 'OrderPlaced',
   data: { orderId: 'o-1', customerId: 'c-1', restaurantId: 'tokyo-ramen', items: [{ menuItemId: 'gyoza', quantity: 2 }] },
 };
-const validated: OrderEvent = {
-  type: 'OrderValidated',
-  data: { orderId: 'o-1', items: [{ menuItemId: 'gyoza', name: 'Gyoza (6)', unitPriceCents: 690, quantity: 2 }], totalCents: 1380 },
-};
+const pricedItems = [{ menuItemId: 'gyoza', name: 'Gyoza (6)', unitPriceCents: 690, quantity: 2 }];
+const validate = { type: 'ValidateOrder', data: { items: pricedItems, totalCents: 1380 } } as const;
+const validated: OrderEvent = { type: 'OrderValidated', data: { orderId: 'o-1', items: pricedItems, totalCents: 1380 } };
 const paid: OrderEvent = { type: 'PaymentSucceeded', data: { orderId: 'o-1', paymentId: 'pay-1', amountCents: 1380 } };
 const approved: OrderEvent = { type: 'OrderApproved', data: { orderId: 'o-1', approvedBy: 'auto' } };
 const driverAssigned: OrderEvent = { type: 'DriverAssigned', data: { orderId: 'o-1', driverId: 'driver-ada' } };
@@ -21,11 +20,13 @@ const paymentFailed: OrderEvent = { type: 'PaymentFailed', data: { orderId: 'o-1
 
 describe('order: the happy path', () => {
   it('places an order', () => {
-    given([]).when({ type: 'PlaceOrder', data: placed.data as never }).then([placed]);
+    given([])
+      .when({ type: 'PlaceOrder', data: { orderId: 'o-1', customerId: 'c-1', restaurantId: 'tokyo-ramen', items: [{ menuItemId: 'gyoza', quantity: 2 }] } })
+      .then([placed]);
   });
 
   it('validates a placed order with its priced items', () => {
-    given([placed]).when({ type: 'ValidateOrder', data: { items: (validated.data as never as { items: never }).items, totalCents: 1380 } }).then([validated]);
+    given([placed]).when(validate).then([validated]);
   });
 
   it('records a successful payment of a validated order', () => {
@@ -78,7 +79,7 @@ describe('order: the other outcomes', () => {
 
 describe('order: commands from reactors tolerate duplicates and late arrival', () => {
   it('decides nothing when the step already happened', () => {
-    given([placed, validated]).when({ type: 'ValidateOrder', data: { items: (validated.data as never as { items: never }).items, totalCents: 1380 } }).then([]);
+    given([placed, validated]).when(validate).then([]);
     given([placed, rejected]).when({ type: 'RejectOrder', data: { reason: 'again' } }).then([]);
     given([placed, validated, paid]).when({ type: 'RecordPayment', data: { outcome: 'failed', reason: 'late' } }).then([]);
     given([placed, validated, paid, approved]).when({ type: 'ApproveOrder', data: { approvedBy: 'auto' } }).then([]);
@@ -87,7 +88,7 @@ describe('order: commands from reactors tolerate duplicates and late arrival', (
   });
 
   it('decides nothing for a step that no longer applies (the order was cancelled meanwhile)', () => {
-    given([placed, cancelled]).when({ type: 'ValidateOrder', data: { items: (validated.data as never as { items: never }).items, totalCents: 1380 } }).then([]);
+    given([placed, cancelled]).when(validate).then([]);
     given([placed, validated, cancelled])
       .when({ type: 'RecordPayment', data: { outcome: 'succeeded', paymentId: 'pay-1', amountCents: 1380 } })
       .then([]);

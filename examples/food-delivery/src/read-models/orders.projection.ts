@@ -84,11 +84,11 @@ export const ordersProjection = defineProjection({
   name: 'orders',
   version: 1,
   eventTypes: ORDER_EVENT_TYPES,
-  collections: { orders, orderUpdates },
+  collections: { orders, order_updates: orderUpdates },
   documentKeys: { orders: orderIdOf },
   async handle(events, tx) {
     const views = tx.documents('orders');
-    const updates = tx.documents('orderUpdates');
+    const updates = tx.documents('order_updates');
     for (const recorded of events) {
       const event = decodeRecorded(orderEvents, recorded);
       const orderId = orderIdOf(recorded);

@@ -1,0 +1,213 @@
+import { injectable } from 'inversify';
+import { Arg, ArgsType, Ctx, Field, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  ApiError,
+  CommandReceiptView,
+  ValidationError,
+  commandMutations,
+  documentListQuery,
+  documentQuery,
+  handleCommand,
+  liveQuery,
+  requireAccess,
+  type ApiContext,
+} from '../eventfold';
+import { order } from '../domain/order';
+import type { OrderCommand } from '../domain/order-messages';
+import { ordersProjection } from '../read-models/orders.projection';
+import type { OrderUpdate } from '../read-models/order-view';
+import { RESTAURANTS } from '../restaurants/catalog';
+import { OrderType, RecordedEventType, toOrderType } from './order.type';
+import { PlaceOrderInput } from './place-order.input';
+import { RestaurantType } from './restaurant.type';
+
+/** How paid orders get approved: by the auto-approval reactor, or by the restaurant (`approveOrder`). */
+export type RestaurantApproval = 'auto' | 'manual';
+
+type Constructor = new (...args: never[]) => object;
+
+/**
+ * `placeOrder(input, commandId)`: the input becomes `PlaceOrder` here and nowhere else. The command's
+ * schema is the one set of input rules; its failures are reported on the GraphQL argument's paths
+ * (`input.items[0].quantity`), before anything is read or written.
+ */
+const placeOrder = commandMutations(order).mutation({
+  name: 'placeOrder',
+  description: 'Places an order and answers with a receipt as soon as OrderPlaced is durable; the workflow runs on asynchronously.',
+  input: PlaceOrderInput,
+  toCommand: (input: PlaceOrderInput) => {
+    const command = parseOrderCommand({
+      type: 'PlaceOrder',
+      data: {
+        orderId: input.orderId,
+        customerId: input.customerId,
+        restaurantId: input.restaurantId,
+        items: input.items.map((item) => ({ menuItemId: item.menuItemId, quantity: item.quantity })),
+      },
+    }, 'input');
+    return { streamName: order.streamName(input.orderId), command };
+  },
+});
+
+/** Parses a command, naming failing fields after the GraphQL argument they came from. */
+function parseOrderCommand(command: OrderCommand, argument?: string): OrderCommand {
+  try {
+    return order.parseCommand(command);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const fields = error.issues.map((issue) => ({ path: renameDataPath(issue.path, argument), message: issue.message }));
+    throw new ApiError('BAD_USER_INPUT', `invalid ${command.type}: ${fields.map((field) => `${field.path} ${field.message}`).join('; ')}`, { fields });
+  }
+}
+
+function renameDataPath(path: string, argument: string | undefined): string {
+  const field = path.replace(/^data\.?/, '');
+  return argument ? (field ? `${argument}.${field}` : argument) : field;
+}
+
+/** Runs one command on an existing order for the mutations whose arguments are flat (no `input`). */
+async function runOnOrder(context: ApiContext, orderId: string, command: OrderCommand, commandId: string | null | undefined): Promise<CommandReceiptView> {
+  const user = requireAccess(context);
+  if (!isStreamId(orderId)) {
+    throw new ApiError('BAD_USER_INPUT', 'orderId must be a non-empty id without spaces', { fields: [{ path: 'orderId', message: 'must be a non-empty id without spaces' }] });
+  }
+  const receipt = await handleCommand(context.services.commands, order, {
+    streamName: order.streamName(orderId),
+    command: parseOrderCommand(command),
+    ...((commandId ?? context.idempotencyKey) ? { commandId: (commandId ?? context.idempotencyKey)! } : {}),
+    ...(user ? { userId: user.id, metadata: { roles: [...user.roles] } } : {}),
+  });
+  return CommandReceiptView.from(receipt);
+}
+
+@ArgsType()
+class OrdersFilter {
+  @Field(() => ID, { nullable: true, description: "Only this customer's orders." })
+  customerId?: string | null;
+}
+
+/** The app's resolvers; a factory because the schema depends on the approval mode. */
+export function orderResolvers(options: { readonly restaurantApproval: RestaurantApproval }): Constructor[] {
+  @Resolver()
+  @injectable()
+  class FoodDeliveryResolver {
+    @Query(() => [RestaurantType], { description: 'The seeded demo restaurants with their menus.' })
+    restaurants(): RestaurantType[] {
+      return RESTAURANTS.map((restaurant) =>
+        Object.assign(new RestaurantType(), {
+          id: restaurant.id,
+          name: restaurant.name,
+          cuisine: restaurant.cuisine,
+          menu: restaurant.menu.map((item) => ({ id: item.id, name: item.name, price: item.priceCents / 100 })),
+        }),
+      );
+    }
+
+    @Query(() => String, { description: '"auto" (a reactor approves paid orders) or "manual" (approveOrder).' })
+    restaurantApproval(): string {
+      return options.restaurantApproval;
+    }
+
+    @Query(() => [RecordedEventType], { description: "Audit: the order's events across the workflow, in order." })
+    async orderHistory(@Arg('id', () => ID) id: string, @Ctx() context: ApiContext): Promise<RecordedEventType[]> {
+      requireAccess(context);
+      if (!isStreamId(id)) return [];
+      const events: RecordedEventType[] = [];
+      for await (const event of context.services.eventStore.readStream(order.streamName(id))) {
+        events.push(
+          Object.assign(new RecordedEventType(), {
+            id: event.id,
+            type: event.type,
+            streamName: event.streamName,
+            revision: event.revision.toString(),
+            position: event.position.toString(),
+            data: event.data,
+            metadata: event.metadata,
+            recordedAt: event.recordedAt,
+          }),
+        );
+      }
+      return events;
+    }
+
+    @Mutation(() => CommandReceiptView, { description: 'The restaurant approves a paid order (RESTAURANT_APPROVAL=manual).' })
+    approveOrder(
+      @Arg('orderId', () => ID) orderId: string,
+      @Arg('commandId', () => ID, { nullable: true }) commandId: string | null,
+      @Ctx() context: ApiContext,
+    ): Promise<CommandReceiptView> {
+      return runOnOrder(context, orderId, { type: 'ApproveOrder', data: { approvedBy: 'restaurant' } }, commandId);
+    }
+
+    @Mutation(() => CommandReceiptView, { description: 'The customer cancels an order; only before the restaurant approved it.' })
+    cancelOrder(
+      @Arg('orderId', () => ID) orderId: string,
+      @Arg('reason', () => String) reason: string,
+      @Arg('commandId', () => ID, { nullable: true }) commandId: string | null,
+      @Ctx() context: ApiContext,
+    ): Promise<CommandReceiptView> {
+      return runOnOrder(context, orderId, { type: 'CancelOrder', data: { reason } }, commandId);
+    }
+
+    @Subscription(() => OrderType, {
+      description: "The order's current state first (once it exists), then every state it goes through, in order.",
+      subscribe: ({ args, context }) => orderTransitions(context as ApiContext, String((args as { id: unknown }).id)),
+    })
+    orderUpdated(@Root() update: OrderUpdate, @Arg('id', () => ID) _id: string): OrderType {
+      return toOrderType(update.order);
+    }
+  }
+
+  const orderQuery = documentQuery({ name: 'order', projection: ordersProjection, collection: 'orders', type: OrderType, toView: toOrderType });
+  const ordersQuery = documentListQuery({
+    name: 'orders',
+    description: 'Orders in the order they were placed, a page at a time.',
+    projection: ordersProjection,
+    collection: 'orders',
+    type: OrderType,
+    toView: toOrderType,
+    filter: OrdersFilter,
+    where: (filter: OrdersFilter) => (filter.customerId ? { customerId: filter.customerId } : {}),
+    orderBy: 'placedPosition',
+  });
+
+  return [FoodDeliveryResolver, placeOrder, orderQuery, ordersQuery] as Constructor[];
+}
+
+function isStreamId(id: string): boolean {
+  try {
+    order.streamName(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every transition of one order, fed by the projection's change feed: the latest state first, then
+ * each later state in revision order — also when several of them were committed in one batch, since
+ * each event left its own `order_updates` document.
+ */
+async function* orderTransitions(context: ApiContext, orderId: string): AsyncGenerator<OrderUpdate> {
+  requireAccess(context);
+  const updates = context.services.readModels.documents(ordersProjection, 'order_updates');
+  const live = liveQuery(context, {
+    projection: ordersProjection.name,
+    affects: (keys) => keys.some((key) => key === orderId || key.startsWith(`${orderId}@`)),
+    read: () => updates.find({ where: { orderId }, orderBy: 'revision' }),
+  });
+  let lastRevision: number | undefined;
+  try {
+    for await (const list of live) {
+      if (list.length === 0) continue;
+      // The first answer is the current state only: a subscriber wants where the order is, then what changes.
+      const fresh = lastRevision === undefined ? list.slice(-1) : list.filter((update) => update.revision > lastRevision!);
+      for (const update of fresh) {
+        lastRevision = update.revision;
+        yield update;
+      }
+    }
+  } finally {
+    await live.return?.();
+  }
+}

@@ -1,0 +1,118 @@
+import { GraphQLDateTime, GraphQLJSON } from 'graphql-scalars';
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { OrderItemView, OrderStatusName, OrderView } from '../read-models/order-view';
+
+export enum OrderStatus {
+  PLACED = 'PLACED',
+  VALIDATED = 'VALIDATED',
+  REJECTED = 'REJECTED',
+  PAID = 'PAID',
+  PAYMENT_FAILED = 'PAYMENT_FAILED',
+  APPROVED = 'APPROVED',
+  DRIVER_ASSIGNED = 'DRIVER_ASSIGNED',
+  CANCELLED = 'CANCELLED',
+}
+registerEnumType(OrderStatus, { name: 'OrderStatus', description: 'Where an order is in the workflow.' });
+
+// The read model's status names and the GraphQL enum must stay the same set: a mismatch is a compile error.
+const _sameStatuses: Record<OrderStatusName, OrderStatus> = OrderStatus;
+const _sameNames: Record<OrderStatus, OrderStatusName> = OrderStatus;
+
+@ObjectType('OrderItem')
+export class OrderItemType implements OrderItemView {
+  @Field(() => ID)
+  menuItemId!: string;
+
+  @Field(() => Int)
+  quantity!: number;
+
+  @Field(() => String, { nullable: true, description: "The dish's name, known once the order is validated." })
+  name!: string | null;
+
+  @Field(() => Float, { nullable: true, description: 'The price of one, from the menu at validation.' })
+  unitPrice!: number | null;
+}
+
+/** The orders read model as GraphQL shows it. */
+@ObjectType('Order')
+export class OrderType implements Omit<OrderView, 'status' | 'revision' | 'placedPosition' | 'placedAt' | 'updatedAt'> {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => OrderStatus)
+  status!: OrderStatus;
+
+  @Field(() => ID)
+  customerId!: string;
+
+  @Field(() => ID)
+  restaurantId!: string;
+
+  @Field(() => [OrderItemType])
+  items!: OrderItemType[];
+
+  @Field(() => Float, { description: 'In currency units; 0 until the order is validated against the menu.' })
+  total!: number;
+
+  @Field(() => String, { nullable: true, description: 'Why validation rejected the order.' })
+  rejectionReason!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Why the payment failed.' })
+  paymentError!: string | null;
+
+  @Field(() => String, { nullable: true })
+  cancellationReason!: string | null;
+
+  @Field(() => ID, { nullable: true })
+  paymentId!: string | null;
+
+  @Field(() => ID, { nullable: true })
+  driverId!: string | null;
+
+  @Field(() => String, { description: 'Position of the last event applied: opaque, sorts as a string.' })
+  position!: string;
+
+  @Field(() => GraphQLDateTime)
+  placedAt!: Date;
+
+  @Field(() => GraphQLDateTime)
+  updatedAt!: Date;
+}
+
+export function toOrderType(view: OrderView): OrderType {
+  return Object.assign(new OrderType(), {
+    ...view,
+    status: view.status as OrderStatus,
+    items: view.items.map((item) => Object.assign(new OrderItemType(), item)),
+    placedAt: new Date(view.placedAt),
+    updatedAt: new Date(view.updatedAt),
+  });
+}
+
+/** A stored event of an order, for the audit trail (`orderHistory`). */
+@ObjectType('RecordedEvent')
+export class RecordedEventType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  type!: string;
+
+  @Field(() => String)
+  streamName!: string;
+
+  @Field(() => String, { description: 'Revision in its stream (a 64-bit integer as a string).' })
+  revision!: string;
+
+  @Field(() => String, { description: 'Global position (opaque; sorts as a string).' })
+  position!: string;
+
+  @Field(() => GraphQLJSON)
+  data!: unknown;
+
+  @Field(() => GraphQLJSON, { description: 'correlationId, causationId, commandId, commandType, userId, time.' })
+  metadata!: unknown;
+
+  @Field(() => GraphQLDateTime)
+  recordedAt!: Date;
+}

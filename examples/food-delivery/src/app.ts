@@ -1,0 +1,204 @@
+import 'reflect-metadata';
+import express from 'express';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import {
+  connectEventStore,
+  createApi,
+  parseConnectionString,
+  ReactorRunner,
+  StateCache,
+  type Api,
+  type EventStore,
+  type ReactorLogger,
+  type ReadModelStore,
+  type WebhookReactor,
+} from './eventfold';
+import { order } from './domain/order';
+import { orderResolvers, type RestaurantApproval } from './api/order.resolvers';
+import { startPaymentServer, type PaymentServer } from './payment/payment-server';
+import { approvalReactor } from './reactors/approval.reactor';
+import { driverAssignmentReactor } from './reactors/driver-assignment.reactor';
+import { paymentReactor } from './reactors/payment.reactor';
+import { validationReactor } from './reactors/validation.reactor';
+import { openReadModels } from './read-models/open-read-models';
+import { ordersProjection } from './read-models/orders.projection';
+
+export interface AppConfig {
+  /** Event store connection string: `sqlite:…`, `postgres://…`, `esdb://…`, `memory:`. */
+  readonly store: string;
+  /** Where files go when the store is not SQLite (EventStoreDB's read models). */
+  readonly dataDir: string;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly paymentPort: number;
+  /** Where the payment webhook POSTs; default the payment function this app starts. */
+  readonly paymentUrl?: string;
+  /** Signs payment deliveries; both sides share it. */
+  readonly paymentSecret: string;
+  readonly restaurantApproval: RestaurantApproval;
+  readonly logger: AppLogger;
+}
+
+/** One logger for the API, the reactors and the payment function. */
+export interface AppLogger extends ReactorLogger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface RunningApp {
+  /** The page; GraphQL is at `${url}graphql`. */
+  readonly url: string;
+  readonly graphqlUrl: string;
+  readonly paymentUrl: string;
+  readonly api: Api;
+  readonly reactors: ReactorRunner;
+  /** Stops taking requests, closes subscriptions, stops reactors and projections, closes the stores. */
+  close(): Promise<void>;
+}
+
+/** Reads the app's settings from the environment (see the README for each variable). */
+export function configFromEnv(env: NodeJS.ProcessEnv, logger: AppLogger): AppConfig {
+  const store = env.EVENTFOLD_STORE?.trim() || 'sqlite:./data/eventfold.db';
+  const approval = (env.RESTAURANT_APPROVAL ?? 'auto').trim().toLowerCase();
+  if (approval !== 'auto' && approval !== 'manual') throw new Error(`RESTAURANT_APPROVAL must be "auto" or "manual", got ${JSON.stringify(env.RESTAURANT_APPROVAL)}`);
+  return {
+    store,
+    dataDir: env.DATA_DIR?.trim() || dataDirOf(store),
+    host: env.HOST?.trim() || '127.0.0.1',
+    port: port(env.PORT, 4000, 'PORT'),
+    paymentPort: port(env.PAYMENT_PORT, 4001, 'PAYMENT_PORT'),
+    ...(env.PAYMENT_URL?.trim() ? { paymentUrl: env.PAYMENT_URL.trim() } : {}),
+    // Both ends of the webhook live in this process, so a fresh secret per start is enough unless the
+    // payment function runs elsewhere (then set PAYMENT_WEBHOOK_SECRET on both sides).
+    paymentSecret: env.PAYMENT_WEBHOOK_SECRET?.trim() || randomBytes(32).toString('base64url'),
+    restaurantApproval: approval,
+    logger,
+  };
+}
+
+function dataDirOf(store: string): string {
+  const location = parseConnectionString(store);
+  return location.backend === 'sqlite' && location.path !== ':memory:' ? dirname(location.path) : './data';
+}
+
+function port(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) throw new Error(`${name} must be a port number, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+/**
+ * Starts the whole 3factor app in this process: the event store, the payment function on its own
+ * port, the reactors, the orders projection and the GraphQL API with the web page.
+ */
+export async function startApp(config: AppConfig): Promise<RunningApp> {
+  const { logger } = config;
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        logger.error('error while closing', { error: String(error) });
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    if (parseConnectionString(config.store).backend !== 'postgres') mkdirSync(config.dataDir, { recursive: true });
+    const eventStore: EventStore = await connectEventStore(config.store);
+    closers.push(() => eventStore.close());
+    const readModels: ReadModelStore = await openReadModels(config.store, config.dataDir);
+    closers.push(() => readModels.close());
+
+    const payment: PaymentServer = await startPaymentServer({
+      port: config.paymentPort,
+      host: config.host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1',
+      secret: config.paymentSecret,
+      commands: { store: eventStore, cache: new StateCache() },
+      logger,
+    });
+    closers.push(() => payment.close());
+
+    const payments: WebhookReactor = paymentReactor({ url: config.paymentUrl ?? payment.url, secret: config.paymentSecret });
+    closers.push(() => payments.close());
+    const reactors = await ReactorRunner.start({
+      store: eventStore,
+      reactors: [
+        validationReactor,
+        payments,
+        ...(config.restaurantApproval === 'auto' ? [approvalReactor] : []),
+        driverAssignmentReactor,
+      ],
+      commands: { store: eventStore, cache: new StateCache() },
+      logger,
+    });
+    closers.push(() => reactors.stop());
+
+    const api = await createApi({
+      eventStore,
+      readModels,
+      projections: [ordersProjection],
+      aggregates: [order],
+      resolvers: orderResolvers({ restaurantApproval: config.restaurantApproval }),
+      commands: { cache: new StateCache() },
+      // TODO(app-requests #4): reactors: runner, once ReactorRunner fits ApiOptions.reactors.
+      // A demo on your machine: every request acts as this user. Put a JWT secret here for real use.
+      auth: { mode: 'off', developmentUser: { id: 'demo', roles: ['customer', 'restaurant', 'admin'] } },
+      introspection: true,
+      logger,
+    });
+
+    const app = express();
+    app.disable('x-powered-by');
+    const webDir = join(__dirname, 'web');
+    app.get('/', (_request, response) => response.sendFile(join(webDir, 'index.html')));
+    app.get(['/app.js', '/style.css'], (request, response) => response.sendFile(join(webDir, request.path)));
+    app.get('/vendor/graphql-ws.min.js', (_request, response) => response.sendFile(graphqlWsBrowserBuild()));
+    const server: Server = createServer(app);
+    await api.mount(app, server);
+    // Closed in reverse: the API first (stops taking requests, ends subscriptions, stops the
+    // projections), then the HTTP server, the reactors, the payment function and the stores.
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    closers.push(() => api.close());
+    await listen(server, config.port, config.host);
+
+    const { port } = server.address() as AddressInfo;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+    return { url, graphqlUrl: `${url}graphql`, paymentUrl: config.paymentUrl ?? payment.url, api, reactors, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** graphql-ws ships a browser build (UMD); the page loads it as is, so there is no build step. */
+function graphqlWsBrowserBuild(): string {
+  return join(dirname(require.resolve('graphql-ws')), '..', 'umd', 'graphql-ws.min.js');
+}

@@ -1,0 +1,26 @@
+import { BusinessRuleError, decodeRecorded, defineReactor } from '../eventfold';
+import { order } from '../domain/order';
+import { orderEvents } from '../domain/order-messages';
+
+/**
+ * The restaurant's auto-pilot: approves every paid order. With `RESTAURANT_APPROVAL=manual` the app does
+ * not run it and the restaurant approves through the `approveOrder` mutation instead. An order cancelled
+ * between payment and approval stays cancelled: that is an outcome, not a failure to retry.
+ */
+export const approvalReactor = defineReactor({
+  name: 'restaurant-approval',
+  filter: { eventTypes: ['PaymentSucceeded'], streamPrefixes: ['order-'] },
+  async handle(recorded, context) {
+    const event = decodeRecorded(orderEvents, recorded);
+    if (event.type !== 'PaymentSucceeded') return;
+    try {
+      await context.send(order, { streamName: order.streamName(event.data.orderId), command: { type: 'ApproveOrder', data: { approvedBy: 'auto' } } });
+    } catch (error) {
+      if (error instanceof BusinessRuleError && error.rule === 'ORDER_CANCELLED') {
+        context.logger.info('not approved: the order was cancelled', { orderId: event.data.orderId });
+        return;
+      }
+      throw error;
+    }
+  },
+});

@@ -1,0 +1,19 @@
+import { decodeRecorded, defineReactor } from '../eventfold';
+import { order } from '../domain/order';
+import { orderEvents } from '../domain/order-messages';
+import { driverFor } from '../restaurants/catalog';
+
+/**
+ * Assigns a driver to an approved order. The driver is a stable function of the order id, so a
+ * duplicate or late delivery asks for the same driver, and an assigned order decides nothing anyway.
+ */
+export const driverAssignmentReactor = defineReactor({
+  name: 'driver-assignment',
+  filter: { eventTypes: ['OrderApproved'], streamPrefixes: ['order-'] },
+  async handle(recorded, context) {
+    const event = decodeRecorded(orderEvents, recorded);
+    if (event.type !== 'OrderApproved') return;
+    const { orderId } = event.data;
+    await context.send(order, { streamName: order.streamName(orderId), command: { type: 'AssignDriver', data: { driverId: driverFor(orderId) } } });
+  },
+});

@@ -1,0 +1,17 @@
+import { defineWebhookReactor, type WebhookReactor } from '../eventfold';
+
+/**
+ * Payment as a serverless function: each validated order is POSTed, signed with the shared secret, to
+ * the payment function's URL (see `payment/payment.function.ts`). 5xx, timeouts and dropped connections
+ * are retried with backoff; the idempotency key in every delivery keeps a retried charge single.
+ */
+export function paymentReactor(options: { readonly url: string; readonly secret: string }): WebhookReactor {
+  return defineWebhookReactor({
+    name: 'payment',
+    filter: { eventTypes: ['OrderValidated'], streamPrefixes: ['order-'] },
+    url: options.url,
+    secret: options.secret,
+    timeoutMs: 5_000,
+    retry: { maxAttempts: 8, initialDelayMs: 100, maxDelayMs: 5_000 },
+  });
+}

@@ -1,0 +1,313 @@
+// The food-delivery page: plain JavaScript, no build step. Queries and mutations go over HTTP, the live
+// status over a GraphQL subscription (graphql-ws, protocol graphql-transport-ws) on the same port.
+'use strict';
+
+const ORDER_FIELDS = `id status customerId restaurantId total rejectionReason paymentError cancellationReason driverId position
+  items { menuItemId name quantity unitPrice }`;
+const STEPS = [
+  ['PLACED', 'Placed'],
+  ['VALIDATED', 'Validated'],
+  ['PAID', 'Paid'],
+  ['APPROVED', 'Approved'],
+  ['DRIVER_ASSIGNED', 'Driver assigned'],
+];
+const FAILED = { REJECTED: 1, PAYMENT_FAILED: 2, CANCELLED: -1 };
+const CANCELLABLE = new Set(['PLACED', 'VALIDATED', 'PAID']);
+
+const $ = (id) => document.getElementById(id);
+const state = { restaurants: [], restaurant: null, cart: new Map(), order: null, unsubscribe: null, approval: 'auto', historyShown: 0 };
+const money = (amount) => amount.toFixed(2);
+
+function newId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else if (value !== false && value !== undefined && value !== null) node.setAttribute(name, value === true ? '' : String(value));
+  }
+  node.append(...children.filter((child) => child !== null && child !== undefined));
+  return node;
+}
+
+async function graphql(query, variables = {}) {
+  const response = await fetch('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  if (body.errors?.length) {
+    const error = new Error(body.errors.map(describeError).join('\n'));
+    error.errors = body.errors;
+    throw error;
+  }
+  return body.data;
+}
+
+function describeError(error) {
+  const fields = error.extensions?.fields;
+  const code = error.extensions?.code ? `${error.extensions.code}: ` : '';
+  if (Array.isArray(fields) && fields.length) return code + fields.map((field) => `${field.path} ${field.message}`).join('; ');
+  return code + error.message;
+}
+
+function showError(error) {
+  $('error').textContent = error ? String(error.message || error) : '';
+  $('error').hidden = !error;
+}
+
+const ws = graphqlWs.createClient({
+  url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
+  lazy: true,
+  retryAttempts: Infinity,
+});
+
+function renderRestaurants() {
+  $('restaurants').replaceChildren(
+    ...state.restaurants.map((restaurant) =>
+      element(
+        'button',
+        {
+          type: 'button',
+          class: 'restaurant',
+          role: 'listitem',
+          'data-restaurant': restaurant.id,
+          'aria-pressed': String(state.restaurant?.id === restaurant.id),
+          onclick: () => {
+            state.restaurant = restaurant;
+            state.cart.clear();
+            renderRestaurants();
+            renderMenu();
+          },
+        },
+        element('strong', {}, restaurant.name),
+        element('small', {}, restaurant.cuisine),
+      ),
+    ),
+  );
+}
+
+function renderMenu() {
+  const restaurant = state.restaurant;
+  if (!restaurant) {
+    $('menu').replaceChildren(element('p', { class: 'muted' }, 'Pick a restaurant.'));
+  } else {
+    $('menu').replaceChildren(
+      ...restaurant.menu.map((item) => {
+        const quantity = state.cart.get(item.id) ?? 0;
+        const change = (delta) => () => {
+          const next = Math.min(100, Math.max(0, (state.cart.get(item.id) ?? 0) + delta));
+          if (next === 0) state.cart.delete(item.id);
+          else state.cart.set(item.id, next);
+          renderMenu();
+        };
+        return element(
+          'div',
+          { class: 'item', 'data-item': item.id },
+          element('span', {}, item.name),
+          element('span', { class: 'price' }, money(item.price)),
+          element(
+            'span',
+            { class: 'qty' },
+            element('button', { type: 'button', 'aria-label': `one less ${item.name}`, onclick: change(-1), disabled: quantity === 0 }, '−'),
+            element('output', {}, String(quantity)),
+            element('button', { type: 'button', 'aria-label': `one more ${item.name}`, 'data-add': item.id, onclick: change(1) }, '+'),
+          ),
+        );
+      }),
+    );
+  }
+  const total = restaurant ? restaurant.menu.reduce((sum, item) => sum + item.price * (state.cart.get(item.id) ?? 0), 0) : 0;
+  $('cart-total').textContent = money(total);
+  $('place').disabled = state.cart.size === 0;
+}
+
+async function placeOrder() {
+  showError(null);
+  $('place').disabled = true;
+  const input = {
+    orderId: newId(),
+    customerId: $('customer').value.trim(),
+    restaurantId: state.restaurant.id,
+    items: [...state.cart].map(([menuItemId, quantity]) => ({ menuItemId, quantity })),
+  };
+  // One command id per click: a network retry of the same click can never place the order twice.
+  const commandId = newId();
+  try {
+    await graphql(
+      `mutation Place($input: PlaceOrderInput!, $commandId: ID) {
+        placeOrder(input: $input, commandId: $commandId) { commandId streamName revision position correlationId }
+      }`,
+      { input, commandId },
+    );
+    localStorage.setItem('customerId', input.customerId);
+    state.cart.clear();
+    renderMenu();
+    track(input.orderId);
+    loadOrders();
+  } catch (error) {
+    showError(error);
+    $('place').disabled = state.cart.size === 0;
+  }
+}
+
+function track(orderId) {
+  state.unsubscribe?.();
+  state.order = null;
+  state.historyShown = 0;
+  $('empty').hidden = true;
+  $('order').hidden = false;
+  $('order-id').textContent = orderId;
+  $('history').replaceChildren();
+  state.unsubscribe = ws.subscribe(
+    { query: `subscription Updated($id: ID!) { orderUpdated(id: $id) { ${ORDER_FIELDS} } }`, variables: { id: orderId } },
+    {
+      next: ({ data, errors }) => {
+        if (errors?.length) return showError(new Error(errors.map(describeError).join('\n')));
+        if (data?.orderUpdated) renderOrder(data.orderUpdated);
+      },
+      error: (error) => showError(error instanceof Error ? error : new Error('the live connection failed')),
+      complete: () => {},
+    },
+  );
+}
+
+function renderOrder(order) {
+  state.order = order;
+  const status = $('status');
+  status.textContent = order.status.replace('_', ' ');
+  status.dataset.status = order.status;
+  status.className = `status ${order.status === 'DRIVER_ASSIGNED' ? 'good' : order.status in FAILED ? 'bad' : ''}`;
+
+  const reached = STEPS.findIndex(([name]) => name === order.status);
+  const failedAt = FAILED[order.status];
+  $('steps').replaceChildren(
+    ...STEPS.map(([name, label], index) => {
+      let className = '';
+      if (reached >= 0 ? index <= reached : failedAt !== undefined && failedAt > 0 && index < failedAt) className = 'done';
+      if (failedAt !== undefined && failedAt > 0 && index === failedAt) className = 'failed';
+      const text = failedAt !== undefined && index === failedAt ? order.status.replace('_', ' ').toLowerCase() : label;
+      return element('li', { class: className, 'data-step': name }, text);
+    }),
+  );
+  const reason = order.rejectionReason ?? order.paymentError ?? (order.cancellationReason && `Cancelled: ${order.cancellationReason}`);
+  $('reason').textContent = reason ?? '';
+  $('reason').hidden = !reason;
+  if (order.driverId) {
+    $('reason').hidden = false;
+    $('reason').style.background = '#e3f5ea';
+    $('reason').style.color = 'var(--ok)';
+    $('reason').textContent = `${order.driverId.replace('driver-', '')} is on the way.`;
+  } else {
+    $('reason').style.background = '';
+    $('reason').style.color = '';
+  }
+  $('lines').replaceChildren(
+    ...order.items.map((item) =>
+      element(
+        'tr',
+        {},
+        element('td', {}, `${item.quantity} ×`),
+        element('td', {}, item.name ?? item.menuItemId),
+        element('td', {}, item.unitPrice === null ? '…' : money(item.unitPrice * item.quantity)),
+      ),
+    ),
+  );
+  $('order-total').textContent = order.status === 'PLACED' ? '…' : money(order.total);
+  $('cancel').hidden = !CANCELLABLE.has(order.status);
+  $('approve').hidden = !(state.approval === 'manual' && order.status === 'PAID');
+  loadHistory(order.id);
+  loadOrders();
+}
+
+async function loadHistory(orderId) {
+  try {
+    const { orderHistory } = await graphql(
+      `query History($id: ID!) { orderHistory(id: $id) { type revision position data metadata recordedAt } }`,
+      { id: orderId },
+    );
+    if (state.order?.id !== orderId) return;
+    $('history').replaceChildren(
+      ...orderHistory.map((event, index) =>
+        element(
+          'tr',
+          { class: index >= state.historyShown ? 'new' : '', 'data-event': event.type },
+          element('td', {}, event.revision),
+          element('td', {}, element('strong', {}, event.type)),
+          element('td', {}, element('code', {}, JSON.stringify(event.data))),
+          element('td', {}, event.metadata.commandType ?? ''),
+          element('td', { title: event.recordedAt }, new Date(event.recordedAt).toLocaleTimeString()),
+        ),
+      ),
+    );
+    state.historyShown = orderHistory.length;
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function loadOrders() {
+  const customerId = $('customer').value.trim();
+  if (!customerId) return;
+  try {
+    const { orders } = await graphql(
+      `query Orders($customerId: ID) { orders(customerId: $customerId, first: 10) { nodes { id status total restaurantId } totalCount } }`,
+      { customerId },
+    );
+    const names = new Map(state.restaurants.map((restaurant) => [restaurant.id, restaurant.name]));
+    $('orders').replaceChildren(
+      ...orders.nodes.map((order) =>
+        element(
+          'li',
+          { onclick: () => track(order.id), title: order.id },
+          element('span', {}, names.get(order.restaurantId) ?? order.restaurantId),
+          element('span', { class: 'muted' }, `${order.status.replace('_', ' ').toLowerCase()} · ${money(order.total)}`),
+        ),
+      ),
+    );
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function runOnOrder(mutation, variables) {
+  showError(null);
+  try {
+    await graphql(mutation, { ...variables, commandId: newId() });
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function start() {
+  $('customer').value = localStorage.getItem('customerId') || `customer-${newId().slice(0, 8)}`;
+  $('place').addEventListener('click', placeOrder);
+  $('cancel').addEventListener('click', () =>
+    runOnOrder(`mutation Cancel($orderId: ID!, $commandId: ID) { cancelOrder(orderId: $orderId, reason: "cancelled on the web page", commandId: $commandId) { position } }`, {
+      orderId: state.order.id,
+    }),
+  );
+  $('approve').addEventListener('click', () =>
+    runOnOrder(`mutation Approve($orderId: ID!, $commandId: ID) { approveOrder(orderId: $orderId, commandId: $commandId) { position } }`, {
+      orderId: state.order.id,
+    }),
+  );
+  try {
+    const data = await graphql(`{ restaurantApproval restaurants { id name cuisine menu { id name price } } }`);
+    state.restaurants = data.restaurants;
+    state.approval = data.restaurantApproval;
+    state.restaurant = state.restaurants[0] ?? null;
+    renderRestaurants();
+    renderMenu();
+    loadOrders();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+start();
