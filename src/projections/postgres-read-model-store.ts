@@ -270,11 +270,12 @@ export class PostgresReadModelStore implements ReadModelStore {
     return this.transaction(async (client, opened) => {
       const row = (opened as { rows: { position: string | null }[] }).rows[0];
       if (!row) throw new ReadModelUnavailableError(`slot ${layout.id} of "${layout.projection}" is missing`);
-      if (row.position !== (request.from?.toString() ?? null)) {
-        throw new CheckpointConflictError(
-          `the checkpoint of "${layout.projection}" (${layout.id}) is at ${row.position ?? 'start'}; this batch expected ${request.from?.toString() ?? 'start'}`,
+      const from = request.from?.toString() ?? null;
+      const conflict = (): CheckpointConflictError =>
+        new CheckpointConflictError(
+          `the checkpoint of "${layout.projection}" (${layout.id}) has moved; this batch expected ${request.from?.toString() ?? 'start'}`,
         );
-      }
+      if (row.position !== from) throw conflict();
       const tx = new BatchTransaction(layout, {
         dialect: 'postgres',
         documentTable: (table, indexes) => documentTable(client, table, indexes),
@@ -285,22 +286,31 @@ export class PostgresReadModelStore implements ReadModelStore {
       await work(tx);
       const keys = await tx.flush();
       const to = request.to.toString();
-      // One round trip: move the checkpoint, and announce the batch if readers see this slot.
-      await client.query(
-        `WITH advanced AS (
+      // One round trip: move the checkpoint if it is still where the batch began, and announce the batch
+      // if readers see this slot. A second runner of the slot that got here first has moved it: this
+      // batch then rolls back. (Checked here rather than locked at the start so that the transaction
+      // takes its transaction id only when it writes: until it commits, the event store's readers,
+      // which only see events of transactions older than every running one, see no newer events.)
+      const advanced = await client.query<{ advanced: number }>({
+        name: 'eventfold_advance_checkpoint',
+        text: `WITH advanced AS (
            UPDATE eventfold_projection_slots SET position = $3, events_handled = events_handled + $4, failure = NULL, updated_at = now()
-           WHERE name = $1 AND slot = $2
+           WHERE name = $1 AND slot = $2 AND position IS NOT DISTINCT FROM $9
+           RETURNING 1
          )
-         SELECT pg_notify($7, $8) FROM eventfold_projections WHERE name = $1 AND active_version = $5 AND active_generation = $6`,
-        [layout.projection, layout.id, to, request.eventCount, layout.version, layout.generation, CHANGE_CHANNEL, changePayload(layout, to, keys)],
-      );
+         SELECT (SELECT count(*) FROM advanced)::int AS advanced,
+                (SELECT count(pg_notify($7, $8)) FROM eventfold_projections, advanced
+                  WHERE name = $1 AND active_version = $5 AND active_generation = $6) AS notified`,
+        values: [layout.projection, layout.id, to, request.eventCount, layout.version, layout.generation, CHANGE_CHANNEL, changePayload(layout, to, keys), from],
+      });
+      if (advanced.rows[0]?.advanced !== 1) throw conflict();
       return { keys };
     }, (client) => {
-      // One round trip opens the batch: BEGIN, the commit mode, and the checkpoint, locked FOR UPDATE so
-      // that a second runner of the same slot waits here and then sees the moved checkpoint. A simple
-      // query cannot take parameters; the two values are names from the definition, quoted by pg.
+      // One round trip opens the batch: BEGIN, the commit mode, and the checkpoint (not locked: see
+      // above). A simple query cannot take parameters; the two values are names from the definition,
+      // quoted by pg.
       const select = `SELECT position FROM eventfold_projection_slots
-        WHERE name = ${client.escapeLiteral(layout.projection)} AND slot = ${client.escapeLiteral(layout.id)} FOR UPDATE`;
+        WHERE name = ${client.escapeLiteral(layout.projection)} AND slot = ${client.escapeLiteral(layout.id)}`;
       return `BEGIN;${this.options.synchronousCommit ? '' : ' SET LOCAL synchronous_commit TO OFF;'} ${select}`;
     });
   }
