@@ -219,7 +219,7 @@ export class ReactorRunner {
    * for (const parked of page.items) console.log(parked.eventId, parked.reason, parked.attempts);
    * const more = page.next && (await runner.listParked({ reactor: 'payment', limit: 50, after: page.next }));
    */
-  listParked(query: ParkedQuery = {}): Promise<ParkedPage> {
+  async listParked(query: ParkedQuery = {}): Promise<ParkedPage> {
     if (query.reactor !== undefined) this.pumpOf(query.reactor);
     return this.state.listParked({ ...query, limit: checkLimit(query.limit, 100) });
   }
@@ -257,7 +257,7 @@ export class ReactorRunner {
    * @example
    * const attempts = await runner.invocations({ eventId: event.id });
    */
-  invocations(query: InvocationQuery = {}): Promise<Invocation[]> {
+  async invocations(query: InvocationQuery = {}): Promise<Invocation[]> {
     if (query.reactor !== undefined) this.pumpOf(query.reactor);
     return this.state.listInvocations({ ...query, limit: checkLimit(query.limit, 100) });
   }
