@@ -80,7 +80,7 @@ export interface ReactorContext {
  * @example
  * const handler: ReactorHandler = async (event, context) => { await context.send(shipping, { ... }); };
  */
-export type ReactorHandler = (event: ReactorEvent, context: ReactorContext) => Promise<void>;
+export type ReactorHandler = (event: ReactorEvent, context: ReactorContext) => Promise<void> | void;
 
 /**
  * `per-stream`: events of one stream one at a time, in order; streams in parallel. `unordered`: all in

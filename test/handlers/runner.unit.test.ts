@@ -37,7 +37,7 @@ describe('ReactorRunner (in memory)', () => {
     const store = new InMemoryEventStore();
     const seen: RecordedEvent[] = [];
     const runner = await start(store, [
-      reactor(async (event) => {
+      reactor((event) => {
         seen.push(event);
       }),
     ]);
@@ -86,7 +86,7 @@ describe('ReactorRunner (in memory)', () => {
     expect((await runner.listParked()).items).toEqual([]);
 
     const again: string[] = [];
-    const second = await start(store, [reactor(async (event) => void again.push(label(event)), { ordering: 'unordered' })], {
+    const second = await start(store, [reactor((event) => void again.push(label(event)), { ordering: 'unordered' })], {
       partitions: { count: 1 },
     });
     await second.waitForPosition('test', lastOfAll);
@@ -153,7 +153,7 @@ describe('ReactorRunner (in memory)', () => {
     const store = new InMemoryEventStore();
     const attempts: number[] = [];
     const runner = await start(store, [
-      reactor(async (_event, context) => {
+      reactor((_event, context) => {
         attempts.push(context.delivery.attempt);
         expect(context.delivery.maxAttempts).toBe(5);
         if (context.delivery.attempt < 3) throw new Error(`flaky ${context.delivery.attempt}`);
@@ -178,7 +178,7 @@ describe('ReactorRunner (in memory)', () => {
     const retryAfterSeenAt: number[] = [];
     const runner = await start(store, [
       reactor(
-        async (event, context) => {
+        (event, context) => {
           attemptsOf.set(event.streamName, context.delivery.attempt);
           if (event.streamName === 'order-bad') throw new NonRetryableError('malformed order');
           if (event.streamName === 'order-down') throw new Error('service down');
@@ -215,7 +215,7 @@ describe('ReactorRunner (in memory)', () => {
     let calls = 0;
     const runner = await start(store, [
       reactor(
-        async () => {
+        () => {
           calls++;
           throw new Error('always');
         },
@@ -235,7 +235,7 @@ describe('ReactorRunner (in memory)', () => {
     const handled: string[] = [];
     const runner = await start(store, [
       reactor(
-        async (event) => {
+        (event) => {
           if (broken && event.streamName === 'order-x' && event.revision === 1n) throw new Error('bug');
           handled.push(label(event));
         },
@@ -276,7 +276,7 @@ describe('ReactorRunner (in memory)', () => {
     const handled: string[] = [];
     const runner = await start(store, [
       reactor(
-        async (event) => {
+        (event) => {
           if (broken && event.revision === 0n) throw new NonRetryableError('bug');
           handled.push(label(event));
         },
@@ -308,7 +308,7 @@ describe('ReactorRunner (in memory)', () => {
     const handled: string[] = [];
     const runner = await start(store, [
       reactor(
-        async (event) => {
+        (event) => {
           if (event.streamName.startsWith('order-bad') && !fixed.has(event.streamName)) throw new NonRetryableError('not yet');
           handled.push(label(event));
         },
