@@ -106,7 +106,7 @@ export function defineWebhookReactor(options: WebhookReactorOptions): WebhookRea
         body,
       });
     } catch (error) {
-      throw new WebhookDeliveryError(`POST ${target.origin}${target.pathname} failed: ${describeTransportError(error, timeoutMs)}`, undefined, true, {
+      throw new WebhookDeliveryError(`POST ${target.origin}${target.pathname} failed: ${describeTransportError(error, timeoutMs, signal)}`, undefined, true, {
         cause: error,
       });
     }
@@ -139,9 +139,13 @@ function lowerCased(headers: Readonly<Record<string, string>>): Record<string, s
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
-function describeTransportError(error: unknown, timeoutMs: number): string {
+function describeTransportError(error: unknown, timeoutMs: number, signal: AbortSignal): string {
+  if (signal.aborted && (signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) return `timed out after ${timeoutMs} ms`;
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `timed out after ${timeoutMs} ms or was aborted`;
+  // DOMExceptions may come from another realm: match the name, not the class.
+  const name = (error as { name?: unknown }).name;
+  if (name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
+  if (name === 'AbortError') return 'aborted (the runner stopped or lost the partition)';
   if (error instanceof undiciErrors.ConnectTimeoutError) return `connecting timed out after ${timeoutMs} ms`;
   const code = (error as { code?: unknown }).code;
   const message = error instanceof Error ? error.message : String(error);
