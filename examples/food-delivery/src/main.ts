@@ -29,13 +29,19 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  let stopping = false;
+  let signals = 0;
   const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      console.log(`${signal} again: exiting now`);
-      process.exit(130);
+    signals += 1;
+    if (signals > 1) {
+      // Apollo Server re-sends the first signal to the process once it has stopped (app-requests #9),
+      // so the second one may not be the user's: only a third forces the exit.
+      if (signals === 2) console.log(`${signal}: still shutting down (press Ctrl-C again to force)`);
+      else {
+        console.log(`${signal}: exiting now`);
+        process.exit(130);
+      }
+      return;
     }
-    stopping = true;
     console.log(`${signal}: shutting down…`);
     app.close().then(
       () => {

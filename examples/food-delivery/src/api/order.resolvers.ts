@@ -1,5 +1,5 @@
 import { injectable } from 'inversify';
-import { Arg, ArgsType, Ctx, Field, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import {
   ApiError,
   CommandReceiptView,
@@ -150,10 +150,19 @@ export function orderResolvers(options: { readonly restaurantApproval: Restauran
     }
 
     @Subscription(() => OrderType, {
-      description: "The order's current state first (once it exists), then every state it goes through, in order.",
-      subscribe: ({ args, context }) => orderTransitions(context as ApiContext, String((args as { id: unknown }).id)),
+      description:
+        "The order's current state first, then every state it goes through, in order. With fromRevision, every state from that " +
+        'revision of the order on instead (0: from OrderPlaced), so that a client subscribing after placeOrder misses nothing.',
+      subscribe: ({ args, context }) => {
+        const { id, fromRevision } = args as { id: string; fromRevision?: number | null };
+        return orderTransitions(context as ApiContext, String(id), fromRevision ?? undefined);
+      },
     })
-    orderUpdated(@Root() update: OrderUpdate, @Arg('id', () => ID) _id: string): OrderType {
+    orderUpdated(
+      @Root() update: OrderUpdate,
+      @Arg('id', () => ID) _id: string,
+      @Arg('fromRevision', () => Int, { nullable: true }) _fromRevision: number | null,
+    ): OrderType {
       return toOrderType(update.order);
     }
   }
@@ -184,23 +193,30 @@ function isStreamId(id: string): boolean {
 }
 
 /**
- * Every transition of one order, fed by the projection's change feed: the latest state first, then
- * each later state in revision order — also when several of them were committed in one batch, since
- * each event left its own `order_updates` document.
+ * Every transition of one order, fed by the projection's change feed: the latest state first (or every
+ * state from `fromRevision`), then each later state in revision order — also when several of them were
+ * committed in one batch, since each event left its own `order_updates` document. Subscribed before
+ * the order exists, the first state sent is its first one.
  */
-async function* orderTransitions(context: ApiContext, orderId: string): AsyncGenerator<OrderUpdate> {
+async function* orderTransitions(context: ApiContext, orderId: string, fromRevision: number | undefined): AsyncGenerator<OrderUpdate> {
   requireAccess(context);
+  if (fromRevision !== undefined && (!Number.isSafeInteger(fromRevision) || fromRevision < 0)) {
+    throw new ApiError('BAD_USER_INPUT', 'fromRevision must be 0 or more', { fields: [{ path: 'fromRevision', message: 'must be 0 or more' }] });
+  }
   const updates = context.services.readModels.documents(ordersProjection, 'order_updates');
   const live = liveQuery(context, {
     projection: ordersProjection.name,
     affects: (keys) => keys.some((key) => key === orderId || key.startsWith(`${orderId}@`)),
     read: () => updates.find({ where: { orderId }, orderBy: 'revision' }),
   });
-  let lastRevision: number | undefined;
+  let lastRevision = fromRevision === undefined ? undefined : fromRevision - 1;
   try {
     for await (const list of live) {
-      if (list.length === 0) continue;
-      // The first answer is the current state only: a subscriber wants where the order is, then what changes.
+      // Not there yet: whatever comes is news, from its first state on.
+      if (list.length === 0) {
+        lastRevision ??= -1;
+        continue;
+      }
       const fresh = lastRevision === undefined ? list.slice(-1) : list.filter((update) => update.revision > lastRevision!);
       for (const update of fresh) {
         lastRevision = update.revision;

@@ -148,7 +148,7 @@ async function placeOrder() {
     localStorage.setItem('customerId', input.customerId);
     state.cart.clear();
     renderMenu();
-    track(input.orderId);
+    track(input.orderId, 0); // every state from OrderPlaced on, even those before the subscription started
     loadOrders();
   } catch (error) {
     showError(error);
@@ -156,7 +156,7 @@ async function placeOrder() {
   }
 }
 
-function track(orderId) {
+function track(orderId, fromRevision = null) {
   state.unsubscribe?.();
   state.order = null;
   state.historyShown = 0;
@@ -165,7 +165,10 @@ function track(orderId) {
   $('order-id').textContent = orderId;
   $('history').replaceChildren();
   state.unsubscribe = ws.subscribe(
-    { query: `subscription Updated($id: ID!) { orderUpdated(id: $id) { ${ORDER_FIELDS} } }`, variables: { id: orderId } },
+    {
+      query: `subscription Updated($id: ID!, $fromRevision: Int) { orderUpdated(id: $id, fromRevision: $fromRevision) { ${ORDER_FIELDS} } }`,
+      variables: { id: orderId, fromRevision },
+    },
     {
       next: ({ data, errors }) => {
         if (errors?.length) return showError(new Error(errors.map(describeError).join('\n')));
