@@ -157,7 +157,8 @@ export class InMemoryReactorStateStore implements ReactorStateStore {
     return Promise.resolve();
   }
 
-  listParked(query: ParkedQuery): Promise<ParkedPage> {
+  async listParked(query: ParkedQuery): Promise<ParkedPage> {
+    await Promise.resolve();
     const after = parseParkedCursor(query.after);
     const limit = query.limit ?? 100;
     const rows = this.sorted().filter(
@@ -166,7 +167,7 @@ export class InMemoryReactorStateStore implements ReactorStateStore {
         (query.streamName === undefined || row.event.streamName === query.streamName) &&
         (!after || row.position > after.position || (row.position === after.position && row.reactor > after.reactor)),
     );
-    return Promise.resolve(pageOf(rows.slice(0, limit + 1), limit));
+    return pageOf(rows.slice(0, limit + 1), limit);
   }
 
   parkedInStream(reactor: string, streamName: string): Promise<ParkedEvent[]> {

@@ -193,32 +193,33 @@ export class SqliteReactorStateStore implements ReactorStateStore {
       count: db.prepare<[string], { status: string; count: number }>(
         'SELECT status, COUNT(*) AS count FROM eventfold_reactor_parked WHERE reactor = ? GROUP BY status',
       ),
-      requestRedrive: db.prepare<[string, string | null, string | null, number], { event_id: string }>(
+      requestRedrive: db.prepare<[{ reactor: string; ids: string | null; stream: string | null; limit: number }], { event_id: string }>(
         `UPDATE eventfold_reactor_parked SET redrive_requested = 1
          WHERE (reactor, event_id) IN (
            SELECT reactor, event_id FROM eventfold_reactor_parked
-           WHERE reactor = ?1 AND status = 'parked' AND redrive_requested = 0
-             AND (?2 IS NULL OR event_id IN (SELECT value FROM json_each(?2))) AND (?3 IS NULL OR stream_name = ?3)
-           ORDER BY position LIMIT ?4)
+           WHERE reactor = @reactor AND status = 'parked' AND redrive_requested = 0
+             AND (@ids IS NULL OR event_id IN (SELECT value FROM json_each(@ids))) AND (@stream IS NULL OR stream_name = @stream)
+           ORDER BY position LIMIT @limit)
          RETURNING event_id`,
       ),
       redriveRequested: db.prepare<[string, string, number], ParkedRow>(
         `SELECT ${PARKED_COLUMNS} FROM eventfold_reactor_parked
          WHERE reactor = ? AND redrive_requested = 1 AND partition IN (SELECT value FROM json_each(?)) ORDER BY position LIMIT ?`,
       ),
-      listParked: db.prepare<[string | null, string | null, number, string, string], ParkedRow>(
+      listParked: db.prepare<[{ reactor: string | null; stream: string | null; limit: number; position: string; afterReactor: string }], ParkedRow>(
         `SELECT ${PARKED_COLUMNS} FROM eventfold_reactor_parked
-         WHERE (?1 IS NULL OR reactor = ?1) AND (?2 IS NULL OR stream_name = ?2) AND (position, reactor) > (?4, ?5)
-         ORDER BY position, reactor LIMIT ?3`,
+         WHERE (@reactor IS NULL OR reactor = @reactor) AND (@stream IS NULL OR stream_name = @stream)
+           AND (position, reactor) > (@position, @afterReactor)
+         ORDER BY position, reactor LIMIT @limit`,
       ),
       insertInvocation: db.prepare<[string, string, string, string, number, string, number, string | null, number, string]>(
         `INSERT INTO eventfold_reactor_invocations (reactor, event_id, stream_name, position, attempt, outcome, duration_ms, error, at, worker_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      listInvocations: db.prepare<[string | null, string | null, number], InvocationRow>(
+      listInvocations: db.prepare<[{ reactor: string | null; eventId: string | null; limit: number }], InvocationRow>(
         `SELECT reactor, event_id, stream_name, position, attempt, outcome, duration_ms, error, at, worker_id
-         FROM eventfold_reactor_invocations WHERE (?1 IS NULL OR reactor = ?1) AND (?2 IS NULL OR event_id = ?2)
-         ORDER BY id DESC LIMIT ?3`,
+         FROM eventfold_reactor_invocations WHERE (@reactor IS NULL OR reactor = @reactor) AND (@eventId IS NULL OR event_id = @eventId)
+         ORDER BY id DESC LIMIT @limit`,
       ),
       prune: db.prepare<[number]>('DELETE FROM eventfold_reactor_invocations WHERE at < ?'),
     };
@@ -342,7 +343,13 @@ export class SqliteReactorStateStore implements ReactorStateStore {
     return this.run(() => {
       const after = parseParkedCursor(query.after);
       const limit = query.limit ?? 100;
-      const rows = this.statements.listParked.all(query.reactor ?? null, query.streamName ?? null, limit + 1, after?.position ?? '', after?.reactor ?? '');
+      const rows = this.statements.listParked.all({
+        reactor: query.reactor ?? null,
+        stream: query.streamName ?? null,
+        limit: limit + 1,
+        position: after?.position ?? '',
+        afterReactor: after?.reactor ?? '',
+      });
       return pageOf(rows.map(toParked), limit);
     });
   }
@@ -367,8 +374,12 @@ export class SqliteReactorStateStore implements ReactorStateStore {
     return this.run(
       () => {
         const ids = redriveIds(request);
-        return this.statements.requestRedrive.all(request.reactor, ids ? JSON.stringify(ids) : null, request.streamName ?? null, request.limit ?? 1_000)
-          .length;
+        return this.statements.requestRedrive.all({
+          reactor: request.reactor,
+          ids: ids ? JSON.stringify(ids) : null,
+          stream: request.streamName ?? null,
+          limit: request.limit ?? 1_000,
+        }).length;
       },
     );
   }
@@ -400,7 +411,7 @@ export class SqliteReactorStateStore implements ReactorStateStore {
 
   listInvocations(query: InvocationQuery): Promise<Invocation[]> {
     return this.run(() =>
-      this.statements.listInvocations.all(query.reactor ?? null, query.eventId ?? null, query.limit ?? 100).map((row) => ({
+      this.statements.listInvocations.all({ reactor: query.reactor ?? null, eventId: query.eventId ?? null, limit: query.limit ?? 100 }).map((row) => ({
         reactor: row.reactor,
         eventId: row.event_id,
         streamName: row.stream_name,
