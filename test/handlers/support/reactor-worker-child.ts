@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const send = (message: object): void => {
     process.send?.(message);
   };
-  const store = await connectEventStore(connection!);
+  const store = await connectEventStore(connection);
   let handled = 0;
   const runner = await ReactorRunner.start({
     store,
