@@ -14,10 +14,16 @@ const transform = {
   ],
 };
 
+// jose (JWT) ships ES modules only; Node 20 loads them with require(esm), Jest's module runtime does not,
+// so the same swc transform turns them into CommonJS for tests.
+const esmOnly = ['jose'];
+const transformAll = { ...transform, [`/node_modules/(${esmOnly.join('|')})/.+\\.js$`]: transform['^.+\\.ts$'] };
+
 const project = (displayName, suffix, extra = {}) => ({
   displayName,
   testEnvironment: 'node',
-  transform,
+  transform: transformAll,
+  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   testMatch: [`<rootDir>/test/**/*.${suffix}.test.ts`, `<rootDir>/examples/**/*.${suffix}.test.ts`],
   ...extra,
 });

@@ -9,7 +9,8 @@ import type { JsonObject } from '../event-store/event-store';
 import type { ApiContext, ApiUser } from './api-context';
 import { requireAccess, type AccessRule } from './authorization';
 import { CommandReceiptView } from './command-receipt.type';
-import { ApiError, ForbiddenError } from './errors';
+import { ApiError, ForbiddenError, validatorIssues } from './errors';
+import { validate } from 'class-validator';
 import type { ClassType } from './class-type';
 
 /**
@@ -120,7 +121,7 @@ function defineCommandMutation<Input extends object, Command extends Message>(
   class CommandMutationResolver {
     @Mutation(() => CommandReceiptView, { name: definition.name, description: definition.description })
     async execute(
-      @Arg('input', () => definition.input) input: Input,
+      @Arg('input', () => definition.input, { validate: false }) input: Input,
       @Arg('commandId', () => ID, { nullable: true, description: 'Makes a retry safe: the same id returns the first receipt.' })
       commandId: string | null | undefined,
       @Arg('waitFor', () => [String], {
@@ -133,6 +134,12 @@ function defineCommandMutation<Input extends object, Command extends Message>(
     ): Promise<CommandReceiptView> {
       const { services } = context;
       const user = requireAccess(context, definition.access);
+      // Validated here rather than by type-graphql, so that failing fields are named from the argument (`input.title`).
+      const invalid = await validate(input, { forbidUnknownValues: false });
+      if (invalid.length > 0) {
+        const fields = validatorIssues(invalid, 'input');
+        throw new ApiError('BAD_USER_INPUT', `invalid input: ${fields.map((field) => `${field.path}: ${field.message}`).join('; ')}`, { fields });
+      }
       const projections = waitFor ?? definition.waitFor ?? [];
       const known = new Set(services.projectionDefinitions.map((projection) => projection.name));
       const unknown = projections.filter((name) => !known.has(name));

@@ -26,7 +26,7 @@ export async function composeApi(
   for (const resolver of all) container.bind(resolver).toSelf();
   const schema = await buildSchema({
     resolvers: all as unknown as NonEmptyArray<ClassType>,
-    container: { get: (resolver: ClassType) => container.get(resolver) },
+    container: { get: (resolver: ClassType): unknown => container.get<unknown>(resolver) },
     validate: { forbidUnknownValues: false },
     // Subscriptions are fed by the projections' change feed (`subscribe` + liveQuery), never by topics
     // published from resolvers; type-graphql still wants a pubSub, so it gets one that refuses.

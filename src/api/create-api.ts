@@ -181,7 +181,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     reactors: options.reactors,
     aggregates: options.aggregates ?? [],
     limits,
-    authorizeCommand: options.authorizeCommand as CommandAuthorizer | undefined,
+    authorizeCommand: options.authorizeCommand,
     auditRoles: options.auditRoles ?? ['admin', 'auditor'],
     waitTimeoutMs: options.waitTimeoutMs ?? 5_000,
     development,

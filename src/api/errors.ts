@@ -1,4 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { ArgumentValidationError } from 'type-graphql';
 import { isTransientError } from '../projections/transient-error';
 
 /** The only codes an API error can have in `extensions.code`. */
@@ -138,7 +139,7 @@ export function formatApiError(
   const extensions: Record<string, unknown> = { ...classified.extensions, code: classified.code };
   if (options.development && original instanceof Error) {
     extensions.stacktrace = (original.stack ?? '').split('\n');
-    if (original.cause !== undefined) extensions.cause = String(original.cause instanceof Error ? original.cause.stack : original.cause);
+    if (original.cause !== undefined) extensions.cause = original.cause instanceof Error ? (original.cause.stack ?? original.cause.message) : JSON.stringify(original.cause);
   }
   return {
     message: classified.code === 'INTERNAL_SERVER_ERROR' && options.development && original instanceof Error ? original.message : classified.message,
@@ -197,7 +198,7 @@ function messageOf(error: unknown, formatted: GraphQLFormattedError): string {
 
 function errorCode(error: unknown): string | undefined {
   if (error instanceof GraphQLError) return stringCode(error.extensions.code);
-  if (typeof error === 'object' && error !== null && 'code' in error) return stringCode((error as { code: unknown }).code);
+  if (typeof error === 'object' && error !== null && 'code' in error) return stringCode((error).code);
   return undefined;
 }
 
@@ -209,14 +210,27 @@ function fieldIssues(error: unknown): FieldIssue[] | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const issues = (error as { issues?: unknown }).issues;
   if (!Array.isArray(issues)) return undefined;
-  return issues.map((issue: { path?: unknown; message?: unknown }) => ({ path: String(issue.path ?? ''), message: String(issue.message ?? '') }));
+  return issues.map((issue: { path?: unknown; message?: unknown }) => ({
+    path: typeof issue.path === 'string' ? issue.path : '',
+    message: typeof issue.message === 'string' ? issue.message : 'invalid',
+  }));
 }
 
 /** type-graphql's class-validator failures: `{ property, constraints, children }` trees. */
 function argumentValidationErrors(error: unknown): FieldIssue[] | undefined {
-  if (!(error instanceof Error) || error.name !== 'ArgumentValidationError') return undefined;
-  const errors = (error as { extensions?: { validationErrors?: unknown } }).extensions?.validationErrors;
+  if (!(error instanceof ArgumentValidationError)) return undefined;
+  const errors = error.extensions.validationErrors;
   if (!Array.isArray(errors)) return undefined;
+  return validatorIssues(errors, '');
+}
+
+/**
+ * class-validator's error tree as field issues, paths prefixed (`input.title`).
+ *
+ * @example
+ * validatorIssues(await validate(input), 'input'); // [{ path: 'input.title', message: 'title should not be empty' }]
+ */
+export function validatorIssues(errors: readonly ValidatorNode[], prefix: string): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const walk = (nodes: readonly ValidatorNode[], prefix: string): void => {
     for (const node of nodes) {
@@ -225,11 +239,12 @@ function argumentValidationErrors(error: unknown): FieldIssue[] | undefined {
       if (node.children?.length) walk(node.children, path);
     }
   };
-  walk(errors as ValidatorNode[], '');
+  walk(errors, prefix);
   return issues;
 }
 
-interface ValidatorNode {
+/** The part of class-validator's `ValidationError` the formatter reads. */
+export interface ValidatorNode {
   readonly property: string;
   readonly constraints?: Record<string, string>;
   readonly children?: readonly ValidatorNode[];

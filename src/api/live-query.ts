@@ -110,7 +110,7 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
       if (failure !== undefined) {
         const error = failure;
         failure = undefined;
-        throw error;
+        throw error instanceof Error ? error : new Error('a live query read failed', { cause: error });
       }
       return { done: true, value: undefined };
     },

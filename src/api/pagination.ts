@@ -38,7 +38,7 @@ const connectionTypes = new Map<ClassType, ClassType>();
  */
 export function connectionType<T>(node: ClassType<T>): ClassType<Connection<T>> {
   const existing = connectionTypes.get(node);
-  if (existing) return existing as ClassType<Connection<T>>;
+  if (existing) return existing;
   const typeName = nodeTypeName(node);
 
   @ObjectType(`${typeName}Edge`)
@@ -65,7 +65,7 @@ export function connectionType<T>(node: ClassType<T>): ClassType<Connection<T>> 
     totalCount!: number;
   }
   connectionTypes.set(node, NodeConnection);
-  return NodeConnection as ClassType<Connection<T>>;
+  return NodeConnection;
 }
 
 function nodeTypeName(node: ClassType): string {

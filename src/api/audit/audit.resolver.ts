@@ -112,8 +112,8 @@ function toJson(value: unknown): unknown {
   return JSON.parse(
     JSON.stringify(value, (_key, item: unknown) => {
       if (typeof item === 'bigint') return item.toString();
-      if (item instanceof Map) return [...item.entries()];
-      if (item instanceof Set) return [...item.values()];
+      if (item instanceof Map) return [...(item as Map<unknown, unknown>).entries()];
+      if (item instanceof Set) return [...(item as Set<unknown>).values()];
       return item;
     }) ?? 'null',
   );

@@ -1,12 +1,17 @@
 import { IsNotEmpty, MaxLength } from 'class-validator';
-import { ArgsType, Field, ID, InputType, ObjectType } from 'type-graphql';
+import { inject, injectable } from 'inversify';
+import { ArgsType, Ctx, Field, ID, InputType, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import {
   commandMutations,
   documentListQuery,
   documentListSubscription,
   documentQuery,
   documentSubscription,
+  API_SERVICES,
   ForbiddenError,
+  requireAccess,
+  type ApiContext,
+  type ApiServices,
   type ClassType,
 } from '../../../src';
 import { ticket } from './ticket';
@@ -61,7 +66,7 @@ export class TicketFilter {
 }
 
 /** The test app's whole GraphQL surface, declared with the kit's helpers. */
-export function ticketResolvers(clock: () => Date = () => new Date()): ClassType[] {
+export function ticketResolvers(): ClassType[] {
   const tickets = commandMutations(ticket);
   return [
     tickets.mutation({
@@ -69,7 +74,7 @@ export function ticketResolvers(clock: () => Date = () => new Date()): ClassType
       input: OpenTicketInput,
       toCommand: (input) => ({
         streamName: ticket.streamName(input.ticketId),
-        command: { type: 'OpenTicket', data: { ticketId: input.ticketId, title: input.title, openedAt: clock().toISOString() } },
+        command: { type: 'OpenTicket', data: { ticketId: input.ticketId, title: input.title } },
       }),
     }),
     tickets.mutation({
@@ -86,7 +91,7 @@ export function ticketResolvers(clock: () => Date = () => new Date()): ClassType
     tickets.mutation({
       name: 'closeTicket',
       input: CloseTicketInput,
-      toCommand: (input) => ({ streamName: ticket.streamName(input.ticketId), command: { type: 'CloseTicket', data: { closedAt: clock().toISOString() } } }),
+      toCommand: (input) => ({ streamName: ticket.streamName(input.ticketId), command: { type: 'CloseTicket', data: {} } }),
       access: { roles: ['agent', 'admin'] },
       waitFor: [ticketBoard.name],
     }),
@@ -108,7 +113,26 @@ export function ticketResolvers(clock: () => Date = () => new Date()): ClassType
       type: TicketView,
       filter: TicketFilter,
       where: (filter) => (filter.status ? { status: filter.status as TicketDoc['status'] } : {}),
-      access: { public: true },
+      // Signed-in users only (the other read operations are public).
     }),
+    TicketStatsResolver,
   ];
+}
+
+/** A hand-written resolver: its services come from the inversify composition root. */
+@Resolver()
+@injectable()
+export class TicketStatsResolver {
+  constructor(@inject(API_SERVICES) private readonly services: ApiServices) {}
+
+  @Query(() => Int, { description: 'Open tickets.' })
+  openTicketCount(): Promise<number> {
+    return this.services.readModels.documents(ticketBoard, 'tickets').count({ status: 'open' });
+  }
+
+  @Query(() => Boolean, { description: 'Fails like a bug would (a driver error quoting SQL), for error-formatting tests.' })
+  explode(@Ctx() context: ApiContext): boolean {
+    requireAccess(context, { public: true });
+    throw new Error('relation "users" does not exist: SELECT secret FROM users');
+  }
 }
