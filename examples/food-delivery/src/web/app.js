@@ -75,7 +75,6 @@ function renderRestaurants() {
         {
           type: 'button',
           class: 'restaurant',
-          role: 'listitem',
           'data-restaurant': restaurant.id,
           'aria-pressed': String(state.restaurant?.id === restaurant.id),
           onclick: () => {
@@ -205,7 +204,8 @@ function renderOrder(order) {
     $('reason').hidden = false;
     $('reason').style.background = '#e3f5ea';
     $('reason').style.color = 'var(--ok)';
-    $('reason').textContent = `${order.driverId.replace('driver-', '')} is on the way.`;
+    const name = order.driverId.replace('driver-', '');
+    $('reason').textContent = `${name.charAt(0).toUpperCase()}${name.slice(1)} is your driver and on the way.`;
   } else {
     $('reason').style.background = '';
     $('reason').style.color = '';
@@ -235,18 +235,21 @@ async function loadHistory(orderId) {
       { id: orderId },
     );
     if (state.order?.id !== orderId) return;
+    const start = orderHistory.length ? Date.parse(orderHistory[0].recordedAt) : 0;
     $('history').replaceChildren(
-      ...orderHistory.map((event, index) =>
-        element(
+      ...orderHistory.map((event, index) => {
+        const { orderId: _orderId, ...data } = event.data;
+        const after = Date.parse(event.recordedAt) - start;
+        return element(
           'tr',
           { class: index >= state.historyShown ? 'new' : '', 'data-event': event.type },
           element('td', {}, event.revision),
           element('td', {}, element('strong', {}, event.type)),
-          element('td', {}, element('code', {}, JSON.stringify(event.data))),
+          element('td', {}, element('code', {}, JSON.stringify(data))),
           element('td', {}, event.metadata.commandType ?? ''),
-          element('td', { title: event.recordedAt }, new Date(event.recordedAt).toLocaleTimeString()),
-        ),
-      ),
+          element('td', { title: event.recordedAt }, index === 0 ? new Date(event.recordedAt).toLocaleTimeString() : `+${after} ms`),
+        );
+      }),
     );
     state.historyShown = orderHistory.length;
   } catch (error) {
