@@ -66,7 +66,10 @@ if (!CHROMIUM) {
     const status = page.getByTestId('order-status');
     await status.and(page.locator('[data-status="DRIVER_ASSIGNED"]')).waitFor({ timeout: 15_000 });
     await page.locator('#history tr[data-event="DriverAssigned"]').waitFor();
-    expect(await page.locator('#history tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-event')))).toEqual([
+    const rows = page.locator('#history tr');
+    const events: (string | null)[] = [];
+    for (let index = 0; index < (await rows.count()); index++) events.push(await rows.nth(index).getAttribute('data-event'));
+    expect(events).toEqual([
       'OrderPlaced',
       'OrderValidated',
       'PaymentSucceeded',
