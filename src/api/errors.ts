@@ -182,6 +182,9 @@ function classify(formatted: GraphQLFormattedError, error: unknown): Classified 
   if (code && (API_ERROR_CODES as readonly string[]).includes(code) && code !== 'INTERNAL_SERVER_ERROR') {
     return { code: code as ApiErrorCode, message: messageOf(error, formatted), extensions: {} };
   }
+  if (isMissingReadModel(error)) {
+    return { code: 'UNAVAILABLE', message: 'the read model is not ready yet (its projection has not run); try again later', extensions: {} };
+  }
   if (error instanceof Error && isTransientError(error)) {
     return { code: 'UNAVAILABLE', message: 'a backing store is unavailable; try again later', extensions: {} };
   }
@@ -190,6 +193,13 @@ function classify(formatted: GraphQLFormattedError, error: unknown): Classified 
     return { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', extensions: {} };
   }
   return { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', extensions: {} };
+}
+
+/** A read model whose tables no projection has created yet (SQLite "no such table", PostgreSQL 42P01). */
+function isMissingReadModel(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === '42P01' || (error.name === 'SqliteError' && error.message.startsWith('no such table'));
 }
 
 function messageOf(error: unknown, formatted: GraphQLFormattedError): string {

@@ -77,8 +77,8 @@ export class AdminResolver {
     }
     const page = await reactorsOf(context).listParked({
       limit,
-      ...(reactor !== null ? { reactor } : {}),
-      ...(after !== null ? { after } : {}),
+      ...(reactor != null ? { reactor } : {}),
+      ...(after != null ? { after } : {}),
     });
     return Object.assign(new ParkedEventPage(), { items: page.items.map((item) => ParkedEventView.from(item)), next: page.next ?? null });
   }
@@ -90,6 +90,6 @@ export class AdminResolver {
     @Ctx() context: ApiContext,
   ): Promise<number> {
     requireAccess(context, ADMIN);
-    return reactorsOf(context).redrive({ reactor, ...(eventIds !== null ? { eventIds } : {}) });
+    return reactorsOf(context).redrive({ reactor, ...(eventIds != null ? { eventIds } : {}) });
   }
 }

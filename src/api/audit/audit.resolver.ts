@@ -62,9 +62,9 @@ export class AuditResolver {
     @Ctx() context: ApiContext,
   ): Promise<AggregateStateView> {
     requireAccess(context, { roles: context.services.auditRoles });
-    if ((revision === null) === (time === null)) {
+    if ((revision == null) === (time == null)) {
       throw new ApiError('BAD_USER_INPUT', 'give exactly one of revision and time', {
-        fields: [{ path: revision === null ? 'revision' : 'time', message: 'give exactly one of revision and time' }],
+        fields: [{ path: revision == null ? 'revision' : 'time', message: 'give exactly one of revision and time' }],
       });
     }
     const dash = streamName.indexOf('-');
@@ -72,7 +72,7 @@ export class AuditResolver {
     if (dash <= 0 || !aggregate) {
       throw new ApiError('NOT_FOUND', `no aggregate is registered for the stream ${JSON.stringify(streamName)}`);
     }
-    const at: PointInTime = time !== null ? { time } : { revision: parseRevision(revision, 'revision')! };
+    const at: PointInTime = time != null ? { time } : { revision: parseRevision(revision, 'revision')! };
     const historic = await loadAt(context.services.eventStore, aggregate, streamName, at);
     return Object.assign(new AggregateStateView(), {
       streamName,
@@ -92,7 +92,7 @@ export class AuditResolver {
   ): Promise<CorrelationPage> {
     requireAccess(context, { roles: context.services.auditRoles });
     const size = pageSize(first);
-    const from = after === null ? undefined : Position.parse(after);
+    const from = after == null ? undefined : Position.parse(after);
     const events: AuditEventView[] = [];
     let nextCursor: string | null = null;
     for await (const event of readCorrelation(context.services.eventStore, correlationId, context.services.aggregates)) {
