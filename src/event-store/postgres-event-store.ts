@@ -59,14 +59,21 @@ const CHANNEL = 'eventfold_events';
 // and ordering by the text form of a transaction id puts '1000' before '999'.
 const COLUMNS =
   'transaction_id::text AS transaction_text, sequence, event_id::text AS event_text, stream_name, revision, type, data, metadata, recorded_at';
+/**
+ * The same columns for the hot read of `$all` (catch-up, rebuilds), fetched as arrays, with the time as
+ * epoch milliseconds: node-pg's timestamp parser and row objects cost more than the rest of the decoding.
+ * Aliased apart from the column names, for the same reason as `COLUMNS`.
+ */
+const PAGE_COLUMNS = `transaction_id::text AS c0, sequence::text AS c1, event_id::text AS c2, stream_name AS c3, revision::text AS c4,
+  type AS c5, data AS c6, metadata AS c7, (extract(epoch FROM recorded_at) * 1000)::float8 AS c8`;
 /** Only events of transactions that have all finished: see postgres-schema.ts for why this is gap-safe. */
 const SAFE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
 const FILTERS = `($4::text[] IS NULL OR type = ANY($4::text[]))
   AND ($5::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($5::text[]) AS prefix WHERE starts_with(stream_name, prefix)))`;
-const READ_ALL_FORWARDS = `SELECT ${COLUMNS} FROM eventfold_events
+const READ_ALL_FORWARDS = `SELECT ${PAGE_COLUMNS} FROM eventfold_events
   WHERE (transaction_id, sequence) > ($1::xid8, $2::bigint) AND ${SAFE} AND ${FILTERS}
   ORDER BY transaction_id, sequence LIMIT $3`;
-const READ_ALL_BACKWARDS = `SELECT ${COLUMNS} FROM eventfold_events
+const READ_ALL_BACKWARDS = `SELECT ${PAGE_COLUMNS} FROM eventfold_events
   WHERE (transaction_id, sequence) < ($1::xid8, $2::bigint) AND ${SAFE} AND ${FILTERS}
   ORDER BY transaction_id DESC, sequence DESC LIMIT $3`;
 const MAX_TRANSACTION_ID = ((1n << 64n) - 1n).toString();
@@ -432,12 +439,20 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     if ((forwards && after === 'end') || (!forwards && after === 'start')) return [];
     const [transactionId, sequence] =
       after === 'start' ? ['0', '0'] : after === 'end' ? [MAX_TRANSACTION_ID, MAX_SEQUENCE] : [after.commit.toString(), after.prepare.toString()];
-    const rows = await this.query<EventRow>(
-      forwards ? 'eventfold_read_all_forwards' : 'eventfold_read_all_backwards',
-      forwards ? READ_ALL_FORWARDS : READ_ALL_BACKWARDS,
-      [transactionId, sequence, limit, filter?.eventTypes ?? null, filter?.streamPrefixes ?? null],
-    );
-    return rows.map(toRecordedEvent);
+    let rows: PageRow[];
+    try {
+      rows = (
+        await this.pool.query<PageRow>({
+          name: forwards ? 'eventfold_read_all_forwards_v2' : 'eventfold_read_all_backwards_v2',
+          text: forwards ? READ_ALL_FORWARDS : READ_ALL_BACKWARDS,
+          values: [transactionId, sequence, limit, filter?.eventTypes ?? null, filter?.streamPrefixes ?? null],
+          rowMode: 'array',
+        })
+      ).rows;
+    } catch (error) {
+      throw unavailable('read failed', error);
+    }
+    return rows.map(fromPageRow);
   }
 
   protected async readCorrelationPage(
@@ -491,6 +506,22 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
       throw unavailable('read failed', error);
     }
   }
+}
+
+/** A row of `PAGE_COLUMNS`, as an array. */
+type PageRow = [string, string, string, string, string, string, string, string, number];
+
+function fromPageRow(row: PageRow): RecordedEvent {
+  return {
+    id: row[2],
+    type: row[5],
+    streamName: row[3],
+    revision: BigInt(row[4]),
+    position: Position.of(BigInt(row[0]), BigInt(row[1])),
+    data: JSON.parse(row[6]) as JsonValue,
+    metadata: JSON.parse(row[7]) as EventMetadata,
+    recordedAt: new Date(row[8]),
+  };
 }
 
 function toRecordedEvent(row: EventRow): RecordedEvent {

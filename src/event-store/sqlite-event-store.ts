@@ -390,11 +390,11 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
     const prefixes = filter?.streamPrefixes ?? [];
     const statement = this.filteredRead(direction, types.length, prefixes.length);
     const prefixParams = prefixes.flatMap((prefix) => [prefix.length, prefix]);
-    return this.guard(() => statement.all(bound, ...types, ...prefixParams, limit).map(toRecordedEvent));
+    return this.guard(() => statement.all(bound, ...types, ...prefixParams, limit).map(fromColumns));
   }
 
   /** Statements are built from the filter's shape only (how many types and prefixes); values are parameters. */
-  private filteredRead(direction: Direction, typeCount: number, prefixCount: number): Database.Statement<unknown[], EventRow> {
+  private filteredRead(direction: Direction, typeCount: number, prefixCount: number): Database.Statement<unknown[], EventColumns> {
     const key = `${direction}:${typeCount}:${prefixCount}`;
     let statement = this.filteredReads.get(key);
     if (!statement) {
@@ -403,13 +403,16 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
       if (prefixCount > 0) {
         conditions.push(`(${Array(prefixCount).fill('substr(stream_name, 1, ?) = ?').join(' OR ')})`);
       }
-      statement = this.db.prepare(
-        `SELECT ${COLUMNS} FROM eventfold_events WHERE ${conditions.join(' AND ')}
-         ORDER BY position ${direction === 'forwards' ? 'ASC' : 'DESC'} LIMIT ?`,
-      );
+      // Rows as arrays: the page decoder is the hot path of catch-up and rebuilds.
+      statement = this.db
+        .prepare(
+          `SELECT ${COLUMNS} FROM eventfold_events WHERE ${conditions.join(' AND ')}
+           ORDER BY position ${direction === 'forwards' ? 'ASC' : 'DESC'} LIMIT ?`,
+        )
+        .raw(true);
       this.filteredReads.set(key, statement);
     }
-    return statement as Database.Statement<unknown[], EventRow>;
+    return statement as Database.Statement<unknown[], EventColumns>;
   }
 
   protected readCorrelationPage(
@@ -451,6 +454,23 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
       resolve(read());
     });
   }
+}
+
+/** A row of `COLUMNS` read in raw mode. */
+type EventColumns = [number, string, string, number, string, string, string, number];
+
+function fromColumns(row: EventColumns): RecordedEvent {
+  const position = BigInt(row[0]);
+  return {
+    id: row[1],
+    type: row[4],
+    streamName: row[2],
+    revision: BigInt(row[3]),
+    position: Position.of(position, position),
+    data: JSON.parse(row[5]) as JsonValue,
+    metadata: JSON.parse(row[6]) as EventMetadata,
+    recordedAt: new Date(row[7]),
+  };
 }
 
 function toRecordedEvent(row: EventRow): RecordedEvent {
