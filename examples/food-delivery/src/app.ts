@@ -23,6 +23,7 @@ import { startPaymentServer, type PaymentServer } from './payment/payment-server
 import { approvalReactor } from './reactors/approval.reactor';
 import { driverAssignmentReactor } from './reactors/driver-assignment.reactor';
 import { paymentReactor } from './reactors/payment.reactor';
+import { reactorStateFor } from './reactors/reactor-state';
 import { validationReactor } from './reactors/validation.reactor';
 import { openReadModels } from './read-models/open-read-models';
 import { ordersProjection } from './read-models/orders.projection';
@@ -131,8 +132,11 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
 
     const payments: WebhookReactor = paymentReactor({ url: config.paymentUrl ?? payment.url, secret: config.paymentSecret });
     closers.push(() => payments.close());
+    const reactorState = reactorStateFor(eventStore, config.dataDir);
+    closers.push(() => Promise.resolve(reactorState.close()));
     const reactors = await ReactorRunner.start({
       store: eventStore,
+      ...(reactorState.state ? { state: reactorState.state } : {}),
       reactors: [
         validationReactor,
         payments,

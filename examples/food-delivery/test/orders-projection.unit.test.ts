@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { InMemoryEventStore, InMemoryReadModelStore, ProjectionEngine } from '../src/eventfold';
+import type { OrderEvent } from '../src/domain/order-messages';
+import { ordersProjection } from '../src/read-models/orders.projection';
+
+const orderId = 'o-1';
+const events: OrderEvent[] = [
+  { type: 'OrderPlaced', data: { orderId, customerId: 'c-1', restaurantId: 'tokyo-ramen', items: [{ menuItemId: 'gyoza', quantity: 2 }] } },
+  { type: 'OrderValidated', data: { orderId, items: [{ menuItemId: 'gyoza', name: 'Gyoza (6)', unitPriceCents: 690, quantity: 2 }], totalCents: 1380 } },
+  { type: 'PaymentSucceeded', data: { orderId, paymentId: 'pay-1', amountCents: 1380 } },
+  { type: 'OrderApproved', data: { orderId, approvedBy: 'auto' } },
+  { type: 'DriverAssigned', data: { orderId, driverId: 'driver-ada' } },
+];
+
+describe('orders projection', () => {
+  it('keeps the order and one state per transition, even when all events land in one batch', async () => {
+    const eventStore = new InMemoryEventStore();
+    const readModels = new InMemoryReadModelStore();
+    const { position } = await eventStore.appendToStream(
+      `order-${orderId}`,
+      events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data, metadata: { time: '2026-03-01T10:00:00.000Z' } })),
+    );
+    const engine = new ProjectionEngine({ eventStore, readModels, projections: [ordersProjection] });
+    await engine.start();
+    try {
+      await engine.waitForPosition('orders', position, { timeoutMs: 5_000 });
+      const order = await readModels.documents(ordersProjection, 'orders').get(orderId);
+      expect(order).toMatchObject({
+        id: orderId,
+        status: 'DRIVER_ASSIGNED',
+        customerId: 'c-1',
+        total: 13.8,
+        items: [{ menuItemId: 'gyoza', quantity: 2, name: 'Gyoza (6)', unitPrice: 6.9 }],
+        paymentId: 'pay-1',
+        driverId: 'driver-ada',
+        revision: 4,
+        position: position.toString(),
+      });
+      const updates = await readModels.documents(ordersProjection, 'order_updates').find({ where: { orderId }, orderBy: 'revision' });
+      expect(updates.map((update) => [update.revision, update.order.status])).toEqual([
+        [0, 'PLACED'],
+        [1, 'VALIDATED'],
+        [2, 'PAID'],
+        [3, 'APPROVED'],
+        [4, 'DRIVER_ASSIGNED'],
+      ]);
+      expect(updates[0]!.order.total).toBe(0);
+      expect(updates[1]!.order.total).toBe(13.8);
+      expect(await readModels.documents(ordersProjection, 'orders').count({ customerId: 'c-1' })).toBe(1);
+    } finally {
+      await engine.stop();
+    }
+  });
+});
