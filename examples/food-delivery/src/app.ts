@@ -155,7 +155,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       aggregates: [order],
       resolvers: orderResolvers({ restaurantApproval: config.restaurantApproval }),
       commands: { cache: new StateCache() },
-      // TODO(app-requests #4): reactors: runner, once ReactorRunner fits ApiOptions.reactors.
+      reactors, // the admin API: reactor status, parked events, redrive
       // A demo on your machine: every request acts as this user. Put a JWT secret here for real use.
       auth: { mode: 'off', developmentUser: { id: 'demo', roles: ['customer', 'restaurant', 'admin'] } },
       introspection: true,
