@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { CommandEnvironment } from '../commands/handle-command';
 import type { EventStore, RecordedEvent, Subscription } from '../event-store/event-store';
 import type { Position } from '../event-store/position';
@@ -164,6 +165,8 @@ export class PumpSession {
     private readonly blocked: Set<string>,
   ) {
     this.tracker = new CheckpointTracker(partitions);
+    // Every running handler (and retry wait) listens to this one signal.
+    setMaxListeners(0, this.abort.signal);
   }
 
   get signal(): AbortSignal {
