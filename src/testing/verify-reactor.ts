@@ -36,8 +36,11 @@ export interface IssuedEvent {
  */
 export interface ReactorScenario<World = undefined> {
   readonly events: readonly ScenarioEvent[];
-  /** A fresh world for every run (read models, fakes of outside services), handed to the reactor factory. */
-  readonly setup?: () => World | Promise<World>;
+  /**
+   * A fresh world for every run (read models, fakes of outside services), handed to the reactor
+   * factory and to `observe`. It gets the run's in-memory store (the scenario's events are in it).
+   */
+  readonly setup?: (run: { readonly store: EventStore }) => World | Promise<World>;
   /**
    * The outcome that must not depend on order or duplicates, besides the commands issued (always
    * compared) and the events that failed every attempt. Return plain data: it is compared as JSON with
@@ -138,8 +141,6 @@ interface PreparedRun<World> {
 }
 
 async function prepareRun<World>(reactor: Reactor | ((world: World) => Reactor), scenario: ReactorScenario<World>): Promise<PreparedRun<World>> {
-  const world = (scenario.setup ? await scenario.setup() : undefined) as World;
-  const resolved = resolveReactor(typeof reactor === 'function' ? reactor(world) : reactor);
   const store = new InMemoryEventStore();
   let index = 0;
   for (const event of scenario.events) {
@@ -147,6 +148,8 @@ async function prepareRun<World>(reactor: Reactor | ((world: World) => Reactor),
       { id: uuidV5(`scenario:${index++}`, SCENARIO_NAMESPACE), type: event.type, data: event.data, metadata: event.metadata ?? {} },
     ]);
   }
+  const world = (scenario.setup ? await scenario.setup({ store }) : undefined) as World;
+  const resolved = resolveReactor(typeof reactor === 'function' ? reactor(world) : reactor);
   const recorded: RecordedEvent[] = [];
   for await (const event of store.readAll()) recorded.push(event);
   return { reactor: resolved, world, store, recorded };
