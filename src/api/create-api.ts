@@ -430,9 +430,10 @@ class RunningApi implements Api {
             return false;
           }
         },
-        onSubscribe: (ctx, _id, payload) => {
+        onSubscribe: (ctx, id, payload) => {
           if (this.closing) return asErrors([new ApiError('UNAVAILABLE', 'the server is shutting down')]);
-          const active = Object.keys(ctx.subscriptions).length;
+          // graphql-ws has already reserved this operation's id; count the others.
+          const active = Object.keys(ctx.subscriptions).filter((other) => other !== id).length;
           if (active >= limits.subscriptionsPerConnection) {
             return asErrors([
               new LimitExceededError('subscriptions', `more than ${limits.subscriptionsPerConnection} subscriptions on one connection`, {
@@ -461,7 +462,10 @@ class RunningApi implements Api {
             transport: 'ws',
             connection: {
               bufferedBytes: () => socket.bufferedAmount,
-              close: (code, reason) => socket.close(code, reason),
+              close: (code, reason) => {
+                logger.warn(`closing a WebSocket connection (${code}): ${reason}`, { user: ctx.extra.user?.id });
+                socket.close(code, reason);
+              },
             },
           };
           const args: ExecutionArgs = {

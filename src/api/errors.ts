@@ -180,7 +180,8 @@ function classify(formatted: GraphQLFormattedError, error: unknown): Classified 
   if (mapped === 'UNAVAILABLE') return { code: mapped, message: 'a backing store is unavailable; try again later', extensions: {} };
   if (mapped) return { code: mapped, message: messageOf(error, formatted), extensions: {} };
   if (code && (API_ERROR_CODES as readonly string[]).includes(code) && code !== 'INTERNAL_SERVER_ERROR') {
-    return { code: code as ApiErrorCode, message: messageOf(error, formatted), extensions: {} };
+    const { code: _code, stacktrace: _stacktrace, http: _http, ...rest } = (error instanceof GraphQLError ? error.extensions : {}) as Record<string, unknown>;
+    return { code: code as ApiErrorCode, message: messageOf(error, formatted), extensions: rest };
   }
   if (isMissingReadModel(error)) {
     return { code: 'UNAVAILABLE', message: 'the read model is not ready yet (its projection has not run); try again later', extensions: {} };

@@ -57,7 +57,7 @@ export function resolveLimits(limits: ApiLimits = {}): Required<ApiLimits> {
 }
 
 function limitError(limit: string, message: string, details: Record<string, unknown>): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', limit, ...details } });
+  return new LimitExceededError(limit, message, details);
 }
 
 /**
