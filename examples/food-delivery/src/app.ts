@@ -76,12 +76,21 @@ export function configFromEnv(env: NodeJS.ProcessEnv, logger: AppLogger): AppCon
     port: port(env.PORT, 4000, 'PORT'),
     paymentPort: port(env.PAYMENT_PORT, 4001, 'PAYMENT_PORT'),
     ...(env.PAYMENT_URL?.trim() ? { paymentUrl: env.PAYMENT_URL.trim() } : {}),
-    // Both ends of the webhook live in this process, so a fresh secret per start is enough unless the
-    // payment function runs elsewhere (then set PAYMENT_WEBHOOK_SECRET on both sides).
-    paymentSecret: env.PAYMENT_WEBHOOK_SECRET?.trim() || randomBytes(32).toString('base64url'),
+    paymentSecret: paymentSecret(env),
     restaurantApproval: approval,
     logger,
   };
+}
+
+/**
+ * Both ends of the webhook live in this process by default, so a fresh secret per start is enough; a
+ * payment function running elsewhere (PAYMENT_URL) must share PAYMENT_WEBHOOK_SECRET.
+ */
+function paymentSecret(env: NodeJS.ProcessEnv): string {
+  const secret = env.PAYMENT_WEBHOOK_SECRET?.trim();
+  if (secret) return secret;
+  if (env.PAYMENT_URL?.trim()) throw new Error('PAYMENT_URL is set: set PAYMENT_WEBHOOK_SECRET too, the same as the payment function\'s');
+  return randomBytes(32).toString('base64url');
 }
 
 function dataDirOf(store: string): string {
@@ -121,16 +130,21 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const readModels: ReadModelStore = await openReadModels(config.store, config.dataDir);
     closers.push(() => readModels.close());
 
-    const payment: PaymentServer = await startPaymentServer({
-      port: config.paymentPort,
-      host: config.host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1',
-      secret: config.paymentSecret,
-      commands: { store: eventStore, cache: new StateCache() },
-      logger,
-    });
-    closers.push(() => payment.close());
+    // The payment function runs here on its own port, unless PAYMENT_URL names one running elsewhere.
+    let paymentUrl = config.paymentUrl;
+    if (paymentUrl === undefined) {
+      const payment: PaymentServer = await startPaymentServer({
+        port: config.paymentPort,
+        host: config.host === '0.0.0.0' ? '0.0.0.0' : '127.0.0.1',
+        secret: config.paymentSecret,
+        commands: { store: eventStore, cache: new StateCache() },
+        logger,
+      });
+      closers.push(() => payment.close());
+      paymentUrl = payment.url;
+    }
 
-    const payments: WebhookReactor = paymentReactor({ url: config.paymentUrl ?? payment.url, secret: config.paymentSecret });
+    const payments: WebhookReactor = paymentReactor({ url: paymentUrl, secret: config.paymentSecret });
     closers.push(() => payments.close());
     const reactorState = reactorStateFor(eventStore, config.dataDir);
     closers.push(() => Promise.resolve(reactorState.close()));
@@ -185,7 +199,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const { port } = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
-    return { url, graphqlUrl: `${url}graphql`, paymentUrl: config.paymentUrl ?? payment.url, api, reactors, close: closeAll };
+    return { url, graphqlUrl: `${url}graphql`, paymentUrl, api, reactors, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -12,6 +12,7 @@ export function paymentReactor(options: { readonly url: string; readonly secret:
     url: options.url,
     secret: options.secret,
     timeoutMs: 5_000,
-    retry: { maxAttempts: 8, initialDelayMs: 100, maxDelayMs: 5_000 },
+    // A payment service may be down for a while: keep trying for about a minute, then park (redrive later).
+    retry: { maxAttempts: 20, initialDelayMs: 100, maxDelayMs: 5_000 },
   });
 }

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..', '..', '..', '..');
 const MAIN = join('examples', 'food-delivery', 'src', 'main.ts');
+const PAYMENT_MAIN = join('examples', 'food-delivery', 'src', 'payment', 'main.ts');
 
 /** A free TCP port on loopback, found by letting the OS pick one. */
 export function freePort(): Promise<number> {
@@ -46,8 +47,9 @@ export class AppProcess {
     readonly port: number,
     readonly paymentPort: number,
     options: AppProcessOptions,
+    script = MAIN,
   ) {
-    this.process = spawn(process.execPath, ['-r', '@swc-node/register', MAIN], {
+    this.process = spawn(process.execPath, ['-r', '@swc-node/register', script], {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -80,6 +82,14 @@ export class AppProcess {
     const app = new AppProcess(await freePort(), await freePort(), options);
     await app.waitForOutput(/Web page\s+http:\/\/\S+/, 60_000);
     return app;
+  }
+
+  /**
+   * The payment function alone, as its own process (`src/payment/main.ts`), on `paymentPort`. Not
+   * waited for: the app's webhook retries until it answers.
+   */
+  static spawnPaymentFunction(options: AppProcessOptions & { readonly paymentPort: number }): AppProcess {
+    return new AppProcess(0, options.paymentPort, options, PAYMENT_MAIN);
   }
 
   get url(): string {

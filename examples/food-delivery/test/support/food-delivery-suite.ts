@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
-import { AppProcess, killAll } from './app-process';
+import { AppProcess, freePort, killAll } from './app-process';
 import { graphql, graphqlData, SubscriptionRecorder, wsClient } from './graphql-client';
 
 interface OrderSnapshot {
@@ -352,6 +352,39 @@ export function foodDeliverySuite(backendName: string, backend: SuiteBackend): v
       expect(empty.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       expect(empty.errors?.[0]?.extensions?.fields?.map((field) => field.path)).toEqual(['reason']);
       updates.close();
+    });
+  });
+
+  describe(`food delivery on ${backendName}, the payment function as its own process`, () => {
+    it('orders wait at VALIDATED while payment is down, then go on to DRIVER_ASSIGNED once it is up (webhook retries)', async () => {
+      const data = await newStore();
+      const paymentPort = await freePort();
+      const secret = `secret-${randomUUID()}`;
+      const app = await start(data, { PAYMENT_URL: `http://127.0.0.1:${paymentPort}/charge`, PAYMENT_WEBHOOK_SECRET: secret });
+      const ws = client(app);
+      const input = orderInput();
+      await place(app, input);
+      const updates = watch(app, ws, input.orderId);
+      await updates.until((order) => order.status === 'VALIDATED', 'VALIDATED');
+      const declined = orderInput({ restaurantId: 'caviar-house', items: [{ menuItemId: 'beluga-tin', quantity: 1 }] });
+      await place(app, declined);
+      const declinedUpdates = watch(app, ws, declined.orderId);
+
+      const payment = AppProcess.spawnPaymentFunction({
+        ...(data.store ? { store: data.store } : {}),
+        dataDir: data.dataDir,
+        paymentPort,
+        env: { PAYMENT_WEBHOOK_SECRET: secret },
+      });
+      await payment.waitForOutput(/Payment function listening on/, 60_000);
+      await updates.until((order) => order.status === 'DRIVER_ASSIGNED', 'DRIVER_ASSIGNED', 60_000);
+      expect(statuses(updates)).toEqual(['PLACED', 'VALIDATED', 'PAID', 'APPROVED', 'DRIVER_ASSIGNED']);
+      await declinedUpdates.until((order) => order.status === 'PAYMENT_FAILED', 'PAYMENT_FAILED', 60_000);
+      expect((await history(app, input.orderId)).filter((event) => event.type === 'PaymentSucceeded')).toHaveLength(1);
+      updates.close();
+      declinedUpdates.close();
+      expect(await app.interrupt()).toEqual({ code: 0, signal: null });
+      expect((await payment.interrupt()).code).toBe(0);
     });
   });
 }
