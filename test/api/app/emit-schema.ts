@@ -1,0 +1,17 @@
+// Writes schema.graphql from the code (the API test app with the kit's audit and admin API).
+// Run: node -r @swc-node/register test/api/app/emit-schema.ts  (npm run schema)
+import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { testAppSchemaText } from './schema-text';
+
+async function main(): Promise<void> {
+  const path = join(__dirname, '..', '..', '..', 'schema.graphql');
+  writeFileSync(path, await testAppSchemaText());
+  console.log(`wrote ${path}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
