@@ -242,7 +242,7 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
    * transaction's events, the hooks, the commit. When a hook throws, everything rolls back; a group is
    * then retried one append at a time, so only the append whose events the hook refused fails.
    */
-  private async commitGroupWithHooks(group: readonly PendingAppend[]): Promise<void> {
+  private async commitGroupWithHooks(group: readonly PendingAppend[], attempt = 1): Promise<void> {
     const hooks = [...this.hooks];
     let client: pg.PoolClient;
     try {
@@ -295,6 +295,12 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
         () => false,
       );
       client.release(rolledBack ? undefined : true);
+      // A hook's writes can deadlock with a projection batch of another connection: the database
+      // picked this transaction to abort, which says nothing about the appends. Run it again.
+      if (hookFailure && attempt < 3 && isDeadlock(hookFailure.error)) {
+        await this.commitGroupWithHooks(group, attempt + 1);
+        return;
+      }
       if (hookFailure || (group.length > 1 && isConstraintViolation(error))) {
         if (group.length > 1) {
           for (const append of group) await this.commitGroupWithHooks([append]);
@@ -535,6 +541,16 @@ function toRecordedEvent(row: EventRow): RecordedEvent {
     metadata: JSON.parse(row.metadata) as EventMetadata,
     recordedAt: row.recorded_at,
   };
+}
+
+/** A deadlock or serialisation failure anywhere in the error's cause chain. */
+function isDeadlock(error: unknown): boolean {
+  for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 8; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (code === '40P01' || code === '40001') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function isConstraintViolation(error: unknown): boolean {

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PostgresEventStore } from '../../src/event-store/postgres-event-store';
+import { ProjectionEngine } from '../../src/projections';
 import { PostgresReadModelStore } from '../../src/projections/postgres-read-model-store';
 import { testDatabase } from '../support/postgres';
 import { runInlineSuite } from './inline.conformance';
+import { ledgerProjection } from './support/ledger.projection';
 
 runInlineSuite('PostgreSQL, read models in the event store database', async () => {
   const database = await testDatabase('eventfold_inline');
@@ -25,4 +28,32 @@ runInlineSuite('PostgreSQL, read models in the event store database', async () =
       await database.drop();
     },
   };
+});
+
+describe('inline projections (PostgreSQL) and deadlocks', () => {
+  it('runs an append again when its inline write was chosen as a deadlock victim, and applies it once', async () => {
+    const database = await testDatabase('eventfold_inline_deadlock');
+    const eventStore = await PostgresEventStore.connect(database.url);
+    const readModels = await PostgresReadModelStore.fromPool(eventStore.pool);
+    let calls = 0;
+    const projection = ledgerProjection({
+      onEvent: () => {
+        // What PostgreSQL raises on the victim of a deadlock (SQLSTATE 40P01), the first time only.
+        if (++calls === 1) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      },
+    });
+    const engine = new ProjectionEngine({ eventStore, readModels, projections: [projection], inline: ['ledger'] });
+    try {
+      await engine.start();
+      await engine.waitForState('ledger', 'live', { timeoutMs: 10_000 });
+      await eventStore.appendToStream('account-a', [{ id: randomUUID(), type: 'Deposited', data: { accountId: 'a', amount: 5 } }]);
+      expect(calls).toBe(2);
+      expect(await readModels.documents(projection, 'accounts').get('a')).toEqual({ accountId: 'a', balance: 5, deposits: 1 });
+    } finally {
+      await engine.stop();
+      await readModels.close();
+      await eventStore.close();
+      await database.drop();
+    }
+  });
 });
