@@ -11,6 +11,7 @@ import {
   liveQuery,
   requireAccess,
   type ApiContext,
+  type ClassType,
 } from '../eventfold';
 import { order } from '../domain/order';
 import type { OrderCommand } from '../domain/order-messages';
@@ -24,8 +25,6 @@ import { RestaurantType } from './restaurant.type';
 /** How paid orders get approved: by the auto-approval reactor, or by the restaurant (`approveOrder`). */
 export type RestaurantApproval = 'auto' | 'manual';
 
-type Constructor = new (...args: never[]) => object;
-
 /**
  * `placeOrder(input, commandId)`: the input becomes `PlaceOrder` here and nowhere else. The command's
  * schema is the one set of input rules; its failures are reported on the GraphQL argument's paths
@@ -36,15 +35,13 @@ const placeOrder = commandMutations(order).mutation({
   description: 'Places an order and answers with a receipt as soon as OrderPlaced is durable; the workflow runs on asynchronously.',
   input: PlaceOrderInput,
   toCommand: (input: PlaceOrderInput) => {
-    const command = parseOrderCommand({
-      type: 'PlaceOrder',
-      data: {
-        orderId: input.orderId,
-        customerId: input.customerId,
-        restaurantId: input.restaurantId,
-        items: input.items.map((item) => ({ menuItemId: item.menuItemId, quantity: item.quantity })),
-      },
-    }, 'input');
+    const data = {
+      orderId: input.orderId,
+      customerId: input.customerId,
+      restaurantId: input.restaurantId,
+      items: input.items.map((item) => ({ menuItemId: item.menuItemId, quantity: item.quantity })),
+    };
+    const command = parseOrderCommand({ type: 'PlaceOrder', data }, 'input');
     return { streamName: order.streamName(input.orderId), command };
   },
 });
@@ -71,10 +68,11 @@ async function runOnOrder(context: ApiContext, orderId: string, command: OrderCo
   if (!isStreamId(orderId)) {
     throw new ApiError('BAD_USER_INPUT', 'orderId must be a non-empty id without spaces', { fields: [{ path: 'orderId', message: 'must be a non-empty id without spaces' }] });
   }
+  const id = commandId ?? context.idempotencyKey;
   const receipt = await handleCommand(context.services.commands, order, {
     streamName: order.streamName(orderId),
     command: parseOrderCommand(command),
-    ...((commandId ?? context.idempotencyKey) ? { commandId: (commandId ?? context.idempotencyKey)! } : {}),
+    ...(id ? { commandId: id } : {}),
     ...(user ? { userId: user.id, metadata: { roles: [...user.roles] } } : {}),
   });
   return CommandReceiptView.from(receipt);
@@ -86,8 +84,8 @@ class OrdersFilter {
   customerId?: string | null;
 }
 
-/** The app's resolvers; a factory because the schema depends on the approval mode. */
-export function orderResolvers(options: { readonly restaurantApproval: RestaurantApproval }): Constructor[] {
+/** The app's resolvers; a factory, so that the approval mode arrives as a plain argument. */
+export function orderResolvers(options: { readonly restaurantApproval: RestaurantApproval }): ClassType[] {
   @Resolver()
   @injectable()
   class FoodDeliveryResolver {
@@ -180,7 +178,7 @@ export function orderResolvers(options: { readonly restaurantApproval: Restauran
     orderBy: 'placedPosition',
   });
 
-  return [FoodDeliveryResolver, placeOrder, orderQuery, ordersQuery] as Constructor[];
+  return [FoodDeliveryResolver, placeOrder, orderQuery, ordersQuery];
 }
 
 function isStreamId(id: string): boolean {
