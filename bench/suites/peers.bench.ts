@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { handleCommand } from '../../src/commands';
+import { handleCommand, StateCache } from '../../src/commands';
 import { PostgresEventStore, SqliteEventStore, type EventStore, type JsonValue } from '../../src/event-store';
 import {
   defineCollection,
@@ -64,6 +64,8 @@ export interface PeerSide {
   append(streamName: string, events: readonly BenchEvent[]): Promise<string>;
   /** Handles `Increment` on a counter stream (load, decide, append); resolves with the events appended. */
   increment(streamName: string): Promise<number>;
+  /** The same with the kit's in-memory state cache, where it has one. */
+  incrementCached?(streamName: string): Promise<number>;
   catchUp(options: CatchUpOptions): Promise<CatchUpResult>;
   readDocuments(collection: string, ids: readonly string[]): Promise<{ count: number; documents: Map<string, CartDocument> }>;
   close(): Promise<void>;
@@ -144,10 +146,12 @@ export async function run(context: BenchContext): Promise<void> {
           ]),
       ],
     ];
+    ratios.length = 0;
     for (const [backend, open] of backends) {
       await measureWrites(context, backend, await open('writes'));
       await measureCatchUp(context, backend, await open('projection'));
     }
+    printRatios();
   } finally {
     await postgres.stop();
     rmSync(folder, { recursive: true, force: true });
@@ -164,6 +168,32 @@ async function withSides(openers: ReadonlyArray<() => Promise<PeerSide>>, work: 
   }
 }
 
+/** The goals of the side-by-side issue: eventfold / Emmett, same run. */
+const GOALS: Readonly<Record<string, number>> = {
+  ratio_append_16w: 2,
+  ratio_commands_short: 1.5,
+  ratio_commands_long: 1.5,
+  ratio_projection_catchup: 3,
+};
+
+/** Ratios recorded in this run, for the summary at its end. */
+const ratios: Array<{ backend: string; metric: string; value: number }> = [];
+
+function printRatios(): void {
+  const metrics = [...new Set(ratios.map((r) => r.metric))];
+  const backends = [...new Set(ratios.map((r) => r.backend))];
+  console.log('\neventfold / Emmett, same run:');
+  console.log(`  ${'metric'.padEnd(26)}${backends.map((b) => b.padStart(10)).join('')}${'goal'.padStart(8)}`);
+  for (const metric of metrics) {
+    const cells = backends.map((backend) => {
+      const found = ratios.find((r) => r.metric === metric && r.backend === backend);
+      return (found ? `${found.value.toFixed(2)}×` : '-').padStart(10);
+    });
+    const goal = GOALS[metric];
+    console.log(`  ${metric.padEnd(26)}${cells.join('')}${(goal ? `≥ ${goal}×` : '').padStart(8)}`);
+  }
+}
+
 /** Records each side's figure and the eventfold/Emmett ratio. */
 function recordSideBySide(context: BenchContext, backend: string, metric: string, unit: string, figures: ReadonlyMap<string, number>, ratio?: string): void {
   for (const [side, value] of figures) context.record({ backend, metric: `${metric}_${side}`, value, unit });
@@ -172,11 +202,12 @@ function recordSideBySide(context: BenchContext, backend: string, metric: string
   const theirs = figures.get('emmett')!;
   const value = ours / theirs;
   context.record({ backend, metric: ratio, value, unit: '×' });
+  ratios.push({ backend, metric: ratio, value });
   context.progress(`${backend} ${ratio} = ${value.toFixed(2)} (eventfold ${Math.round(ours)}, Emmett ${Math.round(theirs)}, naive ${Math.round(figures.get('naive') ?? NaN)} ${unit})`);
 }
 
 async function measureWrites(context: BenchContext, backend: string, openers: ReadonlyArray<() => Promise<PeerSide>>): Promise<void> {
-  const maxMs = context.quick ? 1_200 : 4_000;
+  const maxMs = context.quick ? 1_000 : 3_000;
   await withSides(openers, async (sides) => {
     const run = randomUUID().slice(0, 6);
     const each = async (label: string, work: (side: PeerSide) => Promise<number>): Promise<Map<string, number>> => {
@@ -213,21 +244,29 @@ async function measureWrites(context: BenchContext, backend: string, openers: Re
     ]) {
       const workers = 16;
       const maxGrowth = Math.max(5, scenario.length / 10);
-      const figures = await each(`commands on ${scenario.label} streams (${scenario.length} events), 16 callers`, async (side) => {
+      const history: BenchEvent[] = counterHistory(scenario.length).map(({ type, data }) => ({ type, data }));
+      const commands = async (side: PeerSide, variant: string, increment: (streamName: string) => Promise<number>): Promise<number> => {
         const streams = Array.from({ length: workers }, (_, worker) =>
-          Array.from({ length: scenario.streamsPerWorker }, (_, index) => `counter-${run}${scenario.label}-${worker}-${index}`),
+          Array.from({ length: scenario.streamsPerWorker }, (_, index) => `counter-${run}${scenario.label}${variant}-${worker}-${index}`),
         );
-        const history: BenchEvent[] = counterHistory(scenario.length).map(({ type, data }) => ({ type, data }));
-        await inParallel(streams.flat(), 8, (streamName) => side.append(streamName, history));
         const all = streams.flat();
+        await inParallel(all, 8, (streamName) => side.append(streamName, history));
         let appended = 0;
         const result = await throughput({ workers, maxOperations: all.length * maxGrowth, maxMs }, async (worker, iteration) => {
-          const events = await side.increment(streams[worker]![iteration % scenario.streamsPerWorker]!);
+          const events = await increment(streams[worker]![iteration % scenario.streamsPerWorker]!);
           appended += events;
         });
-        if (appended !== result.units) throw new Error(`${side.name}: ${result.units} commands appended ${appended} events, expected one each`);
+        if (appended !== result.units) throw new Error(`${side.name}${variant}: ${result.units} commands appended ${appended} events, expected one each`);
         return result.perSecond;
-      });
+      };
+      const label = `commands on ${scenario.label} streams (${scenario.length} events), 16 callers`;
+      const figures = await each(label, (side) => commands(side, '', (streamName) => side.increment(streamName)));
+      // eventfold's opt-in state cache, as a figure apart: Emmett has no equivalent, so it stays out of the ratio.
+      for (const side of sides) {
+        if (!side.incrementCached) continue;
+        context.progress(`${backend} ${label}: ${side.name} with its state cache`);
+        figures.set(`${side.name}_cached`, await commands(side, 'c', (streamName) => side.incrementCached!(streamName)));
+      }
       recordSideBySide(context, backend, `commands_${scenario.label}_16c`, 'commands/s', figures, scenario.ratio);
     }
   });
@@ -240,7 +279,7 @@ async function measureCatchUp(context: BenchContext, backend: string, openers: R
   // Emmett and the naive store handle one event at a time; a full pass over 200,000 events would
   // take them many minutes here, so their catch-up is stopped after this long and measured over the
   // events they got through.
-  const maxMs = context.quick ? 8_000 : 30_000;
+  const maxMs = context.quick ? 5_000 : 20_000;
   const seedDeadline = performance.now() + 600_000;
   await withSides(openers, async (sides) => {
     const figures = new Map<string, number>();
@@ -311,6 +350,7 @@ function eventfoldSqlite(path: string, readModelPath: string): PeerSide {
 
 function eventfoldSide(store: EventStore, openReadModels: () => Promise<ReadModelStore>): PeerSide {
   let readModels: ReadModelStore | undefined;
+  const cache = new StateCache();
   const carts = defineCollection<CartDocument>();
   const projectionFor = (collection: string) =>
     defineProjection({
@@ -339,6 +379,10 @@ function eventfoldSide(store: EventStore, openReadModels: () => Promise<ReadMode
     },
     async increment(streamName) {
       const receipt = await handleCommand({ store }, counter, { streamName, command: { type: 'Increment', data: { by: 1 } } });
+      return receipt.events.length;
+    },
+    async incrementCached(streamName) {
+      const receipt = await handleCommand({ store, cache }, counter, { streamName, command: { type: 'Increment', data: { by: 1 } } });
       return receipt.events.length;
     },
     async catchUp(options) {
