@@ -229,6 +229,7 @@ export class InMemoryReactorStateStore implements ReactorStateStore {
       const invocation = this.invocationLog[index]!;
       if (query.reactor !== undefined && invocation.reactor !== query.reactor) continue;
       if (query.eventId !== undefined && invocation.eventId !== query.eventId) continue;
+      if (query.position !== undefined && invocation.position !== query.position) continue;
       result.push(invocation);
     }
     return Promise.resolve(result);

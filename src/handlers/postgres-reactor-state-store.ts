@@ -17,6 +17,7 @@ import {
   type ReactorStateStore,
   type RedriveParkedRequest,
 } from './reactor-state-store';
+import { expandSegment, toSegments } from './invocation-segments';
 import { decodeEvent, encodeEvent } from './stored-event';
 
 /** Versioned schema steps; each runs once, in the transaction that records it. */
@@ -73,6 +74,27 @@ const MIGRATIONS: readonly string[] = [
      expires_at timestamptz NOT NULL,
      PRIMARY KEY (group_name, worker_id)
    );`,
+  // The invocation log in segments (see invocation-segments.ts): one row per flush instead of one
+  // per attempt, so that logging every attempt costs less than handling it.
+  `CREATE TABLE eventfold_reactor_invocation_segments (
+     id bigserial PRIMARY KEY,
+     reactor text NOT NULL,
+     worker_id text NOT NULL,
+     at timestamptz NOT NULL,
+     first_position text COLLATE "C" NOT NULL,
+     last_position text COLLATE "C" NOT NULL,
+     count int NOT NULL,
+     entries text NOT NULL
+   );
+   INSERT INTO eventfold_reactor_invocation_segments (reactor, worker_id, at, first_position, last_position, count, entries)
+     SELECT reactor, worker_id, at, position, position, 1,
+            json_build_array(json_build_array(event_id, stream_name, position, attempt, outcome, duration_ms, error,
+                                              (extract(epoch FROM at) * 1000)::bigint))::text
+     FROM eventfold_reactor_invocations ORDER BY id;
+   DROP TABLE eventfold_reactor_invocations;
+   CREATE INDEX eventfold_reactor_invocation_segments_at ON eventfold_reactor_invocation_segments (at);
+   CREATE INDEX eventfold_reactor_invocation_segments_reactor ON eventfold_reactor_invocation_segments (reactor, id);
+   CREATE INDEX eventfold_reactor_invocation_segments_position ON eventfold_reactor_invocation_segments (last_position);`,
 ];
 
 interface ParkedRow {
@@ -325,59 +347,47 @@ export class PostgresReactorStateStore implements ReactorStateStore {
   }
 
   async recordInvocations(invocations: readonly Invocation[]): Promise<void> {
-    if (invocations.length === 0) return;
+    const segments = toSegments(invocations);
+    if (segments.length === 0) return;
     await this.pool.query(
-      `INSERT INTO eventfold_reactor_invocations (reactor, event_id, stream_name, position, attempt, outcome, duration_ms, error, at, worker_id)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::float8[], $8::jsonb[], $9::timestamptz[], $10::text[])`,
+      `INSERT INTO eventfold_reactor_invocation_segments (reactor, worker_id, at, first_position, last_position, count, entries)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::text[])`,
       [
-        invocations.map((invocation) => invocation.reactor),
-        invocations.map((invocation) => invocation.eventId),
-        invocations.map((invocation) => invocation.streamName),
-        invocations.map((invocation) => invocation.position),
-        invocations.map((invocation) => invocation.attempt),
-        invocations.map((invocation) => invocation.outcome),
-        invocations.map((invocation) => invocation.durationMs),
-        invocations.map((invocation) => (invocation.error ? JSON.stringify(invocation.error) : null)),
-        invocations.map((invocation) => invocation.at),
-        invocations.map((invocation) => invocation.workerId),
+        segments.map((segment) => segment.reactor),
+        segments.map((segment) => segment.workerId),
+        segments.map((segment) => new Date(segment.at)),
+        segments.map((segment) => segment.firstPosition),
+        segments.map((segment) => segment.lastPosition),
+        segments.map((segment) => segment.count),
+        segments.map((segment) => segment.entries),
       ],
     );
   }
 
   async listInvocations(query: InvocationQuery): Promise<Invocation[]> {
-    const result = await this.pool.query<{
-      reactor: string;
-      event_id: string;
-      stream_name: string;
-      position: string;
-      attempt: number;
-      outcome: Invocation['outcome'];
-      duration_ms: number;
-      error: ReactorErrorInfo | null;
-      at: Date;
-      worker_id: string;
-    }>(
-      `SELECT reactor, event_id, stream_name, position, attempt, outcome, duration_ms, error, at, worker_id
-       FROM eventfold_reactor_invocations WHERE ($1::text IS NULL OR reactor = $1) AND ($2::text IS NULL OR event_id = $2)
-       ORDER BY id DESC LIMIT $3`,
-      [query.reactor ?? null, query.eventId ?? null, query.limit ?? 100],
-    );
-    return result.rows.map((row) => ({
-      reactor: row.reactor,
-      eventId: row.event_id,
-      streamName: row.stream_name,
-      position: row.position,
-      attempt: row.attempt,
-      outcome: row.outcome,
-      durationMs: row.duration_ms,
-      ...(row.error ? { error: row.error } : {}),
-      at: row.at,
-      workerId: row.worker_id,
-    }));
+    const limit = query.limit ?? 100;
+    const result: Invocation[] = [];
+    // Newest segments first, a page at a time, until enough attempts match.
+    let before: string | null = null;
+    for (;;) {
+      const page: { rows: { id: string; reactor: string; worker_id: string; entries: string }[] } = await this.pool.query(
+        `SELECT id::text AS id, reactor, worker_id, entries FROM eventfold_reactor_invocation_segments
+         WHERE ($1::text IS NULL OR reactor = $1) AND ($2::bigint IS NULL OR id < $2)
+           AND ($3::text IS NULL OR (last_position >= $3 AND first_position <= $3))
+         ORDER BY id DESC LIMIT 50`,
+        [query.reactor ?? null, before, query.position ?? null],
+      );
+      for (const row of page.rows) {
+        result.push(...expandSegment(row.reactor, row.worker_id, row.entries, query));
+        if (result.length >= limit) return result.slice(0, limit);
+      }
+      if (page.rows.length < 50) return result;
+      before = page.rows[page.rows.length - 1]!.id;
+    }
   }
 
   async pruneInvocations(before: Date): Promise<number> {
-    const result = await this.pool.query('DELETE FROM eventfold_reactor_invocations WHERE at < $1', [before]);
+    const result = await this.pool.query('DELETE FROM eventfold_reactor_invocation_segments WHERE at < $1', [before]);
     return result.rowCount ?? 0;
   }
 

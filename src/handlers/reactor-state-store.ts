@@ -79,7 +79,10 @@ export interface ParkedQuery {
 
 export interface InvocationQuery {
   readonly reactor?: string;
+  /** Without `position` this reads the log newest first until `limit` matches (no index on event ids). */
   readonly eventId?: string;
+  /** The event's serialised position: an indexed lookup. */
+  readonly position?: string;
   /** Newest first. Default 100, at most 10,000. */
   readonly limit?: number;
 }
@@ -166,7 +169,10 @@ export interface ReactorStateStore {
 
   recordInvocations(invocations: readonly Invocation[]): Promise<void>;
   listInvocations(query: InvocationQuery): Promise<Invocation[]>;
-  /** Deletes invocations recorded before `before`; returns how many. */
+  /**
+   * Deletes invocations recorded before `before`, a flush at a time (attempts are stored in one row per
+   * flush); returns how many rows went.
+   */
   pruneInvocations(before: Date): Promise<number>;
 
   close(): Promise<void>;

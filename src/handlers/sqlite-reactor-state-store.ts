@@ -17,6 +17,7 @@ import {
   type ReactorStateStore,
   type RedriveParkedRequest,
 } from './reactor-state-store';
+import { expandSegment, toSegments } from './invocation-segments';
 import { decodeEvent, encodeEvent } from './stored-event';
 
 /** Versioned schema steps; each runs once, in the transaction that records it. */
@@ -73,6 +74,26 @@ const MIGRATIONS: readonly string[] = [
      expires_at INTEGER NOT NULL,
      PRIMARY KEY (group_name, worker_id)
    ) WITHOUT ROWID;`,
+  // The invocation log in segments (see invocation-segments.ts): one row per flush instead of one
+  // per attempt, so that logging every attempt costs less than handling it.
+  `CREATE TABLE eventfold_reactor_invocation_segments (
+     id INTEGER PRIMARY KEY,
+     reactor TEXT NOT NULL,
+     worker_id TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     first_position TEXT NOT NULL,
+     last_position TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     entries TEXT NOT NULL
+   );
+   INSERT INTO eventfold_reactor_invocation_segments (reactor, worker_id, at, first_position, last_position, count, entries)
+     SELECT reactor, worker_id, at, position, position, 1,
+            json_array(json_array(event_id, stream_name, position, attempt, outcome, duration_ms, json(error), at))
+     FROM eventfold_reactor_invocations ORDER BY id;
+   DROP TABLE eventfold_reactor_invocations;
+   CREATE INDEX eventfold_reactor_invocation_segments_at ON eventfold_reactor_invocation_segments (at);
+   CREATE INDEX eventfold_reactor_invocation_segments_reactor ON eventfold_reactor_invocation_segments (reactor, id);
+   CREATE INDEX eventfold_reactor_invocation_segments_position ON eventfold_reactor_invocation_segments (last_position);`,
 ];
 
 interface ParkedRow {
@@ -86,17 +107,10 @@ interface ParkedRow {
   redrive_requested: number;
 }
 
-interface InvocationRow {
+interface SegmentRow {
   reactor: string;
-  event_id: string;
-  stream_name: string;
-  position: string;
-  attempt: number;
-  outcome: Invocation['outcome'];
-  duration_ms: number;
-  error: string | null;
-  at: number;
   worker_id: string;
+  entries: string;
 }
 
 const PARKED_COLUMNS = 'reactor, partition, status, attempts, error, event, parked_at, redrive_requested';
@@ -212,16 +226,19 @@ export class SqliteReactorStateStore implements ReactorStateStore {
            AND (position, reactor) > (@position, @afterReactor)
          ORDER BY position, reactor LIMIT @limit`,
       ),
-      insertInvocation: db.prepare<[string, string, string, string, number, string, number, string | null, number, string]>(
-        `INSERT INTO eventfold_reactor_invocations (reactor, event_id, stream_name, position, attempt, outcome, duration_ms, error, at, worker_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      insertSegment: db.prepare<[string, string, number, string, string, number, string]>(
+        `INSERT INTO eventfold_reactor_invocation_segments (reactor, worker_id, at, first_position, last_position, count, entries)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
-      listInvocations: db.prepare<[{ reactor: string | null; eventId: string | null; limit: number }], InvocationRow>(
-        `SELECT reactor, event_id, stream_name, position, attempt, outcome, duration_ms, error, at, worker_id
-         FROM eventfold_reactor_invocations WHERE (@reactor IS NULL OR reactor = @reactor) AND (@eventId IS NULL OR event_id = @eventId)
-         ORDER BY id DESC LIMIT @limit`,
+      segments: db.prepare<[{ reactor: string | null }], SegmentRow>(
+        `SELECT reactor, worker_id, entries FROM eventfold_reactor_invocation_segments
+         WHERE (@reactor IS NULL OR reactor = @reactor) ORDER BY id DESC`,
       ),
-      prune: db.prepare<[number]>('DELETE FROM eventfold_reactor_invocations WHERE at < ?'),
+      segmentsAt: db.prepare<[{ reactor: string | null; position: string }], SegmentRow>(
+        `SELECT reactor, worker_id, entries FROM eventfold_reactor_invocation_segments
+         WHERE last_position >= @position AND first_position <= @position AND (@reactor IS NULL OR reactor = @reactor) ORDER BY id DESC`,
+      ),
+      prune: db.prepare<[number]>('DELETE FROM eventfold_reactor_invocation_segments WHERE at < ?'),
     };
   }
 
@@ -391,18 +408,15 @@ export class SqliteReactorStateStore implements ReactorStateStore {
   recordInvocations(invocations: readonly Invocation[]): Promise<void> {
     return this.run(() =>
       this.db.transaction(() => {
-        for (const invocation of invocations) {
-          this.statements.insertInvocation.run(
-            invocation.reactor,
-            invocation.eventId,
-            invocation.streamName,
-            invocation.position,
-            invocation.attempt,
-            invocation.outcome,
-            invocation.durationMs,
-            invocation.error ? JSON.stringify(invocation.error) : null,
-            invocation.at.getTime(),
-            invocation.workerId,
+        for (const segment of toSegments(invocations)) {
+          this.statements.insertSegment.run(
+            segment.reactor,
+            segment.workerId,
+            segment.at,
+            segment.firstPosition,
+            segment.lastPosition,
+            segment.count,
+            segment.entries,
           );
         }
       }).immediate(),
@@ -410,20 +424,19 @@ export class SqliteReactorStateStore implements ReactorStateStore {
   }
 
   listInvocations(query: InvocationQuery): Promise<Invocation[]> {
-    return this.run(() =>
-      this.statements.listInvocations.all({ reactor: query.reactor ?? null, eventId: query.eventId ?? null, limit: query.limit ?? 100 }).map((row) => ({
-        reactor: row.reactor,
-        eventId: row.event_id,
-        streamName: row.stream_name,
-        position: row.position,
-        attempt: row.attempt,
-        outcome: row.outcome,
-        durationMs: row.duration_ms,
-        ...(row.error ? { error: JSON.parse(row.error) as ReactorErrorInfo } : {}),
-        at: new Date(row.at),
-        workerId: row.worker_id,
-      })),
-    );
+    return this.run(() => {
+      const limit = query.limit ?? 100;
+      const rows =
+        query.position !== undefined
+          ? this.statements.segmentsAt.iterate({ reactor: query.reactor ?? null, position: query.position })
+          : this.statements.segments.iterate({ reactor: query.reactor ?? null });
+      const result: Invocation[] = [];
+      for (const row of rows) {
+        result.push(...expandSegment(row.reactor, row.worker_id, row.entries, query));
+        if (result.length >= limit) break;
+      }
+      return result.slice(0, limit);
+    });
   }
 
   pruneInvocations(before: Date): Promise<number> {

@@ -152,8 +152,9 @@ export function reactorStateStoreConformance(name: string, create: () => Promise
         workerId: 'w1',
       };
       const eventId = randomUUID();
+      // Written at different times (separate flushes): retention works per flush.
+      await store.recordInvocations([{ ...base, eventId, attempt: 1, at: new Date(Date.now() - 3_600_000) }]);
       await store.recordInvocations([
-        { ...base, eventId, attempt: 1, at: new Date(Date.now() - 3_600_000) },
         { ...base, eventId, attempt: 2, at: new Date() },
         { ...base, eventId: randomUUID(), attempt: 1, outcome: 'succeeded', error: undefined, at: new Date() },
       ]);
@@ -165,7 +166,11 @@ export function reactorStateStoreConformance(name: string, create: () => Promise
       ]);
       expect(all[0]!.error).toBeUndefined();
       expect(all[1]).toMatchObject({ eventId, durationMs: 1.5, error: { message: 'nope' }, workerId: 'w1', streamName: 'order-1' });
+      expect((await store.listInvocations({ reactor, limit: 1 })).map((entry) => entry.attempt)).toEqual([1]);
+      expect(await store.listInvocations({ reactor: `${reactor}-none` })).toEqual([]);
       expect((await store.listInvocations({ eventId })).map((entry) => entry.attempt)).toEqual([2, 1]);
+      expect((await store.listInvocations({ eventId, position: base.position })).map((entry) => entry.attempt)).toEqual([2, 1]);
+      expect(await store.listInvocations({ position: Position.of(2n, 2n).toString() })).toEqual([]);
       expect(await store.pruneInvocations(new Date(Date.now() - 60_000))).toBeGreaterThanOrEqual(1);
       expect((await store.listInvocations({ eventId })).map((entry) => entry.attempt)).toEqual([2]);
     });
