@@ -96,6 +96,11 @@ export class PostgresReadModelStore implements ReadModelStore {
   readonly dialect = 'postgres' as const;
   private readonly listeners = new Set<pg.Client>();
   private closed = false;
+  /**
+   * The checkpoint each slot had after this process's last batch of it: a batch that starts from it
+   * skips the up-front check (the final statement checks anyway). Forgotten on any doubt.
+   */
+  private readonly knownCheckpoints = new Map<string, string | null>();
 
   private constructor(
     /** The connection pool; hand-written queries of the projections' views may use it. */
@@ -172,6 +177,7 @@ export class PostgresReadModelStore implements ReadModelStore {
   }
 
   createSlot(layout: SlotLayout): Promise<void> {
+    this.knownCheckpoints.delete(`${layout.projection}\u0000${layout.id}`);
     return this.transaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`eventfold_projection:${layout.projection}`]);
       const existing = await client.query('SELECT 1 FROM eventfold_projection_slots WHERE name = $1 AND slot = $2', [
@@ -237,6 +243,7 @@ export class PostgresReadModelStore implements ReadModelStore {
   }
 
   dropSlot(layout: SlotLayout): Promise<void> {
+    this.knownCheckpoints.delete(`${layout.projection}\u0000${layout.id}`);
     return this.transaction(async (client) => {
       await client.query(`SET LOCAL lock_timeout = ${Math.round(this.options.lockTimeoutMs ?? 10_000)}`);
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`eventfold_projection:${layout.projection}`]);
@@ -262,56 +269,103 @@ export class PostgresReadModelStore implements ReadModelStore {
     });
   }
 
+  /**
+   * One batch. A batch that only uses documents takes two round trips: the handler's reads (documents
+   * loaded before it runs, outside any transaction), then one statement that moves the checkpoint if it
+   * is still where the batch began and, only then, writes the documents and announces the batch. One
+   * statement is one transaction, so the batch lands whole or not at all. The reads may run outside a
+   * transaction because only the holder of the checkpoint writes the slot: had anyone else written it
+   * in between, they would have moved the checkpoint, and this batch writes nothing. A handler that
+   * runs its own SQL (`tx.execute` / `tx.query`) gets a real transaction, opened before its first
+   * statement, and the same final statement then commits.
+   *
+   * Keeping the transaction to that final statement also matters to the event store: its readers only
+   * see events of transactions older than every running one, so a long batch transaction would hold
+   * back live events for everyone.
+   */
   commitBatch(
     layout: SlotLayout,
     request: BatchRequest,
     work: (tx: ProjectionTransaction) => Promise<void>,
   ): Promise<BatchCommit> {
-    return this.transaction(async (client, opened) => {
-      const row = (opened as { rows: { position: string | null }[] }).rows[0];
-      if (!row) throw new ReadModelUnavailableError(`slot ${layout.id} of "${layout.projection}" is missing`);
-      const from = request.from?.toString() ?? null;
-      const conflict = (): CheckpointConflictError =>
-        new CheckpointConflictError(
-          `the checkpoint of "${layout.projection}" (${layout.id}) has moved; this batch expected ${request.from?.toString() ?? 'start'}`,
-        );
-      if (row.position !== from) throw conflict();
+    const slotKey = `${layout.projection}\u0000${layout.id}`;
+    const from = request.from?.toString() ?? null;
+    const conflict = (): CheckpointConflictError => {
+      this.knownCheckpoints.delete(slotKey);
+      return new CheckpointConflictError(
+        `the checkpoint of "${layout.projection}" (${layout.id}) has moved; this batch expected ${request.from?.toString() ?? 'start'}`,
+      );
+    };
+    return this.withClient(async (client, session) => {
+      let known = this.knownCheckpoints.get(slotKey);
+      if (known === undefined) {
+        const row = (
+          await client.query<{ position: string | null }>({
+            name: 'eventfold_slot_checkpoint',
+            text: 'SELECT position FROM eventfold_projection_slots WHERE name = $1 AND slot = $2',
+            values: [layout.projection, layout.id],
+          })
+        ).rows[0];
+        if (!row) throw new ReadModelUnavailableError(`slot ${layout.id} of "${layout.projection}" is missing`);
+        known = row.position;
+      }
+      if (known !== from) throw conflict();
+      const openTransaction = async (): Promise<void> => {
+        if (session.inTransaction) return;
+        await client.query('BEGIN');
+        session.inTransaction = true;
+      };
+      const deferred: DeferredWrite[] = [];
       const tx = new BatchTransaction(layout, {
         dialect: 'postgres',
-        documentTable: (table, indexes) => documentTable(client, table, indexes),
-        execute: async (sql, parameters) => (await client.query(sql, parameters as unknown[])).rowCount ?? 0,
-        query: async <Row extends object>(sql: string, parameters: readonly SqlParameter[]) =>
-          (await client.query(sql, parameters as unknown[])).rows as Row[],
+        documentTable: (table, indexes) => documentTable(client, table, indexes, deferred),
+        execute: async (sql, parameters) => {
+          await openTransaction();
+          return (await client.query(sql, parameters as unknown[])).rowCount ?? 0;
+        },
+        query: async <Row extends object>(sql: string, parameters: readonly SqlParameter[]) => {
+          await openTransaction();
+          return (await client.query(sql, parameters as unknown[])).rows as Row[];
+        },
       });
       await work(tx);
       const keys = await tx.flush();
       const to = request.to.toString();
-      // One round trip: move the checkpoint if it is still where the batch began, and announce the batch
-      // if readers see this slot. A second runner of the slot that got here first has moved it: this
-      // batch then rolls back. (Checked here rather than locked at the start so that the transaction
-      // takes its transaction id only when it writes: until it commits, the event store's readers,
-      // which only see events of transactions older than every running one, see no newer events.)
-      const advanced = await client.query<{ advanced: number }>({
-        name: 'eventfold_advance_checkpoint',
-        text: `WITH advanced AS (
-           UPDATE eventfold_projection_slots SET position = $3, events_handled = events_handled + $4, failure = NULL, updated_at = now()
-           WHERE name = $1 AND slot = $2 AND position IS NOT DISTINCT FROM $9
-           RETURNING 1
-         )
-         SELECT (SELECT count(*) FROM advanced)::int AS advanced,
-                (SELECT count(pg_notify($7, $8)) FROM eventfold_projections, advanced
-                  WHERE name = $1 AND active_version = $5 AND active_generation = $6) AS notified`,
-        values: [layout.projection, layout.id, to, request.eventCount, layout.version, layout.generation, CHANGE_CHANNEL, changePayload(layout, to, keys), from],
+      const values: unknown[] = [
+        layout.projection,
+        layout.id,
+        to,
+        request.eventCount,
+        from,
+        CHANGE_CHANNEL,
+        changePayload(layout, to, keys),
+        layout.version,
+        layout.generation,
+      ];
+      const writes = deferred.map((write) => {
+        const placeholder = `$${values.push(write.parameter)}`;
+        return write.statement(placeholder, 'EXISTS (SELECT 1 FROM advanced)');
       });
-      if (advanced.rows[0]?.advanced !== 1) throw conflict();
+      const result = await client.query<{ advanced: number }>(
+        `WITH advanced AS (
+           UPDATE eventfold_projection_slots SET position = $3, events_handled = events_handled + $4, failure = NULL, updated_at = now()
+           WHERE name = $1 AND slot = $2 AND position IS NOT DISTINCT FROM $5::text
+           RETURNING 1
+         )${writes.map((write, index) => `, w${index} AS (${write})`).join('')}
+         SELECT (SELECT count(*) FROM advanced)::int AS advanced,
+                (SELECT count(pg_notify($6, $7)) FROM eventfold_projections, advanced
+                  WHERE name = $1 AND active_version = $8 AND active_generation = $9) AS notified${
+                    this.options.synchronousCommit ? '' : ",\n                set_config('synchronous_commit', 'off', true) AS commit_mode"
+                  }`,
+        values,
+      );
+      if (result.rows[0]?.advanced !== 1) throw conflict();
+      if (session.inTransaction) {
+        await client.query('COMMIT');
+        session.inTransaction = false;
+      }
+      this.knownCheckpoints.set(slotKey, to);
       return { keys };
-    }, (client) => {
-      // One round trip opens the batch: BEGIN, the commit mode, and the checkpoint (not locked: see
-      // above). A simple query cannot take parameters; the two values are names from the definition,
-      // quoted by pg.
-      const select = `SELECT position FROM eventfold_projection_slots
-        WHERE name = ${client.escapeLiteral(layout.projection)} AND slot = ${client.escapeLiteral(layout.id)}`;
-      return `BEGIN;${this.options.synchronousCommit ? '' : ' SET LOCAL synchronous_commit TO OFF;'} ${select}`;
     });
   }
 
@@ -328,6 +382,7 @@ export class PostgresReadModelStore implements ReadModelStore {
     // The append's connection, inside its transaction. The checkpoint row stays locked until the append
     // commits, so a runner's batch of the same slot waits and then sees the moved checkpoint.
     const client = context.connection;
+    this.knownCheckpoints.delete(`${layout.projection}\u0000${layout.id}`);
     const result = await client.query<{ position: string | null }>({
       name: 'eventfold_inline_checkpoint',
       text: 'SELECT position FROM eventfold_projection_slots WHERE name = $1 AND slot = $2 FOR UPDATE',
@@ -520,6 +575,44 @@ export class PostgresReadModelStore implements ReadModelStore {
     }
   }
 
+  /**
+   * Runs `work` on one connection that may or may not open a transaction (`session.inTransaction`);
+   * one still open when `work` fails is rolled back. A connection that failed is discarded.
+   */
+  private async withClient<T>(work: (client: pg.PoolClient, session: { inTransaction: boolean }) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw unavailable('cannot connect to the read-model database', error);
+    }
+    let broken: Error | undefined;
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onError);
+    const session = { inTransaction: false };
+    try {
+      return await work(client, session);
+    } catch (error) {
+      const rolledBack = !session.inTransaction
+        ? true
+        : await client.query('ROLLBACK').then(
+            () => true,
+            () => false,
+          );
+      if (!rolledBack || broken) {
+        broken ??= toError(error);
+        throw unavailable('the read-model database connection failed mid-batch', error);
+      }
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
   private async run<T>(work: () => Promise<T>): Promise<T> {
     this.assertOpen();
     try {
@@ -536,16 +629,38 @@ export class PostgresReadModelStore implements ReadModelStore {
   }
 }
 
-function documentTable(client: pg.PoolClient, table: string, indexes: Readonly<Record<string, IndexType>>): DocumentTable {
+/**
+ * A write kept for the batch's final statement: `statement(placeholder, condition)` is a data-modifying
+ * statement for a WITH clause that takes `parameter` as `placeholder` and writes only when `condition`.
+ */
+interface DeferredWrite {
+  readonly parameter: unknown;
+  statement(placeholder: string, condition: string): string;
+}
+
+/**
+ * Access to one document table on `client`. With `deferred`, writes are not run but kept for the
+ * batch's final statement; without it (inline batches), they run at once.
+ */
+function documentTable(
+  client: pg.PoolClient,
+  table: string,
+  indexes: Readonly<Record<string, IndexType>>,
+  deferred?: DeferredWrite[],
+): DocumentTable {
   const name = quoteIdentifier(table);
   const fields = Object.keys(indexes);
   const columns = ['"key"', '"doc"', ...fields.map(quoteField)];
   // Rows travel as one JSON array, unpacked by the server: the documents are already JSON text, so
   // building it is string concatenation, where a text[]/jsonb[] parameter would escape every quote.
   const record = ['k text', 'd jsonb', ...fields.map((field, index) => `f${index} ${SQL_TYPES[indexes[field]!]}`)];
-  const upsert = `INSERT INTO ${name} (${columns.join(', ')})
-    SELECT k, d${fields.map((_, index) => `, f${index}`).join('')} FROM json_to_recordset($1::json) AS r(${record.join(', ')})
+  const upsertWhere = (placeholder: string, condition: string): string => `INSERT INTO ${name} (${columns.join(', ')})
+    SELECT k, d${fields.map((_, index) => `, f${index}`).join('')} FROM json_to_recordset(${placeholder}::json) AS r(${record.join(', ')})
+    WHERE ${condition}
     ON CONFLICT ("key") DO UPDATE SET ${columns.slice(1).map((column) => `${column} = EXCLUDED.${column}`).join(', ')}`;
+  const deleteWhere = (placeholder: string, condition: string): string =>
+    `DELETE FROM ${name} WHERE "key" = ANY(${placeholder}::text[]) AND ${condition}`;
+  const upsert = upsertWhere('$1', 'true');
   return {
     load: async (key) => {
       const result = await client.query<{ doc: string }>(`SELECT "doc"::text AS doc FROM ${name} WHERE "key" = $1`, [key]);
@@ -565,14 +680,18 @@ function documentTable(client: pg.PoolClient, table: string, indexes: Readonly<R
       return result.rows.map((row) => ({ key: row.key, doc: JSON.parse(row.doc) as object }));
     },
     write: async (upserts: readonly DocumentUpsert[], deletes: readonly string[]) => {
-      if (deletes.length > 0) await client.query(`DELETE FROM ${name} WHERE "key" = ANY($1::text[])`, [deletes]);
+      if (deletes.length > 0) {
+        if (deferred) deferred.push({ parameter: deletes, statement: deleteWhere });
+        else await client.query(deleteWhere('$1', 'true'), [deletes]);
+      }
       for (let start = 0; start < upserts.length; start += UPSERT_CHUNK) {
         const rows = upserts.slice(start, start + UPSERT_CHUNK).map((row) => {
           let text = `{"k":${JSON.stringify(row.key)},"d":${row.json}`;
           row.values.forEach((value, index) => (text += `,"f${index}":${JSON.stringify(value)}`));
           return `${text}}`;
         });
-        await client.query(upsert, [`[${rows.join(',')}]`]);
+        if (deferred) deferred.push({ parameter: `[${rows.join(',')}]`, statement: upsertWhere });
+        else await client.query(upsert, [`[${rows.join(',')}]`]);
       }
     },
   };

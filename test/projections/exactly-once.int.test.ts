@@ -183,5 +183,6 @@ describe('exactly-once effect across a crash (SQLite, child process killed with 
     const final = inspect(readPath);
     expect(final).toMatchObject({ total: 6_000, distinctEvents: 6_000 });
     expect(final.balances).toEqual(balances);
-  });
+    // Four child processes start one after another: allow for a loaded machine.
+  }, 30_000);
 });
