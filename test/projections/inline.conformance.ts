@@ -71,6 +71,10 @@ export function runInlineSuite(label: string, open: () => Promise<InlineFixture>
       const running = await startEngine();
       const changes: ProjectionChange[] = [];
       running.changes.subscribe((change) => changes.push(change));
+      // Other processes hear of it through the database's own channel (SQLite change log, NOTIFY).
+      let heardElsewhere: (change: ProjectionChange) => void = () => undefined;
+      const elsewhere = new Promise<ProjectionChange>((resolve) => (heardElsewhere = resolve));
+      const stopWatching = await fixture.readModels.watchChanges!((change) => heardElsewhere(change));
 
       const { position } = await fixture.eventStore.appendToStream('account-a', [deposit('a', 5)]);
       // No wait of any kind between the append and these reads.
@@ -79,6 +83,14 @@ export function runInlineSuite(label: string, open: () => Promise<InlineFixture>
       const status = await running.status('ledger');
       expect(status.position?.equals(position)).toBe(true);
       expect(status.state).toBe('live');
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no cross-process announcement')), 5_000)));
+      try {
+        expect(await Promise.race([elsewhere, timeout])).toEqual({ projection: 'ledger', version: 1, position, keys: ['a'] });
+      } finally {
+        clearTimeout(timer);
+        await stopWatching();
+      }
 
       // Appends made in the same turn share one transaction (group commit): all of them are applied.
       const results = await Promise.all(
