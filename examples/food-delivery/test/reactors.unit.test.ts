@@ -3,7 +3,7 @@ import { chargeOrder } from '../src/payment/payment.function';
 import { approvalReactor } from '../src/reactors/approval.reactor';
 import { driverAssignmentReactor } from '../src/reactors/driver-assignment.reactor';
 import { validationReactor } from '../src/reactors/validation.reactor';
-import { driverFor } from '../src/restaurants/catalog';
+import { driverFor } from '../src/restaurants/drivers';
 
 // Each reactor runs its scenario once in order, then 100 more times with redeliveries (as after a
 // restart from a checkpoint) and streams interleaved at random; every run must issue the same events.

@@ -1,7 +1,7 @@
 import { decodeRecorded, defineReactor } from '../eventfold';
 import { order } from '../domain/order';
 import { orderEvents } from '../domain/order-messages';
-import { driverFor } from '../restaurants/catalog';
+import { driverFor } from '../restaurants/drivers';
 
 /**
  * Assigns a driver to an approved order. The driver is a stable function of the order id, so a
