@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer } from 'node:http';
+import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -171,6 +172,8 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     waitForPosition: (name, position, wait) => engine!.waitForPosition(name, position, wait),
   };
   const shutdown = new AbortController();
+  // Every live subscription listens for shutdown.
+  setMaxListeners(0, shutdown.signal);
   const services: ApiServices = {
     eventStore: options.eventStore,
     readModels: options.readModels,

@@ -22,7 +22,7 @@ export {
   type DocumentListQueryDefinition,
   type ReadModelSource,
 } from './read-model-resolvers';
-export { liveQuery, SLOW_CONSUMER_CLOSE_CODE, type LiveQueryOptions } from './live-query';
+export { liveQuery, sharedRead, SLOW_CONSUMER_CLOSE_CODE, type LiveQueryOptions } from './live-query';
 export { connectionType, decodeCursor, encodeCursor, paginate, PageInfo, type Connection, type PageRequest } from './pagination';
 export { requireAccess, type AccessRule } from './authorization';
 export { createAuthenticator, type AuthOptions, type Authenticator } from './auth';

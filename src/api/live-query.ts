@@ -14,8 +14,11 @@ export interface LiveQueryOptions<T> {
    * `keys: 'all'` (a rebuild's switch-over, merged announcements) always counts.
    */
   readonly affects?: (keys: readonly string[]) => boolean;
-  /** Reads the current value from the read model. */
-  readonly read: () => Promise<T>;
+  /**
+   * Reads the current value from the read model. `change` is the announcement that triggered the read
+   * (absent for the first read), so that subscribers of the same document can share one read per change.
+   */
+  readonly read: (change?: ProjectionChange) => Promise<T>;
 }
 
 /**
@@ -67,15 +70,17 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
     wake?.();
   };
 
-  const refresh = (): void => {
+  let latest: ProjectionChange | undefined;
+  const refresh = (change?: ProjectionChange): void => {
     if (ended) return;
+    if (change) latest = change;
     if (reading) {
       dirty = true;
       return;
     }
     reading = true;
     dirty = false;
-    options.read().then(
+    options.read(latest).then(
       (value) => {
         reading = false;
         if (ended) return;
@@ -94,10 +99,11 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
   const unsubscribe = services.projections.changes.subscribe((change: ProjectionChange) => {
     if (change.projection !== options.projection) return;
     if (change.keys !== 'all' && options.affects && !options.affects(change.keys)) return;
-    refresh();
+    refresh(change);
   });
   if (services.shutdown.aborted) finish();
   else services.shutdown.addEventListener('abort', finish, { once: true });
+
   refresh();
 
   const iterator: AsyncIterableIterator<T> = {
@@ -124,4 +130,33 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
     },
   };
   return iterator;
+}
+
+const sharedReads = new WeakMap<object, Map<string, { readonly position: string; readonly value: Promise<unknown> }>>();
+
+/**
+ * One read per document and change, however many subscribers follow the document: the first
+ * subscriber woken by a change reads, the others reuse its promise. Reads not caused by a change
+ * (a subscriber's first value) are never shared.
+ *
+ * @example
+ * read: (change) => sharedRead(readModels, `orders/${id}`, change, () => orders.get(id))
+ */
+export function sharedRead<T>(scope: object, key: string, change: ProjectionChange | undefined, read: () => Promise<T>): Promise<T> {
+  if (!change) return read();
+  let reads = sharedReads.get(scope);
+  if (!reads) sharedReads.set(scope, (reads = new Map<string, { readonly position: string; readonly value: Promise<unknown> }>()));
+  const position = change.position.toString();
+  const cached = reads.get(key);
+  if (cached && cached.position === position) return cached.value as Promise<T>;
+  const value = read();
+  reads.set(key, { position, value });
+  // Dropped once settled and superseded, so the map holds only documents being read right now.
+  const forget = (): void => {
+    queueMicrotask(() => {
+      if (reads.get(key)?.value === value) reads.delete(key);
+    });
+  };
+  value.then(forget, forget);
+  return value;
 }

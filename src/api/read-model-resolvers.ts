@@ -6,7 +6,7 @@ import type { DocumentQuery, Where } from '../projections/document';
 import type { ApiContext } from './api-context';
 import { requireAccess, type AccessRule } from './authorization';
 import type { ClassType } from './class-type';
-import { liveQuery } from './live-query';
+import { liveQuery, sharedRead } from './live-query';
 import { connectionType, paginate, type Connection } from './pagination';
 
 /** A projection as the read-model resolvers need it: its name and collections. */
@@ -182,7 +182,9 @@ export function documentSubscription<C extends CollectionMap, K extends keyof C 
         return liveQuery(ctx, {
           projection: definition.projection.name,
           affects: (keys) => keys.includes(key),
-          read: async () => ({ doc: await reader.get(key) }),
+          read: async (change) => ({
+            doc: await sharedRead(ctx.services.readModels, `${definition.projection.name}\u0000${definition.collection}\u0000${key}`, change, () => reader.get(key)),
+          }),
         });
       },
     })

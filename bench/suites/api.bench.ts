@@ -1,0 +1,245 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { createClient, type Client } from 'graphql-ws';
+import { SignJWT } from 'jose';
+import WebSocket from 'ws';
+import { connectEventStore, createApi, SqliteReadModelStore } from '../../src';
+import { ticket } from '../../test/api/app/ticket';
+import { ticketBoard } from '../../test/api/app/ticket-board.projection';
+import { ticketResolvers } from '../../test/api/app/ticket.graphql';
+import { type BenchContext } from '../harness';
+
+/**
+ * The GraphQL API on embedded SQLite (full sync), served by a child process so that the load
+ * generators here do not share its event loop:
+ * - mutation round trip and throughput: autocannon, 32 connections, `openTicket` on a new stream each;
+ * - push latency: N graphql-ws subscribers on one document, one mutation at a time, from sending the
+ *   mutation to each subscriber receiving the new value;
+ * - max subscribers: N grows until push p99 reaches 250 ms, or the count or time budget runs out.
+ */
+export async function run(context: BenchContext): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'eventfold-bench-api-'));
+  const server = await startServer(dir);
+  const clients: Client[] = [];
+  try {
+    const authorization = `Bearer ${await benchToken()}`;
+    await mutationLoad(context, server.url, authorization);
+    await pushes(context, server.url, authorization, clients);
+  } finally {
+    await Promise.all(clients.map((client) => Promise.resolve(client.dispose())));
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const OPEN = 'mutation($input: OpenTicketInput!) { openTicket(input: $input) { revision position } }';
+const RENAME = 'mutation($input: RenameTicketInput!) { renameTicket(input: $input) { revision } }';
+
+async function mutationLoad(context: BenchContext, url: string, authorization: string): Promise<void> {
+  const headers = { 'content-type': 'application/json', authorization };
+  const body = JSON.stringify({ query: OPEN, variables: { input: { ticketId: 'b-[<id>]', title: 'benchmark' } } });
+  let failed = 0;
+  const requests = [{ method: 'POST' as const, body, onResponse: (status: number, responseBody: string) => void (status !== 200 || responseBody.includes('"errors"') ? failed++ : 0) }];
+  context.progress('mutations: warm-up');
+  await cannon({ url, connections: 8, amount: 2_000, idReplacement: true, headers, requests }, 2_000);
+  context.progress('mutations: 32 concurrent HTTP clients');
+  const result = await cannon(
+    { url, connections: 32, amount: context.quick ? 30_000 : 200_000, idReplacement: true, headers, requests },
+    context.quick ? 3_000 : 10_000,
+  );
+  if (failed > 0 || result.errors > 0 || result.non2xx > 0) {
+    throw new Error(`mutations failed: ${failed} GraphQL errors, ${result.errors} connection errors, ${result.non2xx} non-2xx`);
+  }
+  context.record({ backend: 'sqlite', metric: 'mutation_p50', value: result.latency.p50, unit: 'ms' });
+  context.record({ backend: 'sqlite', metric: 'mutation_p99', value: result.latency.p99, unit: 'ms' });
+  context.record({ backend: 'sqlite', metric: 'mutation_throughput', value: (result.requests.total / (result.duration * 1000)) * 1000, unit: 'mutations/s' });
+}
+
+/** autocannon until `options.amount` requests are done or `maxMs` has passed, whichever comes first. */
+function cannon(options: autocannon.Options, maxMs: number): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const stop = { timer: undefined as NodeJS.Timeout | undefined };
+    const instance = autocannon(options, (error: unknown, result: autocannon.Result) => {
+      clearTimeout(stop.timer);
+      if (error) reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }));
+      else resolve(result);
+    });
+    stop.timer = setTimeout(() => instance.stop(), maxMs);
+  });
+}
+
+interface Subscriber {
+  readonly client: Client;
+  expected: string | undefined;
+  onValue: ((title: string) => void) | undefined;
+}
+
+async function pushes(context: BenchContext, url: string, authorization: string, clients: Client[]): Promise<void> {
+  const headers = { 'content-type': 'application/json', authorization };
+  const post = async (query: string, variables: Record<string, unknown>): Promise<void> => {
+    const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+    const result = (await response.json()) as { errors?: unknown };
+    if (result.errors) throw new Error(JSON.stringify(result.errors));
+  };
+  await post(OPEN.replace('openTicket(input: $input)', 'openTicket(input: $input, waitFor: ["ticket-board"])'), { input: { ticketId: 'push-target', title: 'start' } });
+  const subscribers: Subscriber[] = [];
+  let round = 0;
+
+  /** Grows the subscriber set to `count`, each having received the current value. */
+  const grow = async (count: number): Promise<void> => {
+    const wsUrl = url.replace(/^http/, 'ws');
+    while (subscribers.length < count) {
+      const batch = Math.min(250, count - subscribers.length);
+      await Promise.all(
+        Array.from({ length: batch }, async () => {
+          const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization } });
+          clients.push(client);
+          const subscriber: Subscriber = { client, expected: undefined, onValue: undefined };
+          await new Promise<void>((resolve, reject) => {
+            let first = true;
+            client.subscribe<{ ticketChanged: { title: string } | null }>(
+              { query: 'subscription { ticketChanged(id: "push-target") { title } }' },
+              {
+                next: (result) => {
+                  if (first) {
+                    first = false;
+                    resolve();
+                    return;
+                  }
+                  const title = result.data?.ticketChanged?.title;
+                  if (title !== undefined) subscriber.onValue?.(title);
+                },
+                error: (error) => reject(error instanceof Error ? error : new Error(JSON.stringify(error))),
+                complete: () => undefined,
+              },
+            );
+          });
+          subscribers.push(subscriber);
+        }),
+      );
+    }
+  };
+
+  /** One mutation at a time; each sample is one subscriber's latency from sending to receiving. */
+  const measure = async (rounds: number): Promise<number[]> => {
+    const samples: number[] = [];
+    for (let index = 0; index < rounds; index++) {
+      const title = `round-${round++}`;
+      let pending = subscribers.length;
+      let sentAt = 0;
+      const everyone = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${pending} of ${subscribers.length} subscribers got no push within 10 s`)), 10_000);
+        for (const subscriber of subscribers) {
+          subscriber.onValue = (received) => {
+            if (received !== title) return;
+            subscriber.onValue = undefined;
+            samples.push(performance.now() - sentAt);
+            if (--pending === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          };
+        }
+      });
+      sentAt = performance.now();
+      await post(RENAME, { input: { ticketId: 'push-target', title } });
+      await everyone;
+    }
+    return samples;
+  };
+
+  context.progress('push: 1,000 subscribers');
+  await grow(1_000);
+  await measure(3); // warm-up
+  const samples = await measure(context.quick ? 10 : 30);
+  context.record({ backend: 'sqlite', metric: 'push_p50', value: percentile(samples, 0.5), unit: 'ms' });
+  context.record({ backend: 'sqlite', metric: 'push_p99', value: percentile(samples, 0.99), unit: 'ms' });
+
+  // Bounded search: counts in steps, stopped by p99 >= 250 ms, the count cap or the time budget.
+  const steps = context.quick ? [1_000, 2_000, 4_000] : [1_000, 2_000, 4_000, 6_000, 8_000, 10_000, 12_000, 14_000, 16_000, 18_000];
+  const deadline = Date.now() + (context.quick ? 60_000 : 300_000);
+  let held = 0;
+  for (const count of steps) {
+    if (Date.now() > deadline) break;
+    context.progress(`max subscribers: ${count.toLocaleString('en-US')}`);
+    await grow(count);
+    await measure(2);
+    const p99 = percentile(await measure(context.quick ? 5 : 10), 0.99);
+    context.progress(`  push p99 with ${count.toLocaleString('en-US')} subscribers: ${p99.toFixed(1)} ms`);
+    if (p99 >= 250) break;
+    held = count;
+  }
+  context.record({ backend: 'sqlite', metric: 'max_subscribers', value: held, unit: 'subscribers' });
+}
+
+function percentile(samples: readonly number[], fraction: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? Number.NaN;
+}
+
+const SECRET = 'a-bench-secret-that-is-long-enough-for-hs256!';
+
+function benchToken(): Promise<string> {
+  return new SignJWT({ roles: ['agent'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('bench')
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+async function startServer(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const child: ChildProcess = fork(__filename, [], {
+    execArgv: ['-r', '@swc-node/register'],
+    env: { ...process.env, EVENTFOLD_API_BENCH_SERVER: dir },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (message) => resolve((message as { url: string }).url));
+    child.once('exit', (code) => reject(new Error(`the API server exited with ${code}`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.send('stop');
+      await exited;
+    },
+  };
+}
+
+/** The server side, when this file runs as the forked child. */
+async function serve(dir: string): Promise<void> {
+  const eventStore = await connectEventStore(`sqlite:${join(dir, 'events.db')}`);
+  const readModels = SqliteReadModelStore.open(join(dir, 'read-models.db'));
+  const quiet = { info: () => undefined, warn: () => undefined, error: (message: string) => console.error(message) };
+  const api = await createApi({
+    eventStore,
+    readModels,
+    projections: [ticketBoard],
+    aggregates: [ticket],
+    resolvers: ticketResolvers(),
+    auth: { mode: 'jwt', secret: SECRET },
+    logger: quiet,
+  });
+  const { url } = await api.listen({ port: 0, host: '127.0.0.1' });
+  process.on('message', (message) => {
+    if (message !== 'stop') return;
+    void api
+      .close({ timeoutMs: 5_000 })
+      .then(() => readModels.close())
+      .then(() => eventStore.close())
+      .then(() => process.exit(0));
+  });
+  process.send!({ url });
+}
+
+if (process.env.EVENTFOLD_API_BENCH_SERVER && process.send) {
+  serve(process.env.EVENTFOLD_API_BENCH_SERVER).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
