@@ -34,7 +34,7 @@ export interface DeliveryResponse {
   readonly body: string;
 }
 
-/** A Node HTTP request handler (`http.createServer(fn)`, or an Express route). */
+/** A Node HTTP request handler (`http.createServer`, an Express route). Its promise never rejects. */
 export type HttpFunction = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 
 /** An AWS Lambda HTTP event (API Gateway HTTP API v2, Lambda function URLs; v1 REST events also fit). */
@@ -62,7 +62,8 @@ const DEFAULT_MAX_BODY = 5 * 1024 * 1024;
  *
  * @example
  * import { createServer } from 'node:http';
- * createServer(createHttpFunction(chargeCard, { secret: process.env.PAYMENT_WEBHOOK_SECRET! })).listen(8080);
+ * const chargeFunction = createHttpFunction(chargeCard, { secret: process.env.PAYMENT_WEBHOOK_SECRET! });
+ * createServer((request, response) => void chargeFunction(request, response)).listen(8080);
  */
 export function createHttpFunction(handler: ReactorHandler | Reactor, options: HttpFunctionOptions): HttpFunction {
   checkOptions(options);
@@ -73,14 +74,20 @@ export function createHttpFunction(handler: ReactorHandler | Reactor, options: H
       if (!response.writableFinished) abort.abort();
     });
     let answer: DeliveryResponse;
-    if (request.method !== 'POST') {
-      answer = json(405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'deliveries are POSTed' } }, { allow: 'POST' });
-    } else {
-      const body = await readBody(request, maxBodyBytes);
-      answer =
-        body === undefined
-          ? json(413, { error: { code: 'INVALID_DELIVERY', message: `the body exceeds ${maxBodyBytes} bytes` } })
-          : await handleSignedDelivery(handler, body, headerOf(request.headers[SIGNATURE_HEADER]), options, abort.signal);
+    try {
+      if (request.method !== 'POST') {
+        answer = json(405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'deliveries are POSTed' } }, { allow: 'POST' });
+      } else {
+        const body = await readBody(request, maxBodyBytes);
+        answer =
+          body === undefined
+            ? json(413, { error: { code: 'INVALID_DELIVERY', message: `the body exceeds ${maxBodyBytes} bytes` } })
+            : await handleSignedDelivery(handler, body, headerOf(request.headers[SIGNATURE_HEADER]), options, abort.signal);
+      }
+    } catch (error) {
+      // The request broke (the client went away mid-body): answer if still possible, never reject.
+      (options.logger ?? silentLogger).warn('delivery request failed', { error: errorInfo(error) });
+      answer = json(500, { error: errorInfo(error) });
     }
     if (response.headersSent || response.destroyed) return;
     response.writeHead(answer.statusCode, answer.headers);

@@ -15,6 +15,8 @@ export interface ScenarioEvent {
   readonly type: string;
   readonly data: JsonValue;
   readonly metadata?: EventMetadata;
+  /** When it was recorded, as the handler sees it. Default: 2026-01-01T00:00:00Z plus one second per event, the same in every run. */
+  readonly recordedAt?: Date;
 }
 
 /** An event that commands appended while the reactor ran (what `context.send` issued). */
@@ -151,7 +153,11 @@ async function prepareRun<World>(reactor: Reactor | ((world: World) => Reactor),
   const world = (scenario.setup ? await scenario.setup({ store }) : undefined) as World;
   const resolved = resolveReactor(typeof reactor === 'function' ? reactor(world) : reactor);
   const recorded: RecordedEvent[] = [];
-  for await (const event of store.readAll()) recorded.push(event);
+  // The same recording times in every run: a handler may build its commands from them.
+  for await (const event of store.readAll()) {
+    const index = recorded.length;
+    recorded.push({ ...event, recordedAt: scenario.events[index]!.recordedAt ?? new Date(FIXED_TIME.getTime() + index * 1_000) });
+  }
   return { reactor: resolved, world, store, recorded };
 }
 
