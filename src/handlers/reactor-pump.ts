@@ -63,6 +63,7 @@ export class ReactorPump {
   private session: PumpSession | undefined;
   private invocations: Invocation[] = [];
   private readonly progressListeners = new Set<() => void>();
+  private progressScheduled = false;
 
   constructor(
     readonly reactor: ResolvedReactor,
@@ -130,8 +131,14 @@ export class ReactorPump {
     return () => this.progressListeners.delete(listener);
   }
 
+  /** Tells waiters that work finished; coalesced to once per event-loop turn (it fires per event). */
   notifyProgress(): void {
-    for (const listener of this.progressListeners) listener();
+    if (this.progressScheduled || this.progressListeners.size === 0) return;
+    this.progressScheduled = true;
+    setImmediate(() => {
+      this.progressScheduled = false;
+      for (const listener of this.progressListeners) listener();
+    });
   }
 }
 

@@ -123,8 +123,12 @@ describe.each(backends)('ReactorRunner on $name', (backend) => {
     expect(await admin.redrive({ reactor: 'blocked' })).toBe(1);
     await until(() => handled.length === 3, 'the owner to run the redrive');
     expect(handled).toEqual(['blocked-a@0', 'blocked-a@1', 'blocked-a@2']);
+    // The log is written with the next flush.
+    await until(
+      async () => (await owner.invocations({ reactor: 'blocked', limit: 10 })).filter((entry) => entry.outcome === 'succeeded').length === 3,
+      'three successes in the invocation log',
+    );
     const attempts = await owner.invocations({ reactor: 'blocked', limit: 10 });
-    expect(attempts.filter((entry) => entry.outcome === 'succeeded')).toHaveLength(3);
     expect(attempts.some((entry) => entry.outcome === 'parked' && entry.error?.code === 'NON_RETRYABLE')).toBe(true);
   });
 });
