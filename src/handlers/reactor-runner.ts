@@ -36,6 +36,8 @@ export class ReactorRunner {
   private redriveTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private leaseRound: Promise<void> = Promise.resolve();
+  private applying: Promise<void> = Promise.resolve();
+  private watchdogTimer: NodeJS.Timeout | undefined;
   /** Local time before which the leases are surely still ours (measured from before the renewal). */
   private leasesValidUntil = 0;
   readonly workerId: string;
@@ -103,6 +105,8 @@ export class ReactorRunner {
       await this.runLeaseRound();
       this.leaseTimer = setInterval(() => void this.runLeaseRound(), Math.max(10, Math.floor(this.leaseMs / 3)));
       this.leaseTimer.unref?.();
+      this.watchdogTimer = setInterval(() => this.checkLeaseDeadline(), Math.max(10, Math.floor(this.leaseMs / 12)));
+      this.watchdogTimer.unref?.();
     }
     this.redriveTimer = setInterval(() => {
       for (const pump of this.pumps.values()) void pump.pollRedrives();
@@ -151,9 +155,26 @@ export class ReactorRunner {
     if (surplus.length > 0) await this.state.releaseLeases(this.group, this.workerId, surplus);
   }
 
-  private async apply(partitions: Set<number>): Promise<void> {
-    this.held = partitions;
-    await Promise.all([...this.pumps.values()].map((pump) => pump.run(partitions)));
+  /** Switches every pump to these partitions; one switch at a time. */
+  private apply(partitions: Set<number>): Promise<void> {
+    this.applying = this.applying.then(async () => {
+      if (sameSet(partitions, this.held) && partitions.size > 0) return;
+      this.held = partitions;
+      await Promise.all([...this.pumps.values()].map((pump) => pump.run(partitions)));
+    });
+    return this.applying;
+  }
+
+  /**
+   * Stops handling before the leases could expire when renewals do not come back in time (a hung or
+   * unreachable database): another worker may take the partitions over then.
+   */
+  private checkLeaseDeadline(): void {
+    if (this.stopped || this.held.size === 0) return;
+    if (Date.now() > this.leasesValidUntil - this.leaseMs / 6) {
+      (this.options.logger ?? silentLogger).warn('leases not renewed in time: stopping work on all partitions', { workerId: this.workerId });
+      void this.apply(new Set());
+    }
   }
 
   /**
@@ -327,10 +348,12 @@ export class ReactorRunner {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const timer of [this.leaseTimer, this.redriveTimer, this.pruneTimer]) if (timer) clearInterval(timer);
-    await this.leaseRound;
+    for (const timer of [this.leaseTimer, this.watchdogTimer, this.redriveTimer, this.pruneTimer]) if (timer) clearInterval(timer);
+    // A lease round stuck on an unreachable database must not keep the runner from stopping.
+    await within(this.leaseRound, this.leaseMs);
+    await this.applying;
     await Promise.all([...this.pumps.values()].map((pump) => pump.halt()));
-    if (this.state.shared) await this.state.leaveGroup(this.group, this.workerId).catch(() => undefined);
+    if (this.state.shared) await within(this.state.leaveGroup(this.group, this.workerId).catch(() => undefined), this.leaseMs);
     if (this.ownsState) await this.state.close();
   }
 
@@ -370,6 +393,13 @@ function checkLimit(limit: number | undefined, fallback: number): number {
   if (limit === undefined) return fallback;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) throw new InvalidReactorError(`limit must be an integer from 1 to 10000, got ${String(limit)}`);
   return limit;
+}
+
+/** Waits for `promise`, but no longer than `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function sameSet(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {

@@ -118,7 +118,9 @@ describe.each(backends)('ReactorRunner on $name', (backend) => {
       partitions: { count: 4, leaseMs: 3_000, group: 'g-blocked-1' },
     });
     runners.push(admin);
-    expect(admin.worker().heldPartitions.length).toBeLessThan(4);
+    // SQLite runs one worker: the first holds every partition. PostgreSQL shares them out at the owner's next lease round.
+    if (backend.name === 'SQLite') expect(admin.worker().heldPartitions).toEqual([]);
+    else expect(admin.worker().heldPartitions.length).toBeLessThan(4);
     fixed = true;
     expect(await admin.redrive({ reactor: 'blocked' })).toBe(1);
     await until(() => handled.length === 3, 'the owner to run the redrive');

@@ -445,6 +445,22 @@ describe('ReactorRunner (in memory)', () => {
     await until(async () => (await runner.invocations()).length === 0, 'the old invocation to be pruned');
   });
 
+  it('stops handling on its own when lease renewals hang, before the leases could expire', async () => {
+    const store = new InMemoryEventStore();
+    const state = new InMemoryReactorStateStore({ shared: true });
+    let hang = false;
+    const claim = state.claimLeases.bind(state);
+    state.claimLeases = (...args) => (hang ? new Promise<never>(() => undefined) : claim(...args));
+    const runner = await start(store, [reactor(() => undefined)], { state, partitions: { count: 4, leaseMs: 600 } });
+    expect(runner.worker().heldPartitions).toEqual([0, 1, 2, 3]);
+    const hungAt = Date.now();
+    hang = true;
+    await until(() => runner.worker().heldPartitions.length === 0, 'the runner to give up its partitions', 3_000);
+    // Within the lease time of the last renewal (renewals run every 200 ms).
+    expect(Date.now() - hungAt).toBeLessThan(600);
+    expect((await runner.status())[0]!.state).toBe('waiting');
+  });
+
   it('rejects bad options, unknown reactors and bad redrive requests with typed errors', async () => {
     const store = new InMemoryEventStore();
     await expect(ReactorRunner.start({ store, reactors: [reactor(() => Promise.resolve()), reactor(() => Promise.resolve())] })).rejects.toBeInstanceOf(
