@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { createClient, type Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { connectEventStore, createApi, SqliteReadModelStore } from '../../src';
@@ -23,13 +22,13 @@ import { type BenchContext } from '../harness';
 export async function run(context: BenchContext): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'eventfold-bench-api-'));
   const server = await startServer(dir);
-  const clients: Client[] = [];
+  const sockets: WebSocket[] = [];
   try {
     const authorization = `Bearer ${await benchToken()}`;
     await mutationLoad(context, server.url, authorization);
-    await pushes(context, server.url, authorization, clients);
+    await pushes(context, server.url, authorization, sockets);
   } finally {
-    await Promise.all(clients.map((client) => Promise.resolve(client.dispose())));
+    for (const socket of sockets) socket.terminate();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -72,12 +71,40 @@ function cannon(options: autocannon.Options, maxMs: number): Promise<autocannon.
 }
 
 interface Subscriber {
-  readonly client: Client;
-  expected: string | undefined;
-  onValue: ((title: string) => void) | undefined;
+  readonly socket: WebSocket;
+  onValue: ((text: string) => void) | undefined;
 }
 
-async function pushes(context: BenchContext, url: string, authorization: string, clients: Client[]): Promise<void> {
+/**
+ * A minimal graphql-transport-ws subscriber on a raw `ws` socket: connection_init, subscribe, then it
+ * hands each `next` message's raw text on without parsing it. Thousands of them share this process and
+ * its two cores with the server, so the client side is kept as cheap as the protocol allows; the tests
+ * use the real graphql-ws client.
+ */
+function openSubscriber(wsUrl: string, authorization: string, query: string): Promise<Subscriber> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
+    const subscriber: Subscriber = { socket, onValue: undefined };
+    let first = true;
+    socket.once('error', reject);
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } })));
+    socket.on('message', (data: Buffer) => {
+      const text = data.toString();
+      if (text.startsWith('{"type":"connection_ack"')) {
+        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+      } else if (text.includes('"type":"next"')) {
+        if (first) {
+          first = false;
+          resolve(subscriber);
+        } else subscriber.onValue?.(text);
+      } else if (!text.includes('"type":"ping"') && !text.includes('"type":"pong"')) {
+        reject(new Error(`unexpected message: ${text.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+async function pushes(context: BenchContext, url: string, authorization: string, sockets: WebSocket[]): Promise<void> {
   const headers = { 'content-type': 'application/json', authorization };
   const post = async (query: string, variables: Record<string, unknown>): Promise<void> => {
     const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
@@ -87,39 +114,19 @@ async function pushes(context: BenchContext, url: string, authorization: string,
   await post(OPEN.replace('openTicket(input: $input)', 'openTicket(input: $input, waitFor: ["ticket-board"])'), { input: { ticketId: 'push-target', title: 'start' } });
   const subscribers: Subscriber[] = [];
   let round = 0;
+  const wsUrl = url.replace(/^http/, 'ws');
 
   /** Grows the subscriber set to `count`, each having received the current value. */
   const grow = async (count: number): Promise<void> => {
-    const wsUrl = url.replace(/^http/, 'ws');
     while (subscribers.length < count) {
       const batch = Math.min(250, count - subscribers.length);
-      await Promise.all(
-        Array.from({ length: batch }, async () => {
-          const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization } });
-          clients.push(client);
-          const subscriber: Subscriber = { client, expected: undefined, onValue: undefined };
-          await new Promise<void>((resolve, reject) => {
-            let first = true;
-            client.subscribe<{ ticketChanged: { title: string } | null }>(
-              { query: 'subscription { ticketChanged(id: "push-target") { title } }' },
-              {
-                next: (result) => {
-                  if (first) {
-                    first = false;
-                    resolve();
-                    return;
-                  }
-                  const title = result.data?.ticketChanged?.title;
-                  if (title !== undefined) subscriber.onValue?.(title);
-                },
-                error: (error) => reject(error instanceof Error ? error : new Error(JSON.stringify(error))),
-                complete: () => undefined,
-              },
-            );
-          });
-          subscribers.push(subscriber);
-        }),
+      const opened = await Promise.all(
+        Array.from({ length: batch }, () => openSubscriber(wsUrl, authorization, 'subscription { ticketChanged(id: "push-target") { title } }')),
       );
+      for (const subscriber of opened) {
+        sockets.push(subscriber.socket);
+        subscribers.push(subscriber);
+      }
     }
   };
 
@@ -133,8 +140,8 @@ async function pushes(context: BenchContext, url: string, authorization: string,
       const everyone = new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`${pending} of ${subscribers.length} subscribers got no push within 10 s`)), 10_000);
         for (const subscriber of subscribers) {
-          subscriber.onValue = (received) => {
-            if (received !== title) return;
+          subscriber.onValue = (text) => {
+            if (!text.includes(`"title":"${title}"`)) return;
             subscriber.onValue = undefined;
             samples.push(performance.now() - sentAt);
             if (--pending === 0) {
