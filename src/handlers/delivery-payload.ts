@@ -28,6 +28,12 @@ export interface DeliveryPayload {
   };
 }
 
+/**
+ * The body a webhook reactor POSTs for one event.
+ *
+ * @example
+ * const body = JSON.stringify(toDeliveryPayload('payment', event, { attempt: 1, maxAttempts: 5 }));
+ */
 export function toDeliveryPayload(reactor: string, event: RecordedEvent, delivery: DeliveryInfo): DeliveryPayload {
   return {
     idempotencyKey: event.id,

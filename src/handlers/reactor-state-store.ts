@@ -53,7 +53,13 @@ export interface ParkedPage {
   readonly next?: string;
 }
 
-/** One attempt to handle an event, as kept in the invocation log. */
+/**
+ * One attempt to handle an event, as kept in the invocation log.
+ *
+ * @example
+ * const [latest] = await runner.invocations({ reactor: 'payment', limit: 1 });
+ * console.log(latest?.outcome, latest?.durationMs, latest?.error?.message);
+ */
 export interface Invocation {
   readonly reactor: string;
   readonly eventId: string;
@@ -101,7 +107,12 @@ export interface RedriveParkedRequest {
   readonly limit?: number;
 }
 
-/** A worker's claim on a partition, fenced by time. */
+/**
+ * A worker's claim on a partition, fenced by time.
+ *
+ * @example
+ * for (const lease of await state.listLeases('default')) console.log(lease.partition, lease.owner, lease.expiresAt);
+ */
 export interface LeaseInfo {
   readonly partition: number;
   readonly owner: string | undefined;

@@ -107,7 +107,12 @@ export interface ReactorRetryPolicy {
   readonly maxAgeMs?: number;
 }
 
-/** How a reactor is run. */
+/**
+ * How a reactor is run: which events, in what order, how many at once, how failures are retried.
+ *
+ * @example
+ * const options: ReactorOptions = { name: 'notify', filter: { eventTypes: ['OrderShipped'] }, ordering: 'unordered', concurrency: 64 };
+ */
 export interface ReactorOptions {
   /** Stable: checkpoints and parked events are stored under it. Letters, digits, `-`, `_`, `.`; up to 100. */
   readonly name: string;
@@ -138,11 +143,17 @@ export interface Reactor extends ReactorOptions {
   readonly handle: ReactorHandler;
 }
 
+/**
+ * What {@link defineReactor} takes: the options and the handler.
+ *
+ * @example
+ * const definition: ReactorDefinition = { name: 'notify', filter: { eventTypes: ['OrderShipped'] }, handle };
+ */
 export interface ReactorDefinition extends ReactorOptions {
   readonly handle: ReactorHandler;
 }
 
-/** A reactor with every default applied. */
+/** A reactor with every default applied (what the runner works with). */
 export interface ResolvedReactor extends Reactor {
   readonly ordering: ReactorOrdering;
   readonly concurrency: number;
@@ -150,6 +161,12 @@ export interface ResolvedReactor extends Reactor {
   readonly whenStreamBlocked: 'wait' | 'park';
 }
 
+/**
+ * The retry policy a reactor gets for every field it leaves out.
+ *
+ * @example
+ * defineReactor({ ..., retry: { ...DEFAULT_REACTOR_RETRY, maxAttempts: 10 } });
+ */
 export const DEFAULT_REACTOR_RETRY: Required<ReactorRetryPolicy> = {
   maxAttempts: 5,
   initialDelayMs: 100,
@@ -235,7 +252,12 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
 }
 
-/** Whether an event passes a reactor's filter (the store filters too; this guards replays and redrives). */
+/**
+ * Whether an event passes a reactor's filter (the store filters too; this guards replays and redrives).
+ *
+ * @example
+ * matchesFilter({ eventTypes: ['OrderPlaced'] }, event);
+ */
 export function matchesFilter(filter: EventFilter, event: Pick<RecordedEvent, 'type' | 'streamName'>): boolean {
   if (filter.eventTypes && !filter.eventTypes.includes(event.type)) return false;
   if (filter.streamPrefixes && !filter.streamPrefixes.some((prefix) => event.streamName.startsWith(prefix))) return false;
