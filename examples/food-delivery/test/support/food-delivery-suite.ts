@@ -247,8 +247,13 @@ export function foodDeliverySuite(backendName: string, backend: SuiteBackend): v
       const noId = await graphql(app.graphqlUrl, PLACE, { input: orderInput({ orderId: '' }) });
       expect(noId.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       expect(noId.errors?.[0]?.extensions?.fields?.map((field) => field.path)).toEqual(['input.orderId']);
-      const notAnInt = await graphql(app.graphqlUrl, PLACE, { input: orderInput({ items: [{ menuItemId: 'gyoza', quantity: 1.5 }] }) });
+    });
+
+    it('bad input: a quantity that is not an Int, given as a GraphQL variable, is BAD_USER_INPUT', async () => {
+      const input = orderInput({ items: [{ menuItemId: 'gyoza', quantity: 1.5 }] });
+      const notAnInt = await graphql(app.graphqlUrl, PLACE, { input });
       expect(notAnInt.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(await history(app, input.orderId)).toEqual([]);
     });
 
     it("lists a customer's orders a page at a time", async () => {
