@@ -190,9 +190,15 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
     this.pending = [];
     if (batch.length === 0) return;
     if (this.hooks.size > 0) {
-      this.writing = this.flushWithHooks(batch).finally(() => {
-        this.writing = undefined;
-      });
+      this.writing = this.flushWithHooks(batch)
+        .catch((error: unknown) => {
+          // Only a connection that broke while rolling back gets here; appends already settled stay so.
+          const failure = new StoreUnavailableError(`SQLite append failed: ${(error as Error).message}`, { cause: error });
+          for (const append of batch) append.reject(failure);
+        })
+        .finally(() => {
+          this.writing = undefined;
+        });
       return;
     }
     const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
