@@ -349,19 +349,20 @@ export class PostgresReactorStateStore implements ReactorStateStore {
   async recordInvocations(invocations: readonly Invocation[]): Promise<void> {
     const segments = toSegments(invocations);
     if (segments.length === 0) return;
-    await this.pool.query(
-      `INSERT INTO eventfold_reactor_invocation_segments (reactor, worker_id, at, first_position, last_position, count, entries)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::text[])`,
-      [
-        segments.map((segment) => segment.reactor),
-        segments.map((segment) => segment.workerId),
-        segments.map((segment) => new Date(segment.at)),
-        segments.map((segment) => segment.firstPosition),
-        segments.map((segment) => segment.lastPosition),
-        segments.map((segment) => segment.count),
-        segments.map((segment) => segment.entries),
-      ],
-    );
+    await this.transaction(async (client) => {
+      // The log is diagnostics written after the fact: an asynchronous commit (no wait for the WAL
+      // flush) loses at most what a crash loses anyway (the attempts buffered since the last flush),
+      // and keeps the log's fsyncs from competing with the event store's.
+      await client.query('SET LOCAL synchronous_commit TO OFF');
+      // One plain insert per segment (usually one per flush): no array parameters to escape.
+      for (const segment of segments) {
+        await client.query(
+          `INSERT INTO eventfold_reactor_invocation_segments (reactor, worker_id, at, first_position, last_position, count, entries)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [segment.reactor, segment.workerId, new Date(segment.at), segment.firstPosition, segment.lastPosition, segment.count, segment.entries],
+        );
+      }
+    });
   }
 
   async listInvocations(query: InvocationQuery): Promise<Invocation[]> {
