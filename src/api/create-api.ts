@@ -12,6 +12,7 @@ import {
   parse,
   specifiedRules,
   validate,
+  type DocumentNode,
   type ExecutionArgs,
   type GraphQLFormattedError,
   type GraphQLSchema,
@@ -139,6 +140,9 @@ export interface Api {
    */
   close(options?: { readonly timeoutMs?: number }): Promise<void>;
 }
+
+/** Parsed and validated WebSocket documents kept per API. */
+const DOCUMENT_CACHE_SIZE = 1_000;
 
 /** WebSocket close code on shutdown. */
 export const GOING_AWAY_CLOSE_CODE = 1001;
@@ -412,6 +416,18 @@ class RunningApi implements Api {
       socket.once('close', () => this.sockets.delete(socket));
     });
     const rules = [...specifiedRules, ...limitRules(limits), ...(introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+    // Parsed and validated once per query text, as Apollo does over HTTP (clients resend the same few).
+    const documents = new Map<string, { document: DocumentNode } | { errors: GraphQLError[] }>();
+    const checkDocument = (query: string): { document: DocumentNode } | { errors: GraphQLError[] } => {
+      let document: DocumentNode;
+      try {
+        document = parse(query);
+      } catch (error) {
+        return { errors: [error instanceof GraphQLError ? withCode(error, 'GRAPHQL_PARSE_FAILED') : new ApiError('BAD_USER_INPUT', 'unparsable query')] };
+      }
+      const errors = validate(schema, document, rules);
+      return errors.length > 0 ? { errors: errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED')) } : { document };
+    };
     const asErrors = (errors: readonly GraphQLError[]): GraphQLError[] =>
       errors.map((error) => {
         const formatted = this.parts.format(error.toJSON(), error);
@@ -444,14 +460,14 @@ class RunningApi implements Api {
               }),
             ]);
           }
-          let document;
-          try {
-            document = parse(payload.query);
-          } catch (error) {
-            return asErrors([error instanceof GraphQLError ? withCode(error, 'GRAPHQL_PARSE_FAILED') : new ApiError('BAD_USER_INPUT', 'unparsable query')]);
+          const checked = documents.get(payload.query) ?? checkDocument(payload.query);
+          if (!documents.has(payload.query)) {
+            // Bounded: the oldest entry goes first (Map keeps insertion order).
+            if (documents.size >= DOCUMENT_CACHE_SIZE) documents.delete(documents.keys().next().value!);
+            documents.set(payload.query, checked);
           }
-          const errors = validate(schema, document, rules);
-          if (errors.length > 0) return asErrors(errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED')));
+          if ('errors' in checked) return asErrors(checked.errors);
+          const document = checked.document;
           try {
             checkComplexity(schema, document, payload.variables ?? undefined, payload.operationName ?? undefined, limits.maxComplexity);
           } catch (error) {

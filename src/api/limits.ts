@@ -1,5 +1,6 @@
 import {
   GraphQLError,
+  isObjectType,
   Kind,
   type ASTVisitor,
   type DocumentNode,
@@ -128,7 +129,9 @@ export function limitRules(limits: Required<ApiLimits>): ValidationRule[] {
 
 /**
  * The cost of an operation with its variables (graphql-query-complexity: a field's `complexity`
- * extension, else 1 per field).
+ * extension, else 1 per field). When no field of the schema declares a `complexity` extension the
+ * cost does not depend on the variables, so it is computed once per parsed document (Apollo and the
+ * WebSocket path reuse parsed documents).
  *
  * @throws LimitExceededError (`BAD_USER_INPUT`, `limit: 'complexity'`) over the limit.
  */
@@ -139,13 +142,24 @@ export function checkComplexity(
   operationName: string | undefined,
   maxComplexity: number,
 ): number {
-  const complexity = getComplexity({
-    schema,
-    query: document,
-    variables: variables ?? {},
-    ...(operationName ? { operationName } : {}),
-    estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-  });
+  const cacheable = !hasComplexityExtensions(schema);
+  const cache = cacheable ? complexityCache(schema) : undefined;
+  const key = operationName ?? '';
+  let complexity = cache?.get(document)?.get(key);
+  if (complexity === undefined) {
+    complexity = getComplexity({
+      schema,
+      query: document,
+      variables: variables ?? {},
+      ...(operationName ? { operationName } : {}),
+      estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+    });
+    if (cache) {
+      let byOperation = cache.get(document);
+      if (!byOperation) cache.set(document, (byOperation = new Map<string, number>()));
+      byOperation.set(key, complexity);
+    }
+  }
   if (complexity > maxComplexity) {
     throw new LimitExceededError('complexity', `query complexity ${complexity} exceeds the limit of ${maxComplexity}`, {
       max: maxComplexity,
@@ -153,4 +167,25 @@ export function checkComplexity(
     });
   }
   return complexity;
+}
+
+const caches = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, number>>>();
+const extensionsBySchema = new WeakMap<GraphQLSchema, boolean>();
+
+function complexityCache(schema: GraphQLSchema): WeakMap<DocumentNode, Map<string, number>> {
+  let cache = caches.get(schema);
+  if (!cache) caches.set(schema, (cache = new WeakMap()));
+  return cache;
+}
+
+/** Whether any field declares `extensions.complexity` (type-graphql's `complexity` option). */
+function hasComplexityExtensions(schema: GraphQLSchema): boolean {
+  let found = extensionsBySchema.get(schema);
+  if (found === undefined) {
+    found = Object.values(schema.getTypeMap()).some(
+      (type) => isObjectType(type) && Object.values(type.getFields()).some((field) => field.extensions.complexity !== undefined),
+    );
+    extensionsBySchema.set(schema, found);
+  }
+  return found;
 }
