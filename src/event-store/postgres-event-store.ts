@@ -60,7 +60,7 @@ const CHANNEL = 'eventfold_events';
 const COLUMNS =
   'transaction_id::text AS transaction_text, sequence, event_id::text AS event_text, stream_name, revision, type, data, metadata, recorded_at';
 /**
- * The same columns for the hot read of `$all` (catch-up, rebuilds), fetched as arrays, with the time as
+ * The same columns for the hot reads (streams, `$all`, correlations), fetched as arrays, with the time as
  * epoch milliseconds: node-pg's timestamp parser and row objects cost more than the rest of the decoding.
  * Aliased apart from the column names, for the same reason as `COLUMNS`.
  */
@@ -426,13 +426,13 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     limit: number,
   ): Promise<readonly RecordedEvent[]> {
     const forwards = direction === 'forwards';
-    const rows = await this.query<EventRow>(
-      forwards ? 'eventfold_read_stream_forwards' : 'eventfold_read_stream_backwards',
-      `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = $1 AND revision ${forwards ? '>=' : '<='} $2
+    const rows = await this.pageQuery(
+      forwards ? 'eventfold_read_stream_forwards_v2' : 'eventfold_read_stream_backwards_v2',
+      `SELECT ${PAGE_COLUMNS} FROM eventfold_events WHERE stream_name = $1 AND revision ${forwards ? '>=' : '<='} $2
        ORDER BY revision ${forwards ? 'ASC' : 'DESC'} LIMIT $3`,
       [streamName, from.toString(), limit],
     );
-    return rows.map(toRecordedEvent);
+    return rows.map(fromPageRow);
   }
 
   protected async readAllPage(
@@ -445,19 +445,11 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     if ((forwards && after === 'end') || (!forwards && after === 'start')) return [];
     const [transactionId, sequence] =
       after === 'start' ? ['0', '0'] : after === 'end' ? [MAX_TRANSACTION_ID, MAX_SEQUENCE] : [after.commit.toString(), after.prepare.toString()];
-    let rows: PageRow[];
-    try {
-      rows = (
-        await this.pool.query<PageRow>({
-          name: forwards ? 'eventfold_read_all_forwards_v2' : 'eventfold_read_all_backwards_v2',
-          text: forwards ? READ_ALL_FORWARDS : READ_ALL_BACKWARDS,
-          values: [transactionId, sequence, limit, filter?.eventTypes ?? null, filter?.streamPrefixes ?? null],
-          rowMode: 'array',
-        })
-      ).rows;
-    } catch (error) {
-      throw unavailable('read failed', error);
-    }
+    const rows = await this.pageQuery(
+      forwards ? 'eventfold_read_all_forwards_v2' : 'eventfold_read_all_backwards_v2',
+      forwards ? READ_ALL_FORWARDS : READ_ALL_BACKWARDS,
+      [transactionId, sequence, limit, filter?.eventTypes ?? null, filter?.streamPrefixes ?? null],
+    );
     return rows.map(fromPageRow);
   }
 
@@ -467,14 +459,14 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     limit: number,
   ): Promise<readonly RecordedEvent[]> {
     const [transactionId, sequence] = after === 'start' ? ['0', '0'] : [after.commit.toString(), after.prepare.toString()];
-    const rows = await this.query<EventRow>(
-      'eventfold_read_correlation',
-      `SELECT ${COLUMNS} FROM eventfold_events
+    const rows = await this.pageQuery(
+      'eventfold_read_correlation_v2',
+      `SELECT ${PAGE_COLUMNS} FROM eventfold_events
        WHERE correlation_id = $1 AND (transaction_id, sequence) > ($2::xid8, $3::bigint) AND ${SAFE}
        ORDER BY transaction_id, sequence LIMIT $4`,
       [correlationId, transactionId, sequence, limit],
     );
-    return rows.map(toRecordedEvent);
+    return rows.map(fromPageRow);
   }
 
   protected async streamRevision(streamName: string): Promise<bigint> {
@@ -503,6 +495,15 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     }
     await this.stopListening();
     await this.pool.end();
+  }
+
+  /** A read of `PAGE_COLUMNS` rows as arrays: node-pg builds no row objects and parses no timestamps. */
+  private async pageQuery(name: string, text: string, values: unknown[]): Promise<PageRow[]> {
+    try {
+      return (await this.pool.query<PageRow>({ name, text, values, rowMode: 'array' })).rows;
+    } catch (error) {
+      throw unavailable('read failed', error);
+    }
   }
 
   private async query<Row extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<Row[]> {
