@@ -279,13 +279,20 @@ class RunningApi implements Api {
     const server = createServer(app);
     this.ownsServer = true;
     await this.mount(app, server, { health: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 4000, options.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port ?? 4000, options.host ?? '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (error) {
+      // A taken port: undo what mount started (projections, watcher, Apollo) before reporting it.
+      this.ownsServer = false;
+      await this.close({ timeoutMs: 0 });
+      throw error;
+    }
     const { port } = server.address() as AddressInfo;
     const host = options.host ?? '127.0.0.1';
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${this.parts.path}`;

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   connectEventStore,
+  createApi,
   defineReactor,
+  InMemoryReadModelStore,
   NonRetryableError,
   Position,
   ProjectionEngine,
@@ -14,7 +16,8 @@ import {
 } from '../../src';
 import { ticket } from './app/ticket';
 import { ticketBoard } from './app/ticket-board.projection';
-import { bearer, gql, startTestApi, token, type TestApi } from './support/test-api';
+import { ticketResolvers } from './app/ticket.graphql';
+import { bearer, gql, memoryLogger, startTestApi, token, type TestApi } from './support/test-api';
 import { subscribe, wsClient } from './support/ws-client';
 
 const OPEN = `mutation Open($input: OpenTicketInput!) { openTicket(input: $input) { commandId revision position correlationId } }`;
@@ -319,5 +322,22 @@ describe('health, audit, admin, read-your-writes and shutdown', () => {
     expect(slot?.position?.toString()).toBe(receipt.position);
     expect((await app.api.engine!.status('ticket-board')).state).toBe('stopped');
     await app.close();
+  });
+});
+
+describe('listen', () => {
+  it('reports a taken port and leaves nothing running', async () => {
+    const first = await startTestApi();
+    const eventStore = await connectEventStore('memory:');
+    const readModels = new InMemoryReadModelStore();
+    try {
+      const second = await createApi({ eventStore, readModels, projections: [ticketBoard], aggregates: [ticket], resolvers: ticketResolvers(), auth: { mode: 'off' }, logger: memoryLogger() });
+      await expect(second.listen({ port: first.listening.port, host: '127.0.0.1' })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      expect((await second.engine!.status('ticket-board')).state).toBe('stopped');
+    } finally {
+      await readModels.close();
+      await eventStore.close();
+      await first.close();
+    }
   });
 });
