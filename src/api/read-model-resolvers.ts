@@ -28,7 +28,11 @@ interface ReadModelOperation<C extends CollectionMap, K extends keyof C & string
   readonly toView?: (doc: DocumentOf<C[K]>, context: ApiContext) => View;
   /** Default: any authenticated user. */
   readonly access?: AccessRule;
-  /** Hides documents the caller may not see (answered as not there). */
+  /**
+   * Hides documents the caller may not see (answered as not there). In lists it filters each page
+   * after reading it, so a page can hold fewer than `first` nodes and `totalCount` counts hidden ones:
+   * filter by the caller in `where` when that matters.
+   */
   readonly canSee?: (doc: DocumentOf<C[K]>, context: ApiContext) => boolean;
 }
 
