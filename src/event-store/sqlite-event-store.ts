@@ -44,17 +44,6 @@ const MIGRATIONS: readonly string[] = [
      WHERE correlation_id IS NOT NULL;`,
 ];
 
-interface EventRow {
-  position: number;
-  event_id: string;
-  stream_name: string;
-  revision: number;
-  type: string;
-  data: string;
-  metadata: string;
-  recorded_at: number;
-}
-
 interface PendingAppend {
   readonly streamName: string;
   readonly events: readonly PreparedEvent[];
@@ -135,15 +124,21 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
         `INSERT INTO eventfold_streams (stream_name, revision) VALUES (?, ?)
          ON CONFLICT (stream_name) DO UPDATE SET revision = excluded.revision`,
       ),
-      streamForwards: db.prepare<[string, number, number], EventRow>(
-        `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
-      ),
-      streamBackwards: db.prepare<[string, number, number], EventRow>(
-        `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
-      ),
-      correlation: db.prepare<[string, number, number], EventRow>(
-        `SELECT ${COLUMNS} FROM eventfold_events WHERE correlation_id = ? AND position > ? ORDER BY position LIMIT ?`,
-      ),
+      streamForwards: db
+        .prepare<[string, number, number], EventColumns>(
+          `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+        )
+        .raw(true),
+      streamBackwards: db
+        .prepare<[string, number, number], EventColumns>(
+          `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
+        )
+        .raw(true),
+      correlation: db
+        .prepare<[string, number, number], EventColumns>(
+          `SELECT ${COLUMNS} FROM eventfold_events WHERE correlation_id = ? AND position > ? ORDER BY position LIMIT ?`,
+        )
+        .raw(true),
       head: db.prepare<[], { position: number }>('SELECT MAX(position) AS position FROM eventfold_events'),
       typedBetween: db.prepare<[number, number, string], { found: number }>(
         `SELECT 1 AS found FROM eventfold_events
@@ -378,7 +373,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
   ): Promise<readonly RecordedEvent[]> {
     const statement = direction === 'forwards' ? this.statements.streamForwards : this.statements.streamBackwards;
     const fromRevision = from > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(from);
-    return this.guard(() => statement.all(streamName, fromRevision, limit).map(toRecordedEvent));
+    return this.guard(() => statement.all(streamName, fromRevision, limit).map(fromColumns));
   }
 
   protected readAllPage(
@@ -427,7 +422,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
     limit: number,
   ): Promise<readonly RecordedEvent[]> {
     const bound = after === 'start' ? 0 : Number(after.commit);
-    return this.guard(() => this.statements.correlation.all(correlationId, bound, limit).map(toRecordedEvent));
+    return this.guard(() => this.statements.correlation.all(correlationId, bound, limit).map(fromColumns));
   }
 
   protected streamRevision(streamName: string): Promise<bigint> {
@@ -476,20 +471,6 @@ function fromColumns(row: EventColumns): RecordedEvent {
     data: JSON.parse(row[5]) as JsonValue,
     metadata: JSON.parse(row[6]) as EventMetadata,
     recordedAt: new Date(row[7]),
-  };
-}
-
-function toRecordedEvent(row: EventRow): RecordedEvent {
-  const position = BigInt(row.position);
-  return {
-    id: row.event_id,
-    type: row.type,
-    streamName: row.stream_name,
-    revision: BigInt(row.revision),
-    position: Position.of(position, position),
-    data: JSON.parse(row.data) as JsonValue,
-    metadata: JSON.parse(row.metadata) as EventMetadata,
-    recordedAt: new Date(row.recorded_at),
   };
 }
 
