@@ -21,8 +21,9 @@ import { naivePostgres, naiveSqlite } from './peers-naive';
 /**
  * eventfold side by side with Emmett (`@event-driven-io/emmett`, `-postgresql`, `-sqlite`) and with a
  * naive store written here, on one throwaway PostgreSQL server and on SQLite files, in the same run.
- * Each side gets databases (files) of its own; every metric runs eventfold, Emmett and the naive
- * store back to back, so that their ratio is measured under the same load. See bench/README.md.
+ * Each side gets databases (files) of its own; every write metric runs eventfold, Emmett and the
+ * naive store in alternating rounds, so that their ratio is measured under the same load; the
+ * projection catch-up runs them one after the other over the same 200,000 events. See bench/README.md.
  */
 
 /** The folder Emmett is installed into, apart from eventfold's own dependencies. */
@@ -206,36 +207,65 @@ function recordSideBySide(context: BenchContext, backend: string, metric: string
   context.progress(`${backend} ${ratio} = ${value.toFixed(2)} (eventfold ${Math.round(ours)}, Emmett ${Math.round(theirs)}, naive ${Math.round(figures.get('naive') ?? NaN)} ${unit})`);
 }
 
+/** One contender of an interleaved measurement: prepares once, then runs one timed round at a time. */
+interface Contender {
+  readonly label: string;
+  setup(): Promise<(round: number) => Promise<{ units: number; ms: number }>>;
+}
+
+/**
+ * Runs the contenders in alternating rounds (A B C, C B A, A B C, …) and returns units per second of
+ * each over all its rounds, so that load that drifts during a run (this machine is shared) weighs on
+ * every side alike rather than on whichever ran in the worse moment.
+ */
+async function interleaved(context: BenchContext, backend: string, label: string, contenders: readonly Contender[], rounds: number): Promise<Map<string, number>> {
+  context.progress(`${backend} ${label}: ${contenders.map((c) => c.label).join(', ')} in ${rounds} alternating rounds`);
+  const runs = [];
+  for (const contender of contenders) runs.push(await contender.setup());
+  const totals = contenders.map(() => ({ units: 0, ms: 0 }));
+  for (let round = 0; round < rounds; round++) {
+    const order = contenders.map((_, index) => index);
+    if (round % 2 === 1) order.reverse();
+    for (const index of order) {
+      const result = await runs[index]!(round);
+      totals[index]!.units += result.units;
+      totals[index]!.ms += result.ms;
+    }
+  }
+  return new Map(contenders.map((contender, index) => [contender.label, (totals[index]!.units / totals[index]!.ms) * 1000]));
+}
+
 async function measureWrites(context: BenchContext, backend: string, openers: ReadonlyArray<() => Promise<PeerSide>>): Promise<void> {
-  const maxMs = context.quick ? 1_000 : 3_000;
+  const rounds = context.quick ? 2 : 3;
+  // Per side and metric, over all rounds.
+  const maxMs = (context.quick ? 1_000 : 3_000) / rounds;
   await withSides(openers, async (sides) => {
     const run = randomUUID().slice(0, 6);
-    const each = async (label: string, work: (side: PeerSide) => Promise<number>): Promise<Map<string, number>> => {
-      const figures = new Map<string, number>();
-      for (const side of sides) {
-        context.progress(`${backend} ${label}: ${side.name}`);
-        figures.set(side.name, await work(side));
-      }
-      return figures;
-    };
+    const appends = (label: string, workers: number, maxOperations: number, unitsPerCall: number, work: (side: PeerSide, round: number, worker: number, iteration: number) => Promise<unknown>) =>
+      interleaved(
+        context,
+        backend,
+        label,
+        sides.map((side) => ({
+          label: side.name,
+          setup: () =>
+            Promise.resolve((round: number) =>
+              throughput({ workers, maxOperations: maxOperations / rounds, maxMs, unitsPerCall }, (worker, iteration) => work(side, round, worker, iteration)),
+            ),
+        })),
+        rounds,
+      );
 
-    const single = await each('single-event appends, 1 writer', async (side) => {
-      const result = await throughput({ workers: 1, maxOperations: 20_000, maxMs }, (_w, i) => side.append(`order-${run}1-${i % 100}`, [orderPlaced]));
-      return result.perSecond;
-    });
+    const single = await appends('single-event appends, 1 writer', 1, 20_000, 1, (side, _round, _worker, i) => side.append(`order-${run}1-${i % 100}`, [orderPlaced]));
     recordSideBySide(context, backend, 'append_1w', 'events/s', single, 'ratio_append_1w');
 
-    const concurrent = await each('single-event appends, 16 writers', async (side) => {
-      const result = await throughput({ workers: 16, maxOperations: 100_000, maxMs }, (worker, i) => side.append(`order-${run}16-${worker}-${i % 50}`, [orderPlaced]));
-      return result.perSecond;
-    });
+    const concurrent = await appends('single-event appends, 16 writers', 16, 100_000, 1, (side, _round, worker, i) =>
+      side.append(`order-${run}16-${worker}-${i % 50}`, [orderPlaced]),
+    );
     recordSideBySide(context, backend, 'append_16w', 'events/s', concurrent, 'ratio_append_16w');
 
-    const batch = await each('batches of 100 events, 1 writer', async (side) => {
-      const events = Array.from({ length: 100 }, () => orderPlaced);
-      const result = await throughput({ workers: 1, maxOperations: 2_000, maxMs, unitsPerCall: 100 }, (_w, i) => side.append(`order-${run}b-${i}`, events));
-      return result.perSecond;
-    });
+    const hundred = Array.from({ length: 100 }, () => orderPlaced);
+    const batch = await appends('batches of 100 events, 1 writer', 1, 3_000, 100, (side, round, _worker, i) => side.append(`order-${run}b${round}-${i}`, hundred));
     recordSideBySide(context, backend, 'append_batch100', 'events/s', batch, 'ratio_append_batch');
 
     for (const scenario of [
@@ -243,43 +273,47 @@ async function measureWrites(context: BenchContext, backend: string, openers: Re
       { label: 'long', length: 1_000, streamsPerWorker: context.quick ? 1 : 2, ratio: 'ratio_commands_long' },
     ]) {
       const workers = 16;
+      // At most this many commands per stream on average over all rounds (10 → 15 events, 1,000 → 1,100).
       const maxGrowth = Math.max(5, scenario.length / 10);
       const history: BenchEvent[] = counterHistory(scenario.length).map(({ type, data }) => ({ type, data }));
-      const commands = async (side: PeerSide, variant: string, increment: (streamName: string) => Promise<number>): Promise<number> => {
-        const streams = Array.from({ length: workers }, (_, worker) =>
-          Array.from({ length: scenario.streamsPerWorker }, (_, index) => `counter-${run}${scenario.label}${variant}-${worker}-${index}`),
-        );
-        const all = streams.flat();
-        await inParallel(all, 8, (streamName) => side.append(streamName, history));
-        let appended = 0;
-        const result = await throughput({ workers, maxOperations: all.length * maxGrowth, maxMs }, async (worker, iteration) => {
-          const events = await increment(streams[worker]![iteration % scenario.streamsPerWorker]!);
-          appended += events;
-        });
-        if (appended !== result.units) throw new Error(`${side.name}${variant}: ${result.units} commands appended ${appended} events, expected one each`);
-        return result.perSecond;
-      };
-      const label = `commands on ${scenario.label} streams (${scenario.length} events), 16 callers`;
-      const figures = await each(label, (side) => commands(side, '', (streamName) => side.increment(streamName)));
+      const commands = (side: PeerSide, label: string, increment: (streamName: string) => Promise<number>): Contender => ({
+        label,
+        async setup() {
+          const streams = Array.from({ length: workers }, (_, worker) =>
+            Array.from({ length: scenario.streamsPerWorker }, (_, index) => `counter-${run}${scenario.label}${label}-${worker}-${index}`),
+          );
+          const all = streams.flat();
+          await inParallel(all, 8, (streamName) => side.append(streamName, history));
+          return async () => {
+            let appended = 0;
+            const result = await throughput({ workers, maxOperations: (all.length * maxGrowth) / rounds, maxMs }, async (worker, iteration) => {
+              const events = await increment(streams[worker]![iteration % scenario.streamsPerWorker]!);
+              appended += events;
+            });
+            if (appended !== result.units) throw new Error(`${label}: ${result.units} commands appended ${appended} events, expected one each`);
+            return result;
+          };
+        },
+      });
+      const contenders = sides.map((side) => commands(side, side.name, (streamName) => side.increment(streamName)));
       // eventfold's opt-in state cache, as a figure apart: Emmett has no equivalent, so it stays out of the ratio.
       for (const side of sides) {
-        if (!side.incrementCached) continue;
-        context.progress(`${backend} ${label}: ${side.name} with its state cache`);
-        figures.set(`${side.name}_cached`, await commands(side, 'c', (streamName) => side.incrementCached!(streamName)));
+        if (side.incrementCached) contenders.push(commands(side, `${side.name}_cached`, (streamName) => side.incrementCached!(streamName)));
       }
+      const figures = await interleaved(context, backend, `commands on ${scenario.label} streams (${scenario.length} events), 16 callers`, contenders, rounds);
       recordSideBySide(context, backend, `commands_${scenario.label}_16c`, 'commands/s', figures, scenario.ratio);
     }
   });
 }
 
 async function measureCatchUp(context: BenchContext, backend: string, openers: ReadonlyArray<() => Promise<PeerSide>>): Promise<void> {
-  const cartLength = 20;
-  const carts = context.quick ? 1_000 : 10_000;
+  const cartLength = 40;
+  const carts = context.quick ? 500 : 5_000;
   const expectedEvents = carts * cartLength;
   // Emmett and the naive store handle one event at a time; a full pass over 200,000 events would
   // take them many minutes here, so their catch-up is stopped after this long and measured over the
   // events they got through.
-  const maxMs = context.quick ? 5_000 : 20_000;
+  const maxMs = context.quick ? 5_000 : 15_000;
   const seedDeadline = performance.now() + 600_000;
   await withSides(openers, async (sides) => {
     const figures = new Map<string, number>();
