@@ -68,6 +68,22 @@ export async function naivePostgres(url: string): Promise<PeerSide> {
   return {
     name: 'naive',
     append: (streamName, events) => append(streamName, events),
+    async seed(streams) {
+      let position = '0';
+      for (let start = 0; start < streams.length; start += 500) {
+        const rows = streams.slice(start, start + 500).flatMap(([streamName, events]) => events.map((event, revision) => ({ streamName, revision, event })));
+        position = await transaction(async (client) => {
+          const inserted = await client.query<{ global_position: string }>(
+            `INSERT INTO naive_events (stream_name, revision, id, type, data)
+             SELECT * FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::jsonb[]) ORDER BY 1, 2
+             RETURNING global_position`,
+            [rows.map((r) => r.streamName), rows.map((r) => r.revision), rows.map(() => randomUUID()), rows.map((r) => r.event.type), rows.map((r) => JSON.stringify(r.event.data))],
+          );
+          return inserted.rows.reduce((last, row) => (BigInt(row.global_position) > BigInt(last) ? row.global_position : last), position);
+        });
+      }
+      return position;
+    },
     async increment(streamName) {
       const { rows } = await pool.query<StoredRow>('SELECT revision, type, data FROM naive_events WHERE stream_name = $1 ORDER BY revision', [streamName]);
       const state = rows.reduce<CounterState>((folded, row) => evolveCounter(folded, row), initialCounter());
@@ -156,9 +172,16 @@ export function naiveSqlite(path: string): PeerSide {
     saveCheckpoint.run(collection, Number(event.position));
   });
 
+  const seedAll = db.transaction((streams: ReadonlyArray<readonly [string, readonly BenchEvent[]]>): string => {
+    let position = '0';
+    for (const [streamName, events] of streams) position = append(streamName, events);
+    return position;
+  });
+
   return {
     name: 'naive',
     append: (streamName, events) => Promise.resolve(append(streamName, events)),
+    seed: (streams) => Promise.resolve(seedAll(streams)),
     increment(streamName) {
       const rows = readStream.all(streamName);
       const state = rows.reduce<CounterState>((folded, row) => evolveCounter(folded, { type: row.type, data: JSON.parse(row.data) as unknown }), initialCounter());
