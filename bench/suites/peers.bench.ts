@@ -488,7 +488,10 @@ function loadEmmett(): { postgres(url: string): PeerSide; sqlite(fileName: strin
       const { count, documents } = await side.readDocuments(collection, ids);
       return { count: Number(count), documents: new Map(documents.map(({ id, ...document }) => [id, document])) };
     },
-    close: () => side.close(),
+    async close() {
+      if (side.stats.busyRetries > 0) console.log(`  emmett: ${side.stats.busyRetries} calls retried after SQLITE_BUSY`);
+      await side.close();
+    },
   });
   return { postgres: (url) => wrap(adapter.emmettPostgres(url)), sqlite: (fileName) => wrap(adapter.emmettSqlite(fileName)) };
 }
