@@ -37,6 +37,12 @@ export interface ApiLimits {
   readonly socketBufferBytes?: number;
 }
 
+/**
+ * The limits used where `createApi({ limits })` leaves one out.
+ *
+ * @example
+ * createApi({ ..., limits: { maxDepth: DEFAULT_API_LIMITS.maxDepth + 2 } });
+ */
 export const DEFAULT_API_LIMITS: Required<ApiLimits> = {
   bodyLimit: '100kb',
   maxDepth: 10,
