@@ -39,15 +39,25 @@ export type AuthOptions =
 /** Turns a presented token (or none) into a user: `undefined` for anonymous callers. */
 export type Authenticator = (authorization: string | undefined) => Promise<ApiUser | undefined>;
 
+/** Verified tokens kept per authenticator, and for how long at most (ms). */
+const TOKEN_CACHE_SIZE = 10_000;
+const TOKEN_CACHE_MS = 60_000;
+
 /**
  * The authenticator for the configured mode. A missing token is anonymous (operations then decide
  * whether they need a user); a malformed, expired or wrongly signed one is `UNAUTHENTICATED`.
+ *
+ * A verified token is remembered (by its exact text, at most 60 s, at most 10,000 tokens), because
+ * clients send the same token with every request and checking its signature is most of the cost of a
+ * small request. A remembered token is checked against its `exp` again on every use, so it expires on
+ * time; a key removed from a JWKS stops being honoured within 60 s. Refused tokens are not remembered.
+ * `clock` (ms since the epoch) is for tests.
  *
  * @example
  * const authenticate = createAuthenticator({ mode: 'jwt', secret });
  * const user = await authenticate(request.headers.authorization);
  */
-export function createAuthenticator(options: AuthOptions): Authenticator {
+export function createAuthenticator(options: AuthOptions, clock: () => number = Date.now): Authenticator {
   if (options.mode === 'off') {
     const user: ApiUser = {
       id: options.developmentUser?.id ?? 'dev',
@@ -70,14 +80,23 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
     ...(options.audience ? { audience: options.audience } : {}),
     clockTolerance: options.clockToleranceSeconds ?? 5,
   };
+  const verified = new Map<string, { readonly user: ApiUser; readonly exp: number | undefined; readonly until: number }>();
   return async (authorization) => {
     if (authorization === undefined || authorization === '') return undefined;
+    const cached = verified.get(authorization);
+    if (cached) {
+      const now = clock();
+      // jose's rule: expired when exp <= now - tolerance (whole seconds).
+      const expired = cached.exp !== undefined && cached.exp <= Math.floor(now / 1000) - verifyOptions.clockTolerance;
+      if (!expired && now < cached.until) return cached.user;
+      verified.delete(authorization);
+    }
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!match) throw new UnauthenticatedError('the authorization must be "Bearer <token>"');
     let payload: JWTPayload;
     try {
-      payload =
-        typeof key === 'function' ? (await jwtVerify(match[1]!, key, verifyOptions)).payload : (await jwtVerify(match[1]!, key, verifyOptions)).payload;
+      const checks = { ...verifyOptions, currentDate: new Date(clock()) };
+      payload = typeof key === 'function' ? (await jwtVerify(match[1]!, key, checks)).payload : (await jwtVerify(match[1]!, key, checks)).payload;
     } catch (error) {
       const reason = (error as { code?: unknown }).code === 'ERR_JWT_EXPIRED' ? 'the token has expired' : 'the token is invalid';
       throw new UnauthenticatedError(reason);
@@ -85,11 +104,16 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
     if (typeof payload.sub !== 'string' || payload.sub === '') throw new UnauthenticatedError('the token has no subject');
     const roles = payload[rolesClaim];
     const tenant = payload[tenantClaim];
-    return {
+    // Frozen: one remembered user serves many requests.
+    const user: ApiUser = Object.freeze({
       id: payload.sub,
-      roles: Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : [],
+      roles: Object.freeze(Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : []),
       ...(typeof tenant === 'string' ? { tenantId: tenant } : {}),
-      claims: payload,
-    };
+      claims: Object.freeze(payload),
+    });
+    // Bounded: the oldest entry goes first (Map keeps insertion order).
+    if (verified.size >= TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+    verified.set(authorization, { user, exp: typeof payload.exp === 'number' ? payload.exp : undefined, until: clock() + TOKEN_CACHE_MS });
+    return user;
   };
 }
