@@ -7,6 +7,7 @@ import type { ApiContext } from './api-context';
 import { requireAccess, type AccessRule } from './authorization';
 import type { ClassType } from './class-type';
 import { liveQuery, sharedRead } from './live-query';
+import { sameForEverySubscriber } from './shared-execution';
 import { connectionType, paginate, type Connection } from './pagination';
 
 /** A projection as the read-model resolvers need it: its name and collections. */
@@ -186,9 +187,12 @@ export function documentSubscription<C extends CollectionMap, K extends keyof C 
         return liveQuery(ctx, {
           projection: definition.projection.name,
           affects: (keys) => keys.includes(key),
-          read: async (change) => ({
-            doc: await sharedRead(ctx.services.readModels, `${definition.projection.name}\u0000${definition.collection}\u0000${key}`, change, () => reader.get(key)),
-          }),
+          // One read and one value object per change for every subscriber of the document, so that
+          // their executions can be shared too (see shared-execution.ts).
+          read: (change) =>
+            sharedRead(ctx.services.readModels, `${definition.projection.name}\u0000${definition.collection}\u0000${key}`, change, async () =>
+              valueFor<{ doc: DocumentOf<C[K]> | undefined }>(definition, { doc: await reader.get(key) }),
+            ),
         });
       },
     })
@@ -230,16 +234,22 @@ export function documentListSubscription<C extends CollectionMap, K extends keyo
         requireAccess(ctx, definition.access);
         const where = definition.where?.(Object.assign(new FilterArgs(), args) as Filter, ctx);
         const reader = ctx.services.readModels.documents(definition.projection, definition.collection);
+        const listKey = JSON.stringify([definition.projection.name, definition.collection, where ?? null, definition.orderBy, definition.direction, definition.limit]);
         return liveQuery(ctx, {
           projection: definition.projection.name,
-          read: async () => ({
-            docs: await reader.find({
-              ...(where ? { where } : {}),
-              ...(definition.orderBy ? { orderBy: definition.orderBy } : {}),
-              ...(definition.direction ? { direction: definition.direction } : {}),
-              limit: definition.limit ?? 100,
-            }),
-          }),
+          // Subscribers of the same list (same filter, order and limit) share one read and one value
+          // object per change, so that their executions can be shared too (see shared-execution.ts).
+          read: (change) =>
+            sharedRead(ctx.services.readModels, listKey, change, async () =>
+              valueFor<{ docs: DocumentOf<C[K]>[] }>(definition, {
+                docs: await reader.find({
+                  ...(where ? { where } : {}),
+                  ...(definition.orderBy ? { orderBy: definition.orderBy } : {}),
+                  ...(definition.direction ? { direction: definition.direction } : {}),
+                  limit: definition.limit ?? 100,
+                }),
+              }),
+            ),
         });
       },
     })
@@ -262,4 +272,9 @@ function visible<C extends CollectionMap, K extends keyof C & string, View>(
   if (doc === undefined) return null;
   if (definition.canSee && !definition.canSee(doc, context)) return null;
   return definition.toView ? definition.toView(doc, context) : (doc as unknown as View);
+}
+
+/** A live value, marked the same for every subscriber when the operation has no `canSee` and no `toView`. */
+function valueFor<T extends object>(definition: { readonly canSee?: unknown; readonly toView?: unknown }, value: T): T {
+  return definition.canSee || definition.toView ? value : sameForEverySubscriber(value);
 }

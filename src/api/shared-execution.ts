@@ -1,0 +1,173 @@
+import {
+  createSourceEventStream,
+  execute,
+  isAbstractType,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
+import { getMetadataStorage } from 'type-graphql';
+import type { ApiContext } from './api-context';
+
+/**
+ * Values a live query hands to every subscriber of the same document alike: the root field's value
+ * does not depend on who subscribed (no `canSee`, no `toView`).
+ */
+const independentValues = new WeakSet<object>();
+
+/**
+ * Marks a subscription value as the same for every subscriber, so that subscribers whose selection
+ * only touches plain fields share one execution of it, whoever they are. Without the mark, only
+ * subscribers of the same user (the same verified token) share one.
+ */
+export function sameForEverySubscriber<T extends object>(value: T): T {
+  independentValues.add(value);
+  return value;
+}
+
+/** Scope of subscribers without a user. */
+const ANONYMOUS = {};
+/** Scope of subscribers whose result cannot depend on who they are. */
+const EVERYONE = {};
+
+type Executions = WeakMap<DocumentNode, WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>>;
+const executions = new WeakMap<object, Executions>();
+
+/**
+ * graphql's `subscribe`, except that subscribers that receive the same value object (a live query's
+ * shared read) for the same document, operation and variables share one execution of it: a change
+ * followed by a thousand subscribers is executed once per user, or once in all when the value does
+ * not depend on the user (see {@link sameForEverySubscriber}) and no selected field below the root has
+ * a field resolver or middleware. The result object is shared too: graphql-ws only serialises it.
+ */
+export async function subscribeShared(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> {
+  const source = await createSourceEventStream(args);
+  if (!isAsyncIterable(source)) return source;
+  const context = args.contextValue as ApiContext | undefined;
+  const userScope: object = context?.user ?? ANONYMOUS;
+  const key = `${args.operationName ?? ''}\u0000${args.variableValues ? JSON.stringify(args.variableValues) : ''}`;
+  const plain = plainBelowRoot(args.schema, args.document);
+  const run = (payload: unknown): ExecutionResult | Promise<ExecutionResult> => {
+    if (typeof payload !== 'object' || payload === null) return execute({ ...args, rootValue: payload });
+    const scope = plain && independentValues.has(payload) ? EVERYONE : userScope;
+    let byDocument = executions.get(payload);
+    if (!byDocument) executions.set(payload, (byDocument = new WeakMap()));
+    let byScope = byDocument.get(args.document);
+    if (!byScope) byDocument.set(args.document, (byScope = new WeakMap()));
+    let byKey = byScope.get(scope);
+    if (!byKey) byScope.set(scope, (byKey = new Map<string, ExecutionResult | Promise<ExecutionResult>>()));
+    let result = byKey.get(key);
+    if (result === undefined) {
+      result = execute({ ...args, rootValue: payload });
+      byKey.set(key, result);
+    }
+    return result;
+  };
+  return mapAsyncIterator(source, run);
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/** Like graphql's internal `mapAsyncIterator`: maps each value, passes `return` and `throw` on. */
+function mapAsyncIterator<T, U>(iterable: AsyncIterable<T>, map: (value: T) => U | Promise<U>): AsyncGenerator<U, void, void> {
+  const iterator = iterable[Symbol.asyncIterator]();
+  const close = async (): Promise<void> => {
+    await iterator.return?.();
+  };
+  const step = async (result: IteratorResult<T>): Promise<IteratorResult<U, void>> => {
+    if (result.done) return { done: true, value: undefined };
+    try {
+      return { done: false, value: await map(result.value) };
+    } catch (error) {
+      await close().catch(() => undefined);
+      throw error;
+    }
+  };
+  const mapped: AsyncGenerator<U, void, void> = {
+    async next() {
+      return step(await iterator.next());
+    },
+    async return() {
+      await close();
+      return { done: true, value: undefined };
+    },
+    async throw(error: unknown) {
+      if (iterator.throw) return step(await iterator.throw(error));
+      await close();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return mapped;
+    },
+    async [Symbol.asyncDispose]() {
+      await close();
+    },
+  };
+  return mapped;
+}
+
+const plainDocuments = new WeakMap<DocumentNode, boolean>();
+const customFieldsBySchema = new WeakMap<GraphQLSchema, ReadonlySet<string> | undefined>();
+
+/**
+ * Whether every field selected below the operation's root fields resolves to a plain property of its
+ * parent (no type-graphql field resolver, no field middleware, no abstract type whose implementations
+ * might differ), so that its value cannot depend on the context.
+ */
+function plainBelowRoot(schema: GraphQLSchema, document: DocumentNode): boolean {
+  let plain = plainDocuments.get(document);
+  if (plain !== undefined) return plain;
+  const custom = customFields(schema);
+  plain = custom !== undefined;
+  if (custom) {
+    const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter((type) => type != null));
+    const typeInfo = new TypeInfo(schema);
+    visit(
+      document,
+      visitWithTypeInfo(typeInfo, {
+        Field(node) {
+          const parent = typeInfo.getParentType();
+          if (!parent || roots.has(parent as never)) return;
+          if (isAbstractType(parent) || custom.has(`${parent.name}.${node.name.value}`)) plain = false;
+        },
+      }),
+    );
+  }
+  plainDocuments.set(document, plain);
+  return plain;
+}
+
+/**
+ * `Type.field` of every field with a type-graphql field resolver or middleware; undefined when one of
+ * them cannot be named (then nothing counts as plain).
+ */
+function customFields(schema: GraphQLSchema): ReadonlySet<string> | undefined {
+  if (customFieldsBySchema.has(schema)) return customFieldsBySchema.get(schema);
+  const storage = getMetadataStorage();
+  const names = new Map<unknown, string>();
+  for (const type of [...storage.objectTypes, ...storage.interfaceTypes]) names.set(type.target, type.name);
+  const fields = new Set<string>();
+  let known = true;
+  const add = (target: unknown, field: string): void => {
+    const name = names.get(target);
+    if (name === undefined) known = false;
+    else fields.add(`${name}.${field}`);
+  };
+  for (const resolver of storage.fieldResolvers) {
+    const target = resolver.getObjectType?.();
+    if (target === undefined) known = false;
+    else add(target, resolver.schemaName);
+  }
+  for (const field of storage.fields) {
+    if (field.middlewares && field.middlewares.length > 0) add(field.target, field.schemaName);
+  }
+  const result = known ? fields : undefined;
+  customFieldsBySchema.set(schema, result);
+  return result;
+}
