@@ -1,7 +1,8 @@
 import type { Aggregate } from '../domain/aggregate';
 import type { EventCatalog } from '../domain/event-catalog';
 import type { Message } from '../domain/message';
-import type { EventStoreReader, RecordedEvent } from '../event-store/event-store';
+import type { EventStoreReader, FoldEvent, RecordedEvent } from '../event-store/event-store';
+import { readStreamForFold } from '../event-store/fold-read';
 import type { Position } from '../event-store/position';
 import type { SnapshotStore } from './snapshot-store';
 import { withCommandIds } from './recent-commands';
@@ -129,18 +130,59 @@ export async function readOn<Command extends Message, Event extends Message, Sta
   commandId?: string,
 ): Promise<LoadedStream<State>> {
   let { state, revision, position } = loaded;
-  const commandEvents = [...loaded.commandEvents];
   const seenCommandIds: string[] = [];
-  for await (const recorded of store.readStream(streamName, { fromRevision: revision + 1n })) {
-    state = aggregate.evolve(state, decodeRecorded(aggregate.events, recorded));
-    revision = recorded.revision;
-    position = recorded.position;
-    const eventCommandId = recorded.metadata.commandId;
-    if (typeof eventCommandId === 'string') seenCommandIds.push(eventCommandId);
-    if (commandId !== undefined && eventCommandId === commandId) commandEvents.push(recorded);
+  // Where the command's own events lie among those read (one contiguous append): read again in full below.
+  let firstMatch: bigint | undefined;
+  let lastMatch: bigint | undefined;
+  const pages = readStreamForFold(store, streamName, { fromRevision: revision + 1n, metadataKeys: FOLD_METADATA_KEYS });
+  for await (const page of pages) {
+    const { events, fromRevision } = page;
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index]!;
+      state = aggregate.evolve(state, decodeFolded(aggregate.events, event, streamName, fromRevision, index));
+      const eventCommandId = event.metadata.commandId;
+      if (typeof eventCommandId === 'string') {
+        seenCommandIds.push(eventCommandId);
+        if (eventCommandId === commandId) {
+          firstMatch ??= fromRevision + BigInt(index);
+          lastMatch = fromRevision + BigInt(index);
+        }
+      }
+    }
+    revision = page.last.revision;
+    position = page.last.position;
+  }
+  let commandEvents = loaded.commandEvents;
+  if (firstMatch !== undefined && lastMatch !== undefined) {
+    const found = [...commandEvents];
+    const maxCount = Number(lastMatch - firstMatch) + 1;
+    for await (const recorded of store.readStream(streamName, { fromRevision: firstMatch, maxCount })) {
+      if (recorded.metadata.commandId === commandId) found.push(recorded);
+    }
+    commandEvents = found;
   }
   const recentCommandIds = withCommandIds(loaded.recentCommandIds, seenCommandIds);
   return { ...loaded, state, revision, position, commandEvents, recentCommandIds };
+}
+
+/** The metadata a fold reads per event: the schema version to upcast from, the command that wrote it. */
+const FOLD_METADATA_KEYS: readonly string[] = [SCHEMA_VERSION_KEY, 'commandId'];
+
+/** {@link decodeRecorded} for an event of a fold page, `index` events after `fromRevision`. */
+function decodeFolded<Event extends Message>(
+  events: EventCatalog<Event>,
+  folded: FoldEvent,
+  streamName: string,
+  fromRevision: bigint,
+  index: number,
+): Event {
+  const version = folded.metadata[SCHEMA_VERSION_KEY];
+  return events.decode({
+    type: folded.type,
+    data: folded.data,
+    version: version === undefined ? 1 : (version as number),
+    location: `${streamName}@${fromRevision + BigInt(index)}`,
+  });
 }
 
 /**

@@ -51,12 +51,15 @@ import {
   type EventStoreLimits,
   type ExpectedRevision,
   type ReadAllOptions,
+  type ReadStreamForFoldOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamFoldPage,
   type SubscribeToAllOptions,
   type SubscribeToStreamOptions,
   type Subscription,
 } from './event-store';
+import { foldPagesFromReadStream } from './fold-read';
 import type { PagedEventStoreOptions } from './paged-event-store';
 import { Position, type FromPosition } from './position';
 import {
@@ -174,6 +177,13 @@ export class EventStoreDbEventStore implements EventStore {
       return this.nothing();
     }
     return { [Symbol.asyncIterator]: () => this.readStreamFrom(streamName, direction, from, maxCount) };
+  }
+
+  /** Pages built from `readStream`: the client decodes every event in full anyway. */
+  readStreamForFold(streamName: string, options: ReadStreamForFoldOptions = {}): AsyncIterable<StreamFoldPage> {
+    this.assertOpen();
+    validateStreamName(streamName);
+    return foldPagesFromReadStream(this, streamName, options);
   }
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {

@@ -1,6 +1,7 @@
 export * from './event-store';
 export * from './errors';
 export { Position, maxPosition, type FromPosition } from './position';
+export { foldPagesFromReadStream, metadataPicker, readStreamForFold } from './fold-read';
 export { InMemoryEventStore } from './in-memory-event-store';
 export type { PagedEventStoreOptions } from './paged-event-store';
 export {

@@ -1,6 +1,6 @@
 import { CatchUpSubscription, type CatchUpSource } from './catch-up-subscription';
 import { ChangeSignal } from './change-signal';
-import { InvalidArgumentError, StoreClosedError } from './errors';
+import { InvalidArgumentError, StoreClosedError, StoreUnavailableError } from './errors';
 import {
   DEFAULT_LIMITS,
   type AppendOptions,
@@ -13,18 +13,22 @@ import {
   type EventStoreLimits,
   type ExpectedRevision,
   type ReadAllOptions,
+  type ReadStreamForFoldOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamFoldPage,
   type SubscribeToAllOptions,
   type SubscribeToStreamOptions,
   type Subscription,
 } from './event-store';
+import { leanEvent } from './fold-read';
 import type { FromPosition, Position } from './position';
 import {
   prepareEvents,
   validateDirection,
   validateExpectedRevision,
   validateFilter,
+  validateFoldOptions,
   validateFromPosition,
   validateFromRevision,
   validateMaxCount,
@@ -75,6 +79,21 @@ export abstract class PagedEventStore implements EventStore {
     direction: Direction,
     limit: number,
   ): Promise<readonly RecordedEvent[]>;
+
+  /**
+   * Up to `limit` events of one stream forwards from `from` inclusive, for a fold; undefined when there
+   * are none. This default decodes full events; a backend overrides it to decode less.
+   */
+  protected async readStreamFoldPage(
+    streamName: string,
+    from: bigint,
+    limit: number,
+    metadataKeys: readonly string[],
+  ): Promise<StreamFoldPage | undefined> {
+    const page = await this.readStreamPage(streamName, from, 'forwards', limit);
+    if (page.length === 0) return undefined;
+    return { fromRevision: from, events: page.map((event) => leanEvent(event, metadataKeys)), last: page[page.length - 1]! };
+  }
 
   /** Events of `$all` strictly after (forwards) or before (backwards) `after`, at most `limit`. */
   protected abstract readAllPage(
@@ -136,6 +155,33 @@ export abstract class PagedEventStore implements EventStore {
       if (next < 0n) return [];
       return this.readStreamPage(streamName, next, direction, remaining);
     });
+  }
+
+  readStreamForFold(streamName: string, options: ReadStreamForFoldOptions = {}): AsyncIterable<StreamFoldPage> {
+    this.assertOpen();
+    validateStreamName(streamName);
+    const { from, metadataKeys } = validateFoldOptions(options);
+    const pageSize = this.pageSize;
+    const assertOpen = () => this.assertOpen();
+    const readPage = (next: bigint) => this.readStreamFoldPage(streamName, next, pageSize, metadataKeys);
+    return {
+      async *[Symbol.asyncIterator]() {
+        let next = from;
+        for (;;) {
+          assertOpen();
+          const page = await readPage(next);
+          if (!page) return;
+          const expectedLast = page.fromRevision + BigInt(page.events.length) - 1n;
+          if (page.fromRevision !== next || page.last.revision !== expectedLast) {
+            // Revisions have no gaps; a page that says otherwise must not be folded.
+            throw new StoreUnavailableError(`stream "${streamName}" read from revision ${next} gave revisions ${page.fromRevision}..${page.last.revision} for ${page.events.length} events`);
+          }
+          yield page;
+          if (page.events.length < pageSize) return;
+          next = page.last.revision + 1n;
+        }
+      },
+    };
   }
 
   readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {

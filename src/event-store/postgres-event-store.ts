@@ -7,9 +7,12 @@ import type {
   EventFilter,
   EventMetadata,
   ExpectedRevision,
+  FoldEvent,
   JsonValue,
   RecordedEvent,
+  StreamFoldPage,
 } from './event-store';
+import { metadataPicker } from './fold-read';
 import { resolveRepeatedAppend } from './idempotency';
 import { PagedEventStore, type PagedEventStoreOptions } from './paged-event-store';
 import { Position, type FromPosition } from './position';
@@ -76,6 +79,18 @@ const READ_ALL_FORWARDS = `SELECT ${PAGE_COLUMNS} FROM eventfold_events
 const READ_ALL_BACKWARDS = `SELECT ${PAGE_COLUMNS} FROM eventfold_events
   WHERE (transaction_id, sequence) < ($1::xid8, $2::bigint) AND ${SAFE} AND ${FILTERS}
   ORDER BY transaction_id DESC, sequence DESC LIMIT $3`;
+/**
+ * A stream page for a fold: type, data and metadata per event, and the columns of a full event only on
+ * the page's last row (NULL elsewhere, which costs nothing to send or decode).
+ */
+const READ_STREAM_FOR_FOLD = `SELECT type, data, metadata,
+    CASE WHEN last THEN transaction_id::text END, CASE WHEN last THEN sequence::text END,
+    CASE WHEN last THEN event_id::text END, CASE WHEN last THEN revision::text END,
+    CASE WHEN last THEN (extract(epoch FROM recorded_at) * 1000)::float8 END
+  FROM (SELECT page.*, page.revision = max(page.revision) OVER () AS last
+        FROM (SELECT type, data, metadata, transaction_id, sequence, event_id, revision, recorded_at FROM eventfold_events
+              WHERE stream_name = $1 AND revision >= $2 ORDER BY revision LIMIT $3) AS page) AS marked
+  ORDER BY revision`;
 const MAX_TRANSACTION_ID = ((1n << 64n) - 1n).toString();
 /** Serialises group commits while append hooks are registered, so that inline checkpoints advance in order. */
 const HOOKED_APPEND_LOCK = 7_291_002;
@@ -435,6 +450,29 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     return rows.map(fromPageRow);
   }
 
+  protected override async readStreamFoldPage(
+    streamName: string,
+    from: bigint,
+    limit: number,
+    metadataKeys: readonly string[],
+  ): Promise<StreamFoldPage | undefined> {
+    const rows = (await this.pageQuery('eventfold_read_stream_for_fold', READ_STREAM_FOR_FOLD, [
+      streamName,
+      from.toString(),
+      limit,
+    ])) as unknown as FoldRow[];
+    const lastRow = rows[rows.length - 1];
+    if (!lastRow) return undefined;
+    const pick = metadataPicker(metadataKeys);
+    const events = rows.map((row): FoldEvent => ({ type: row[0], data: JSON.parse(row[1]) as JsonValue, metadata: pick(row[2]) }));
+    const [type, data, metadata, transactionId, sequence, id, revision, recordedAt] = lastRow;
+    if (transactionId === null || sequence === null || id === null || revision === null || recordedAt === null) {
+      throw unavailable('read failed', `the last row of a page of stream "${streamName}" came without its position`);
+    }
+    const last = fromPageRow([transactionId, sequence, id, streamName, revision, type, data, metadata, recordedAt]);
+    return { fromRevision: from, events, last };
+  }
+
   protected async readAllPage(
     after: FromPosition,
     direction: Direction,
@@ -514,6 +552,9 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     }
   }
 }
+
+/** A row of `READ_STREAM_FOR_FOLD`: the full event's columns are set on the page's last row only. */
+type FoldRow = [string, string, string, string | null, string | null, string | null, string | null, number | null];
 
 /** A row of `PAGE_COLUMNS`, as an array. */
 type PageRow = [string, string, string, string, string, string, string, string, number];

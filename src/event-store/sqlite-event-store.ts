@@ -9,9 +9,12 @@ import type {
   EventFilter,
   EventMetadata,
   ExpectedRevision,
+  FoldEvent,
   JsonValue,
   RecordedEvent,
+  StreamFoldPage,
 } from './event-store';
+import { metadataPicker } from './fold-read';
 import { checkExpectedRevision, resolveRepeatedAppend } from './idempotency';
 import { PagedEventStore, type PagedEventStoreOptions } from './paged-event-store';
 import { Position, type FromPosition } from './position';
@@ -132,6 +135,11 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
       streamBackwards: db
         .prepare<[string, number, number], EventColumns>(
           `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
+        )
+        .raw(true),
+      foldForwards: db
+        .prepare<[string, number, number], FoldColumns>(
+          'SELECT type, data, metadata FROM eventfold_events WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?',
         )
         .raw(true),
       correlation: db
@@ -376,6 +384,27 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
     return this.guard(() => statement.all(streamName, fromRevision, limit).map(fromColumns));
   }
 
+  /** Type, data and metadata per event (no ids, positions or times to decode), then the last event in full. */
+  protected override readStreamFoldPage(
+    streamName: string,
+    from: bigint,
+    limit: number,
+    metadataKeys: readonly string[],
+  ): Promise<StreamFoldPage | undefined> {
+    if (from > BigInt(Number.MAX_SAFE_INTEGER)) return Promise.resolve(undefined);
+    const fromRevision = Number(from);
+    const pick = metadataPicker(metadataKeys);
+    return this.guard(() => {
+      const rows = this.statements.foldForwards.all(streamName, fromRevision, limit);
+      if (rows.length === 0) return undefined;
+      // The same synchronous turn: no append of this process can come between; a row never changes.
+      const lastRow = this.statements.streamForwards.all(streamName, fromRevision + rows.length - 1, 1)[0];
+      if (!lastRow) throw new StoreUnavailableError(`stream "${streamName}" lost its event at revision ${fromRevision + rows.length - 1} while being read`);
+      const events = rows.map((row): FoldEvent => ({ type: row[0], data: JSON.parse(row[1]) as JsonValue, metadata: pick(row[2]) }));
+      return { fromRevision: from, events, last: fromColumns(lastRow) };
+    });
+  }
+
   protected readAllPage(
     after: FromPosition,
     direction: Direction,
@@ -456,6 +485,9 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
     });
   }
 }
+
+/** A row of type, data and metadata read in raw mode. */
+type FoldColumns = [string, string, string];
 
 /** A row of `COLUMNS` read in raw mode. */
 type EventColumns = [number, string, string, number, string, string, string, number];

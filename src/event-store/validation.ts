@@ -202,3 +202,18 @@ function describe(value: unknown): string {
     return typeof value;
   }
 }
+
+/** Checks `readStreamForFold`'s options; returns the first revision and the metadata keys. */
+export function validateFoldOptions(options: unknown): { from: bigint; metadataKeys: readonly string[] } {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options must be an object');
+  const { fromRevision, metadataKeys } = options as { fromRevision?: unknown; metadataKeys?: unknown };
+  let from: bigint;
+  if (fromRevision === undefined || fromRevision === 'start') from = 0n;
+  else if (typeof fromRevision === 'bigint' && fromRevision >= 0n) from = fromRevision;
+  else throw new InvalidArgumentError(`fromRevision must be a bigint >= 0n or 'start'; got ${describe(fromRevision)}`);
+  if (metadataKeys === undefined) return { from, metadataKeys: [] };
+  if (!Array.isArray(metadataKeys) || !metadataKeys.every((key) => typeof key === 'string')) {
+    throw new InvalidArgumentError(`metadataKeys must be an array of strings; got ${describe(metadataKeys)}`);
+  }
+  return { from, metadataKeys };
+}

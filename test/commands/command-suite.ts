@@ -1,6 +1,8 @@
 // The command layer on a durable backend: one suite, run against SQLite and PostgreSQL by one call each.
 import { decodeRecorded, handleCommand, loadStream, StateCache, type CommandReceipt, type SnapshotStore } from '../../src/commands';
-import { fold } from '../../src/domain';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { defineAggregate, defineCommands, defineEvents, fold } from '../../src/domain';
 import type { EventStore } from '../../src/event-store/event-store';
 import { Position } from '../../src/event-store/position';
 import { cart, snapshottingCart, type CartCommand, type CartEvent } from '../domain/shopping-cart';
@@ -18,6 +20,18 @@ export type OpenBackend = () => Promise<DurableBackend>;
 const at = '2026-03-01T10:00:00.000Z';
 const open: CartCommand = { type: 'OpenCart', data: { customerId: 'u-1', openedAt: at } };
 const add = (sku: string, quantity = 1): CartCommand => ({ type: 'AddItem', data: { sku, quantity, unitPriceCents: 100 } });
+
+/** A tally whose one command writes as many events as it says: one command's events can span read pages. */
+const tally = defineAggregate({
+  category: 'tally',
+  commands: defineCommands({ Mark: { schema: z.object({ times: z.number().int().min(1).max(10) }), stream: 'any' } }),
+  events: defineEvents({ Marked: z.object({ n: z.number().int() }) }),
+  decider: {
+    initialState: () => ({ marks: 0 }),
+    decide: (command, state) => Array.from({ length: command.data.times }, (_, i) => ({ type: 'Marked' as const, data: { n: state.marks + i } })),
+    evolve: (state, event) => ({ marks: Math.max(state.marks, event.data.n + 1) }),
+  },
+});
 
 export function runCommandSuite(name: string, newDatabase: () => Promise<OpenBackend>): void {
   describe(`commands on ${name}`, () => {
@@ -69,6 +83,27 @@ export function runCommandSuite(name: string, newDatabase: () => Promise<OpenBac
         code: 'COMMAND_ID_REUSED',
       });
       expect(await readAllOf(backend.store, 'cart-r')).toHaveLength(2);
+    });
+
+    it('answers a retried command whose events span two read pages, far into a long stream, with all of them', async () => {
+      const environment = { store: backend.store };
+      // Revisions 0–997 by hand, then one command's three events at 998–1000 (a page holds 1,000), then more.
+      const history = Array.from({ length: 998 }, (_, n) => ({ id: randomUUID(), type: 'Marked', data: { n } }));
+      await backend.store.appendToStream('tally-long', history);
+      const request = { streamName: 'tally-long', command: { type: 'Mark' as const, data: { times: 3 } }, commandId: 'mark-3' };
+      const first = await handleCommand(environment, tally, request);
+      expect(first.revision).toBe(1_000n);
+      for (let i = 0; i < 3; i++) await handleCommand(environment, tally, { streamName: 'tally-long', command: { type: 'Mark', data: { times: 2 } } });
+
+      const retried = await handleCommand(environment, tally, request);
+      expect(retried.events).toEqual([998, 999, 1_000].map((n) => ({ type: 'Marked', data: { n } })));
+      expect(retried).toMatchObject({ commandId: 'mark-3', revision: 1_000n, events: first.events });
+      expect(retried.position!.equals(first.position!)).toBe(true);
+      const loaded = await loadStream(environment, tally, 'tally-long');
+      expect(loaded).toMatchObject({ revision: 1_006n, state: { marks: 1_007 } });
+      const stored = await readAllOf(backend.store, 'tally-long');
+      expect(loaded.position!.equals(stored[1_006]!.position)).toBe(true);
+      expect(loaded.recentCommandIds).toEqual(stored.slice(998).map((e) => e.metadata.commandId).filter((id, i, ids) => id !== ids[i - 1]));
     });
 
     it('keeps the newer snapshot of a version; another version replaces it', async () => {

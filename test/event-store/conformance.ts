@@ -13,6 +13,7 @@ import {
   type EventStore,
   type ExpectedRevision,
   type RecordedEvent,
+  type StreamFoldPage,
 } from '../../src/event-store';
 import { SubscriptionReader, seededRandom } from './subscription-helpers';
 
@@ -182,6 +183,77 @@ export function runConformanceSuite(
         await store.appendToStream(stream('w-1'), [event('Finished', {}, { correlationId })]);
         const workflow = await collect(store.readCorrelation(correlationId));
         expect(workflow.map((e) => e.type)).toEqual(['Started', 'Continued', 'Finished']);
+      });
+    });
+
+    describe('reading a stream for a fold', () => {
+      const keys = ['schemaVersion', 'commandId'];
+      /** Metadata that takes every path of a store's key picking: flat, nested, escaped, look-alikes. */
+      const trickyMetadata: EventData['metadata'][] = [
+        { correlationId: 'c-1', commandId: 'cmd-1', commandType: 'Increment', time: '2026-01-01T00:00:00.000Z', schemaVersion: 2 },
+        {},
+        { commandId: 'outer', nested: { commandId: 'inner', schemaVersion: 9 } },
+        { nested: { schemaVersion: 9, commandId: 'inner only' } },
+        { list: ['commandId', 'schemaVersion'], schemaVersion: 4 },
+        { note: 'say "commandId": "no"', schemaVersion: 3 },
+        { commandType: 'commandId', other: 'schemaVersion' },
+        { commandId: 'a,b}c:d', schemaVersion: 1.5e3 },
+        { 'commandId ': 'a key with a space', schemaVersion: null },
+        { list: [1, { commandId: 'in a list' }], commandId: 'ü-1', ünïcode: 'ß' },
+        { commandId: '', schemaVersion: -7, flag: true },
+        { 'a"commandId': 'quoted', schemaVersion: false },
+      ];
+      const trickyEvents = (count: number): EventData[] =>
+        Array.from({ length: count }, (_, index) => event(`Type${index % 3}`, { index, text: `é${index}` }, trickyMetadata[index % trickyMetadata.length]));
+      const readPages = (name: string, options?: Parameters<NonNullable<EventStore['readStreamForFold']>>[1]) =>
+        collect(store.readStreamForFold!(name, options));
+      const picked = (recorded: RecordedEvent) =>
+        Object.fromEntries(keys.filter((key) => Object.prototype.hasOwnProperty.call(recorded.metadata, key)).map((key) => [key, recorded.metadata[key]]));
+      const expectSameAsReadStream = (pages: StreamFoldPage[], full: RecordedEvent[]) => {
+        expect(pages.flatMap((page) => page.events)).toEqual(full.map((e) => ({ type: e.type, data: e.data, metadata: picked(e) })));
+        let next = full[0]?.revision;
+        for (const page of pages) {
+          expect(page.events.length).toBeGreaterThan(0);
+          expect(page.fromRevision).toBe(next);
+          const last = full.find((e) => e.revision === page.fromRevision + BigInt(page.events.length) - 1n)!;
+          expect(page.last).toEqual(last);
+          expect(page.last.position.equals(last.position)).toBe(true);
+          next = page.last.revision + 1n;
+        }
+      };
+
+      it('gives the events readStream gives, a page at a time, each page ending with its last event in full', async () => {
+        expect(typeof store.readStreamForFold).toBe('function');
+        const name = stream('fold');
+        await store.appendToStream(name, trickyEvents(1_200));
+        await store.appendToStream(name, trickyEvents(1_300));
+        const full = await readStream(name);
+        const pages = await readPages(name, { metadataKeys: keys });
+        expect(pages.length).toBeGreaterThan(1);
+        expect(pages.reduce((sum, page) => sum + page.events.length, 0)).toBe(2_500);
+        expectSameAsReadStream(pages, full);
+        expect(pages[pages.length - 1]!.last.revision).toBe(2_499n);
+        expect(pages[pages.length - 1]!.last.metadata).toEqual(full[2_499]!.metadata);
+      });
+
+      it('reads from a revision; a missing stream or a revision past the end gives no pages', async () => {
+        const name = stream('fold-from');
+        await store.appendToStream(name, trickyEvents(25));
+        const full = await readStream(name);
+        expectSameAsReadStream(await readPages(name, { fromRevision: 7n, metadataKeys: keys }), full.slice(7));
+        expectSameAsReadStream(await readPages(name, { fromRevision: 24n, metadataKeys: keys }), full.slice(24));
+        expect(await readPages(name, { fromRevision: 25n })).toEqual([]);
+        expect(await readPages(stream('fold-missing'))).toEqual([]);
+        const [page] = await readPages(name, { fromRevision: 'start' });
+        expect(page!.events.every((e) => Object.keys(e.metadata).length === 0)).toBe(true);
+        expect(page!.events.map((e) => e.data)).toEqual(full.map((e) => e.data));
+      });
+
+      it('refuses bad arguments with typed errors', () => {
+        expect(() => store.readStreamForFold!('')).toThrow(InvalidStreamNameError);
+        expect(() => store.readStreamForFold!(stream('x'), { fromRevision: -1n })).toThrow(InvalidArgumentError);
+        expect(() => store.readStreamForFold!(stream('x'), { fromRevision: 'end' as 'start' })).toThrow(InvalidArgumentError);
+        expect(() => store.readStreamForFold!(stream('x'), { metadataKeys: [1] as unknown as string[] })).toThrow(InvalidArgumentError);
       });
     });
 
@@ -572,6 +644,7 @@ export function runConformanceSuite(
         expect(await reader.ended()).toBe(true);
         await expect(own.appendToStream(stream('closed'), [event()])).rejects.toBeInstanceOf(StoreClosedError);
         expect(() => own.readAll()).toThrow(StoreClosedError);
+        expect(() => own.readStreamForFold!(stream('closed'))).toThrow(StoreClosedError);
         await own.close();
       });
     });
