@@ -25,8 +25,8 @@ export async function run(context: BenchContext): Promise<void> {
   const sockets: WebSocket[] = [];
   try {
     const authorization = `Bearer ${await benchToken()}`;
-    await mutationLoad(context, server.url, authorization);
-    await pushes(context, server.url, authorization, sockets);
+    await mutationLoad(context, server, authorization);
+    await pushes(context, server, authorization, sockets);
   } finally {
     for (const socket of sockets) socket.terminate();
     await server.stop();
@@ -37,7 +37,8 @@ export async function run(context: BenchContext): Promise<void> {
 const OPEN = 'mutation($input: OpenTicketInput!) { openTicket(input: $input) { revision position } }';
 const RENAME = 'mutation($input: RenameTicketInput!) { renameTicket(input: $input) { revision } }';
 
-async function mutationLoad(context: BenchContext, url: string, authorization: string): Promise<void> {
+async function mutationLoad(context: BenchContext, server: Server, authorization: string): Promise<void> {
+  const url = server.url;
   const headers = { 'content-type': 'application/json', authorization };
   const body = JSON.stringify({ query: OPEN, variables: { input: { ticketId: 'b-[<id>]', title: 'benchmark' } } });
   let failed = 0;
@@ -45,6 +46,7 @@ async function mutationLoad(context: BenchContext, url: string, authorization: s
   context.progress('mutations: warm-up');
   await cannon({ url, connections: 8, amount: 2_000, idReplacement: true, headers, requests }, 2_000);
   context.progress('mutations: 32 concurrent HTTP clients');
+  const cpuBefore = await server.cpuMs();
   const result = await cannon(
     { url, connections: 32, amount: context.quick ? 30_000 : 200_000, idReplacement: true, headers, requests },
     context.quick ? 3_000 : 10_000,
@@ -55,6 +57,9 @@ async function mutationLoad(context: BenchContext, url: string, authorization: s
   context.record({ backend: 'sqlite', metric: 'mutation_p50', value: result.latency.p50, unit: 'ms' });
   context.record({ backend: 'sqlite', metric: 'mutation_p99', value: result.latency.p99, unit: 'ms' });
   context.record({ backend: 'sqlite', metric: 'mutation_throughput', value: (result.requests.total / (result.duration * 1000)) * 1000, unit: 'mutations/s' });
+  // The server's own CPU per mutation (user + system, includes the SQLite commits it waits on): the
+  // figure that other load on the machine disturbs least.
+  context.record({ backend: 'sqlite', metric: 'mutation_server_cpu', value: ((await server.cpuMs()) - cpuBefore) / result.requests.total, unit: 'ms' });
 }
 
 /** autocannon until `options.amount` requests are done or `maxMs` has passed, whichever comes first. */
@@ -104,7 +109,8 @@ function openSubscriber(wsUrl: string, authorization: string, query: string): Pr
   });
 }
 
-async function pushes(context: BenchContext, url: string, authorization: string, sockets: WebSocket[]): Promise<void> {
+async function pushes(context: BenchContext, server: Server, authorization: string, sockets: WebSocket[]): Promise<void> {
+  const url = server.url;
   const headers = { 'content-type': 'application/json', authorization };
   const post = async (query: string, variables: Record<string, unknown>): Promise<void> => {
     const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
@@ -161,7 +167,11 @@ async function pushes(context: BenchContext, url: string, authorization: string,
   context.progress('push: 1,000 subscribers');
   await grow(1_000);
   await measure(3); // warm-up
-  const samples = await measure(context.quick ? 10 : 30);
+  const cpuBefore = await server.cpuMs();
+  const rounds = context.quick ? 10 : 30;
+  const samples = await measure(rounds);
+  // The server's CPU per change pushed to all 1,000 (the mutation included).
+  context.record({ backend: 'sqlite', metric: 'push_server_cpu', value: ((await server.cpuMs()) - cpuBefore) / rounds, unit: 'ms' });
   context.record({ backend: 'sqlite', metric: 'push_p50', value: percentile(samples, 0.5), unit: 'ms' });
   context.record({ backend: 'sqlite', metric: 'push_p99', value: percentile(samples, 0.99), unit: 'ms' });
 
@@ -197,7 +207,14 @@ function benchToken(): Promise<string> {
     .sign(new TextEncoder().encode(SECRET));
 }
 
-async function startServer(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+interface Server {
+  readonly url: string;
+  /** The server process's CPU time so far (user + system), in ms. */
+  cpuMs(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startServer(dir: string): Promise<Server> {
   const child: ChildProcess = fork(__filename, [], {
     execArgv: ['-r', '@swc-node/register'],
     env: { ...process.env, EVENTFOLD_API_BENCH_SERVER: dir },
@@ -209,6 +226,16 @@ async function startServer(dir: string): Promise<{ url: string; stop(): Promise<
   });
   return {
     url,
+    cpuMs: () =>
+      new Promise<number>((resolve) => {
+        const onMessage = (message: unknown): void => {
+          if (typeof message !== 'object' || message === null || !('cpuMs' in message)) return;
+          child.off('message', onMessage);
+          resolve((message as { cpuMs: number }).cpuMs);
+        };
+        child.on('message', onMessage);
+        child.send('cpu');
+      }),
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -234,6 +261,11 @@ async function serve(dir: string): Promise<void> {
   });
   const { url } = await api.listen({ port: 0, host: '127.0.0.1' });
   process.on('message', (message) => {
+    if (message === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send!({ cpuMs: (user + system) / 1000 });
+      return;
+    }
     if (message !== 'stop') return;
     void api
       .close({ timeoutMs: 5_000 })
