@@ -19,6 +19,7 @@ import {
 } from './reactor-state-store';
 import { expandSegment, toSegments } from './invocation-segments';
 import { decodeEvent, encodeEvent } from './stored-event';
+import { migratePostgres } from '../internal/migrations';
 
 /** Versioned schema steps; each runs once, in the transaction that records it. */
 const MIGRATIONS: readonly string[] = [
@@ -127,24 +128,7 @@ export class PostgresReactorStateStore implements ReactorStateStore {
 
   /** Creates or migrates the tables (once, even when many processes start together), then returns the store. */
   static async create(pool: pg.Pool): Promise<PostgresReactorStateStore> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query("SELECT pg_advisory_xact_lock(hashtext('eventfold_reactors'))");
-      await client.query('CREATE TABLE IF NOT EXISTS eventfold_reactor_schema (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-      const applied = (await client.query<{ version: number | null }>('SELECT max(version) AS version FROM eventfold_reactor_schema')).rows[0]
-        ?.version ?? 0;
-      for (let version = applied + 1; version <= MIGRATIONS.length; version++) {
-        await client.query(MIGRATIONS[version - 1]!);
-        await client.query('INSERT INTO eventfold_reactor_schema (version) VALUES ($1)', [version]);
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    await migratePostgres(pool, { table: 'eventfold_reactor_schema', steps: MIGRATIONS });
     return new PostgresReactorStateStore(pool);
   }
 

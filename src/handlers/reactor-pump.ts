@@ -1,3 +1,4 @@
+import { delay } from '../internal/delay';
 import { setMaxListeners } from 'node:events';
 import type { CommandEnvironment } from '../commands/handle-command';
 import type { EventStore, RecordedEvent, Subscription } from '../event-store/event-store';
@@ -576,16 +577,3 @@ function streamOf(job: Job): string {
   }
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function delay(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -19,6 +19,7 @@ import {
 } from './reactor-state-store';
 import { expandSegment, toSegments } from './invocation-segments';
 import { decodeEvent, encodeEvent } from './stored-event';
+import { migrateSqlite } from '../internal/migrations';
 
 /** Versioned schema steps; each runs once, in the transaction that records it. */
 const MIGRATIONS: readonly string[] = [
@@ -134,15 +135,7 @@ export class SqliteReactorStateStore implements ReactorStateStore {
 
   /** Creates or migrates the tables, then returns the store. */
   static open(db: Database.Database): SqliteReactorStateStore {
-    db.exec('CREATE TABLE IF NOT EXISTS eventfold_reactor_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-    db.transaction(() => {
-      const applied =
-        (db.prepare('SELECT MAX(version) AS version FROM eventfold_reactor_schema').get() as { version: number | null }).version ?? 0;
-      for (let version = applied + 1; version <= MIGRATIONS.length; version++) {
-        db.exec(MIGRATIONS[version - 1]!);
-        db.prepare('INSERT INTO eventfold_reactor_schema (version, applied_at) VALUES (?, ?)').run(version, Date.now());
-      }
-    }).immediate();
+    migrateSqlite(db, { table: 'eventfold_reactor_schema', steps: MIGRATIONS });
     return new SqliteReactorStateStore(db);
   }
 

@@ -17,7 +17,8 @@ import { ProgressSignal } from './progress-signal';
 import { validateProjection, type AnyProjection } from './projection';
 import type { ProjectionErrorInfo, ProjectionState, ProjectionStatus, RebuildStatus, SlotStatus } from './projection-status';
 import { slotLayout, type ProjectionRecord, type ReadModelStore, type SlotLayout } from './read-model-store';
-import { delay, retryDelay, type RetryPolicy } from './retry-policy';
+import { delay } from '../internal/delay';
+import { retryDelay, type RetryPolicy } from './retry-policy';
 import { SlotRunner, errorInfo, handleBatch, type ProjectionEventSource } from './slot-runner';
 import { isTransientError } from './transient-error';
 

@@ -21,16 +21,3 @@ export function retryDelay(policy: RetryPolicy, attempt: number, random: () => n
   return Math.min(max, Math.round(exponential * (0.8 + 0.4 * random())));
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function delay(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -6,7 +6,8 @@ import { ProgressSignal } from './progress-signal';
 import type { AnyProjection, ProjectionTransaction } from './projection';
 import type { ProjectionErrorInfo, ProjectionState, SlotStatus } from './projection-status';
 import type { ProjectionFailure, ReadModelStore, SlotLayout } from './read-model-store';
-import { delay, retryDelay, type RetryPolicy } from './retry-policy';
+import { delay } from '../internal/delay';
+import { retryDelay, type RetryPolicy } from './retry-policy';
 import { isTransientError } from './transient-error';
 
 /** What the engine needs of the event store. */
