@@ -55,7 +55,7 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
   };
 
   const deliver = (value: T): void => {
-    if (last && isDeepStrictEqual(last.value, value)) return;
+    if (last && sameValue(last.value, value)) return;
     last = { value };
     queue.push(value);
     const unsent = connection?.bufferedBytes() ?? 0;
@@ -130,6 +130,22 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
     },
   };
   return iterator;
+}
+
+const comparisons = new WeakMap<object, { readonly next: object; readonly equal: boolean }>();
+
+/**
+ * Deep equality of a subscriber's last value and a new one, compared once per pair: subscribers of
+ * one document hold the same shared values, so a thousand of them ask the same question per change.
+ */
+function sameValue(previous: unknown, next: unknown): boolean {
+  if (previous === next) return true;
+  if (typeof previous !== 'object' || previous === null || typeof next !== 'object' || next === null) return isDeepStrictEqual(previous, next);
+  const known = comparisons.get(previous);
+  if (known?.next === next) return known.equal;
+  const equal = isDeepStrictEqual(previous, next);
+  comparisons.set(previous, { next, equal });
+  return equal;
 }
 
 const sharedReads = new WeakMap<object, Map<string, { readonly position: string; readonly value: Promise<unknown> }>>();

@@ -1,0 +1,67 @@
+import type { ApiContext, ApiServices } from '../../src/api/api-context';
+import { DEFAULT_API_LIMITS } from '../../src/api/limits';
+import { liveQuery } from '../../src/api/live-query';
+import { Position } from '../../src/event-store/position';
+import { ChangeFeed } from '../../src/projections/change-feed';
+
+/** Live queries over an in-memory change feed; `values` is what the next read returns. */
+function harness() {
+  const changes = new ChangeFeed();
+  const shutdown = new AbortController();
+  const context = {
+    user: undefined,
+    services: { limits: DEFAULT_API_LIMITS, shutdown: shutdown.signal, projections: { changes } } as unknown as ApiServices,
+    idempotencyKey: undefined,
+    transport: 'ws',
+    connection: undefined,
+  } as ApiContext;
+  let commit = 0n;
+  return {
+    context,
+    change: () => changes.publish({ projection: 'p', version: 1, position: Position.of(++commit, commit), keys: ['k'] }),
+    stop: () => shutdown.abort(),
+  };
+}
+
+describe('liveQuery: unchanged values are not sent twice', () => {
+  it('subscribers holding the same shared values each skip an equal value and each get a changed one', async () => {
+    const { context, change, stop } = harness();
+    const first = { doc: { title: 'a' } };
+    let current: object = first;
+    const one = liveQuery(context, { projection: 'p', read: () => Promise.resolve(current) });
+    const two = liveQuery(context, { projection: 'p', read: () => Promise.resolve(current) });
+    expect((await one.next()).value).toBe(first);
+    expect((await two.next()).value).toBe(first);
+
+    current = { doc: { title: 'a' } }; // equal, another object: nobody gets it
+    change();
+    const changed = { doc: { title: 'b' } };
+    current = changed;
+    change();
+    expect((await one.next()).value).toBe(changed);
+    expect((await two.next()).value).toBe(changed);
+    stop();
+    expect((await one.next()).done).toBe(true);
+  });
+
+  it('a subscriber whose last value differs from the others\' still compares its own', async () => {
+    const { context, change, stop } = harness();
+    let current: object = { doc: { title: 'old' } };
+    const early = liveQuery(context, { projection: 'p', read: () => Promise.resolve(current) });
+    await early.next();
+    current = { doc: { title: 'new' } };
+    change();
+    expect((await early.next()).value).toEqual({ doc: { title: 'new' } });
+    // Subscribed after the change: its first value is already 'new'; an equal value is not sent again.
+    const late = liveQuery(context, { projection: 'p', read: () => Promise.resolve(current) });
+    expect((await late.next()).value).toEqual({ doc: { title: 'new' } });
+    current = { doc: { title: 'new' } };
+    change();
+    const newest = { doc: { title: 'newest' } };
+    current = newest;
+    change();
+    expect((await late.next()).value).toBe(newest);
+    expect((await early.next()).value).toBe(newest);
+    stop();
+  });
+});
