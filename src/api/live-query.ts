@@ -148,6 +148,9 @@ function sameValue(previous: unknown, next: unknown): boolean {
   return equal;
 }
 
+/** A change's position as text, made once per change rather than once per subscriber. */
+const positionKeys = new WeakMap<ProjectionChange, string>();
+
 const sharedReads = new WeakMap<object, Map<string, { readonly position: string; readonly value: Promise<unknown> }>>();
 
 /**
@@ -162,7 +165,8 @@ export function sharedRead<T>(scope: object, key: string, change: ProjectionChan
   if (!change) return read();
   let reads = sharedReads.get(scope);
   if (!reads) sharedReads.set(scope, (reads = new Map<string, { readonly position: string; readonly value: Promise<unknown> }>()));
-  const position = change.position.toString();
+  let position = positionKeys.get(change);
+  if (position === undefined) positionKeys.set(change, (position = change.position.toString()));
   const cached = reads.get(key);
   if (cached && cached.position === position) return cached.value as Promise<T>;
   const value = read();

@@ -74,25 +74,32 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-/** Like graphql's internal `mapAsyncIterator`: maps each value, passes `return` and `throw` on. */
+/**
+ * Like graphql's internal `mapAsyncIterator`: maps each value, passes `return` and `throw` on. Written
+ * with plain promise chains: it runs once per subscriber and change.
+ */
 function mapAsyncIterator<T, U>(iterable: AsyncIterable<T>, map: (value: T) => U | Promise<U>): AsyncGenerator<U, void, void> {
   const iterator = iterable[Symbol.asyncIterator]();
   const close = async (): Promise<void> => {
     await iterator.return?.();
   };
-  const step = async (result: IteratorResult<T>): Promise<IteratorResult<U, void>> => {
+  const failed = (error: unknown): Promise<never> =>
+    close().then(
+      () => Promise.reject(error as Error),
+      () => Promise.reject(error as Error),
+    );
+  const step = (result: IteratorResult<T>): IteratorResult<U, void> | Promise<IteratorResult<U, void>> => {
     if (result.done) return { done: true, value: undefined };
+    let value: U | Promise<U>;
     try {
-      return { done: false, value: await map(result.value) };
+      value = map(result.value);
     } catch (error) {
-      await close().catch(() => undefined);
-      throw error;
+      return failed(error);
     }
+    return value instanceof Promise ? value.then((mapped: U) => ({ done: false, value: mapped }), failed) : { done: false, value };
   };
   const mapped: AsyncGenerator<U, void, void> = {
-    async next() {
-      return step(await iterator.next());
-    },
+    next: () => iterator.next().then(step),
     async return() {
       await close();
       return { done: true, value: undefined };
