@@ -1,3 +1,4 @@
+import { migratePostgres } from '../internal/migrations';
 import pg from 'pg';
 import type { AppendHook, AppendHookHost, PostgresAppendHookContext } from './append-hook';
 import { DuplicateEventIdError, StoreUnavailableError, WrongExpectedRevisionError } from './errors';
@@ -141,7 +142,7 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     // An idle client's network error must not crash the process; the next query reports it.
     pool.on('error', () => undefined);
     try {
-      await migrate(pool);
+      await migratePostgres(pool, { table: 'eventfold_schema', steps: MIGRATIONS });
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw unavailable('cannot prepare the PostgreSQL event store', error);
@@ -605,26 +606,3 @@ function unavailable(what: string, error: unknown): StoreUnavailableError {
   return new StoreUnavailableError(`PostgreSQL event store: ${what}${reason ? `: ${reason}` : ''}`, { cause: error });
 }
 
-async function migrate(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    // Serialises concurrent starters; released at commit.
-    await client.query('SELECT pg_advisory_xact_lock(7291001)');
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS eventfold_schema (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
-    );
-    const applied = (await client.query<{ version: number | null }>('SELECT max(version) AS version FROM eventfold_schema'))
-      .rows[0]?.version ?? 0;
-    for (let version = applied + 1; version <= MIGRATIONS.length; version++) {
-      await client.query(MIGRATIONS[version - 1]!);
-      await client.query('INSERT INTO eventfold_schema (version) VALUES ($1)', [version]);
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}

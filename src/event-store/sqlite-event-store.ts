@@ -1,3 +1,4 @@
+import { migrateSqlite } from '../internal/migrations';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -97,7 +98,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('busy_timeout = 5000');
-    migrate(db);
+    migrateSqlite(db, { table: 'eventfold_schema', steps: MIGRATIONS });
     return new SqliteEventStore(db, options);
   }
 
@@ -506,14 +507,3 @@ function fromColumns(row: EventColumns): RecordedEvent {
   };
 }
 
-function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS eventfold_schema (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  db.transaction(() => {
-    const applied = (db.prepare('SELECT MAX(version) AS version FROM eventfold_schema').get() as { version: number | null })
-      .version ?? 0;
-    for (let version = applied + 1; version <= MIGRATIONS.length; version++) {
-      db.exec(MIGRATIONS[version - 1]!);
-      db.prepare('INSERT INTO eventfold_schema (version, applied_at) VALUES (?, ?)').run(version, Date.now());
-    }
-  }).immediate();
-}
