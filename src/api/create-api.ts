@@ -37,7 +37,7 @@ import { composeApi } from './container';
 import { ApiError, formatApiError, LimitExceededError, UnauthenticatedError } from './errors';
 import { checkComplexity, limitRules, resolveLimits, type ApiLimits } from './limits';
 import { consoleLogger, type ApiLogger } from './logger';
-import { subscribeShared } from './shared-execution';
+import { executeFormatted, subscribeShared } from './shared-execution';
 import type { ReactorAdmin } from './reactor-admin';
 
 /**
@@ -570,8 +570,10 @@ class RunningApi implements Api {
     useServer<Record<string, unknown>, WsExtra>(
       {
         schema,
-        // Subscribers of the same value share one execution (and result object) per change.
-        subscribe: subscribeShared,
+        // Subscribers of the same value share one execution (and result object) per change; errors
+        // in results are formatted there, once per execution (no per-message onNext hook).
+        subscribe: (args) => subscribeShared(args, asErrors),
+        execute: (args) => executeFormatted(args, asErrors),
         connectionInitWaitTimeout: 5_000,
         onConnect: async (ctx) => {
           const params = ctx.connectionParams ?? {};
@@ -631,10 +633,6 @@ class RunningApi implements Api {
             operationName: payload.operationName ?? null,
           };
           return args;
-        },
-        onNext: (_ctx, _id, _payload, _args, result) => {
-          if (!result.errors?.length) return undefined;
-          return { ...result, errors: asErrors(result.errors) };
         },
         onError: (_ctx, _id, _payload, errors) => asErrors(errors),
       },

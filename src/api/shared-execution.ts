@@ -1,5 +1,6 @@
 import {
   createSourceEventStream,
+  type GraphQLError,
   execute,
   isAbstractType,
   TypeInfo,
@@ -43,16 +44,21 @@ const executions = new WeakMap<object, Executions>();
  * followed by a thousand subscribers is executed once per user, or once in all when the value does
  * not depend on the user (see {@link sameForEverySubscriber}) and no selected field below the root has
  * a field resolver or middleware. The result object is shared too: graphql-ws only serialises it.
+ * `formatErrors` turns a result's errors into what clients see (once per shared result).
  */
-export async function subscribeShared(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> {
+export async function subscribeShared(
+  args: ExecutionArgs,
+  formatErrors: (errors: readonly GraphQLError[]) => GraphQLError[] = (errors) => [...errors],
+): Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> {
+  const formatted = (result: ExecutionResult): ExecutionResult => (result.errors?.length ? { ...result, errors: formatErrors(result.errors) } : result);
   const source = await createSourceEventStream(args);
-  if (!isAsyncIterable(source)) return source;
+  if (!isAsyncIterable(source)) return formatted(source);
   const context = args.contextValue as ApiContext | undefined;
   const userScope: object = context?.user ?? ANONYMOUS;
   const key = `${args.operationName ?? ''}\u0000${args.variableValues ? JSON.stringify(args.variableValues) : ''}`;
   const plain = plainBelowRoot(args.schema, args.document);
   const run = (payload: unknown): ExecutionResult | Promise<ExecutionResult> => {
-    if (typeof payload !== 'object' || payload === null) return execute({ ...args, rootValue: payload });
+    if (typeof payload !== 'object' || payload === null) return then(execute({ ...args, rootValue: payload }), formatted);
     const scope = plain && independentValues.has(payload) ? EVERYONE : userScope;
     let byDocument = executions.get(payload);
     if (!byDocument) executions.set(payload, (byDocument = new WeakMap()));
@@ -62,12 +68,25 @@ export async function subscribeShared(args: ExecutionArgs): Promise<AsyncGenerat
     if (!byKey) byScope.set(scope, (byKey = new Map<string, ExecutionResult | Promise<ExecutionResult>>()));
     let result = byKey.get(key);
     if (result === undefined) {
-      result = execute({ ...args, rootValue: payload });
+      // Formatted (and logged) once per shared execution, not once per subscriber.
+      result = then(execute({ ...args, rootValue: payload }), formatted);
       byKey.set(key, result);
     }
     return result;
   };
   return mapAsyncIterator(source, run);
+}
+
+/** graphql's `execute` with the result's errors formatted: queries and mutations over WebSocket. */
+export function executeFormatted(
+  args: ExecutionArgs,
+  formatErrors: (errors: readonly GraphQLError[]) => GraphQLError[],
+): ExecutionResult | Promise<ExecutionResult> {
+  return then(execute(args), (result) => (result.errors?.length ? { ...result, errors: formatErrors(result.errors) } : result));
+}
+
+function then<T, U>(value: T | Promise<T>, map: (value: T) => U): U | Promise<U> {
+  return value instanceof Promise ? value.then(map) : map(value);
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {

@@ -24,7 +24,18 @@ describe('shared pushes keep per-subscriber views (SQLite, real WebSockets)', ()
       canSee: (doc, context: ApiContext) => doc.openedBy === context.user?.id,
       toView: (doc, context: ApiContext) => ({ ...doc, title: `${doc.title} (for ${context.user?.id ?? '?'})` }),
     });
-    app = await startTestApi({ resolvers: [...ticketResolvers(), forViewer] });
+    // A view that fails for one title: the failure is pushed as a formatted error.
+    const fragile = documentSubscription({
+      name: 'fragileTicket',
+      projection: ticketBoard,
+      collection: 'tickets',
+      type: TicketView,
+      toView: (doc) => {
+        if (doc.title === 'boom') throw new Error('secret internals');
+        return doc;
+      },
+    });
+    app = await startTestApi({ resolvers: [...ticketResolvers(), forViewer, fragile] });
   });
   afterAll(() => app.close());
 
@@ -56,6 +67,36 @@ describe('shared pushes keep per-subscriber views (SQLite, real WebSockets)', ()
       expect((await plain.next()).data).toEqual({ ticketChanged: { title: 'Second' } });
     } finally {
       await Promise.all(clients.map((client) => client.dispose()));
+    }
+  });
+
+  it('an error while executing a pushed value reaches every subscriber formatted (masked, with a code), and is logged', async () => {
+    const alice = bearer(await token('alice', ['agent']));
+    await gql(app.url, OPEN, { input: { ticketId: 'f-1', title: 'fine' } }, alice);
+    const clients = [wsClient(app.wsUrl, alice), wsClient(app.wsUrl, alice)];
+    try {
+      const streams = clients.map((client) => subscribe<{ fragileTicket: { title: string } | null }>(client.client, 'subscription { fragileTicket(id: "f-1") { title } }'));
+      for (const stream of streams) expect((await stream.next()).data).toEqual({ fragileTicket: { title: 'fine' } });
+      await gql(app.url, RENAME, { input: { ticketId: 'f-1', title: 'boom' } }, alice);
+      for (const stream of streams) {
+        const result = await stream.next();
+        expect(result.errors).toEqual([expect.objectContaining({ message: 'Internal server error', extensions: expect.objectContaining({ code: 'INTERNAL_SERVER_ERROR' }) })]);
+        expect(JSON.stringify(result)).not.toContain('secret internals');
+      }
+      expect(app.logger.lines.some((line) => line.level === 'error' && line.message.includes('unexpected error'))).toBe(true);
+    } finally {
+      await Promise.all(clients.map((client) => client.dispose()));
+    }
+  });
+
+  it('a query over WebSocket whose resolver fails answers a formatted error too', async () => {
+    const client = wsClient(app.wsUrl, bearer(await token('alice', ['agent'])));
+    try {
+      const result = await subscribe(client.client, '{ explode }').next();
+      expect(result.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'INTERNAL_SERVER_ERROR' }) })]);
+      expect(result.errors![0]!.message).toBe('Internal server error');
+    } finally {
+      await client.dispose();
     }
   });
 });
