@@ -45,12 +45,13 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
   let ended = false;
   let reading = false;
   let dirty = false;
+  let forgetShutdown = (): void => undefined;
 
   const finish = (): void => {
     if (ended) return;
     ended = true;
     unsubscribe();
-    services.shutdown.removeEventListener('abort', finish);
+    forgetShutdown();
     wake?.();
   };
 
@@ -101,8 +102,7 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
     if (change.keys !== 'all' && options.affects && !options.affects(change.keys)) return;
     refresh(change);
   });
-  if (services.shutdown.aborted) finish();
-  else services.shutdown.addEventListener('abort', finish, { once: true });
+  forgetShutdown = onShutdown(services.shutdown, finish);
 
   refresh();
 
@@ -130,6 +130,33 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
     },
   };
   return iterator;
+}
+
+const shutdownHooks = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Runs `hook` when `signal` aborts (at once if it has), through one listener per signal: removing one
+ * of thousands of `abort` listeners from an AbortSignal walks them all, which made ending N live
+ * queries cost O(N²). Returns the hook's removal.
+ */
+function onShutdown(signal: AbortSignal, hook: () => void): () => void {
+  if (signal.aborted) {
+    hook();
+    return () => undefined;
+  }
+  let hooks = shutdownHooks.get(signal);
+  if (!hooks) {
+    const all = new Set<() => void>();
+    hooks = all;
+    shutdownHooks.set(signal, all);
+    signal.addEventListener('abort', () => {
+      for (const each of [...all]) each();
+      all.clear();
+    }, { once: true });
+  }
+  const registered = hooks;
+  registered.add(hook);
+  return () => void registered.delete(hook);
 }
 
 const comparisons = new WeakMap<object, { readonly next: object; readonly equal: boolean }>();

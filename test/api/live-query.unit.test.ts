@@ -65,3 +65,21 @@ describe('liveQuery: unchanged values are not sent twice', () => {
     stop();
   });
 });
+
+describe('liveQuery: shutdown', () => {
+  it('ends every live query, including those that unsubscribed in between and those started after it', async () => {
+    const { context, change, stop } = harness();
+    let reads = 0;
+    const read = (): Promise<object> => Promise.resolve({ read: ++reads });
+    const queries = Array.from({ length: 3 }, () => liveQuery(context, { projection: 'p', read }));
+    for (const query of queries) await query.next();
+    expect((await queries[1]!.return!()).done).toBe(true);
+    stop();
+    for (const query of queries) expect((await query.next()).done).toBe(true);
+    const readsAtShutdown = reads;
+    change(); // nobody listens any more
+    expect(reads).toBe(readsAtShutdown);
+    const late = liveQuery(context, { projection: 'p', read });
+    expect((await late.next()).done).toBe(true);
+  });
+});
