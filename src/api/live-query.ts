@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { ProjectionChange } from '../projections/change-feed';
+import type { ChangeFeed, ProjectionChange } from '../projections/change-feed';
 import type { ApiContext } from './api-context';
 
 /** WebSocket close code for a client that does not take its updates fast enough (policy violation). */
@@ -14,6 +14,12 @@ export interface LiveQueryOptions<T> {
    * `keys: 'all'` (a rebuild's switch-over, merged announcements) always counts.
    */
   readonly affects?: (keys: readonly string[]) => boolean;
+  /**
+   * The document keys this query follows, instead of `affects`: changes are dispatched to it through
+   * an index, so a change of another document costs it nothing (with thousands of live queries on
+   * different documents, `affects` is called for each of them on every change).
+   */
+  readonly keys?: readonly string[];
   /**
    * Reads the current value from the read model. `change` is the announcement that triggered the read
    * (absent for the first read), so that subscribers of the same document can share one read per change.
@@ -81,7 +87,14 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
     }
     reading = true;
     dirty = false;
-    options.read(latest).then(
+    let read: Promise<T>;
+    try {
+      read = options.read(latest);
+    } catch (error) {
+      // A read that throws at once fails the query like one that rejects.
+      read = Promise.reject(error instanceof Error ? error : new Error('a live query read failed', { cause: error }));
+    }
+    read.then(
       (value) => {
         reading = false;
         if (ended) return;
@@ -97,11 +110,13 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
   };
 
   // Listen before the first read, so that a change committed during it is not missed.
-  const unsubscribe = services.projections.changes.subscribe((change: ProjectionChange) => {
-    if (change.projection !== options.projection) return;
-    if (change.keys !== 'all' && options.affects && !options.affects(change.keys)) return;
-    refresh(change);
-  });
+  const unsubscribe = options.keys
+    ? dispatcher(services.projections.changes).add(options.projection, options.keys, refresh)
+    : services.projections.changes.subscribe((change: ProjectionChange) => {
+        if (change.projection !== options.projection) return;
+        if (change.keys !== 'all' && options.affects && !options.affects(change.keys)) return;
+        refresh(change);
+      });
   forgetShutdown = onShutdown(services.shutdown, finish);
 
   refresh();
@@ -130,6 +145,73 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
     },
   };
   return iterator;
+}
+
+type Wake = (change: ProjectionChange) => void;
+
+/**
+ * One change-feed listener per feed for every keyed live query: by projection, then document key.
+ * A change wakes the queries of its keys (all of the projection's for `keys: 'all'`), each once.
+ */
+class KeyedDispatcher {
+  private readonly projections = new Map<string, Map<string, Set<Wake>>>();
+
+  constructor(feed: ChangeFeed) {
+    feed.subscribe((change) => this.dispatch(change));
+  }
+
+  add(projection: string, keys: readonly string[], wake: Wake): () => void {
+    let byKey = this.projections.get(projection);
+    if (!byKey) this.projections.set(projection, (byKey = new Map<string, Set<Wake>>()));
+    const index = byKey;
+    for (const key of keys) {
+      let wakes = index.get(key);
+      if (!wakes) index.set(key, (wakes = new Set()));
+      wakes.add(wake);
+    }
+    return () => {
+      for (const key of keys) {
+        const wakes = index.get(key);
+        if (!wakes) continue;
+        wakes.delete(wake);
+        if (wakes.size === 0) index.delete(key);
+      }
+    };
+  }
+
+  private dispatch(change: ProjectionChange): void {
+    const byKey = this.projections.get(change.projection);
+    if (!byKey) return;
+    const targets = change.keys === 'all' ? [...byKey.keys()] : change.keys;
+    // A query following several of the changed keys is woken once.
+    const woken = targets.length > 1 ? new Set<Wake>() : undefined;
+    let failure: { error: unknown } | undefined;
+    for (const key of targets) {
+      const wakes = byKey.get(key);
+      if (!wakes) continue;
+      for (const wake of [...wakes]) {
+        if (woken) {
+          if (woken.has(wake)) continue;
+          woken.add(wake);
+        }
+        try {
+          wake(change);
+        } catch (error) {
+          // The others are still woken; the feed reports the failure, as for any listener.
+          failure ??= { error };
+        }
+      }
+    }
+    if (failure) throw failure.error;
+  }
+}
+
+const dispatchers = new WeakMap<ChangeFeed, KeyedDispatcher>();
+
+function dispatcher(feed: ChangeFeed): KeyedDispatcher {
+  let found = dispatchers.get(feed);
+  if (!found) dispatchers.set(feed, (found = new KeyedDispatcher(feed)));
+  return found;
 }
 
 const shutdownHooks = new WeakMap<AbortSignal, Set<() => void>>();

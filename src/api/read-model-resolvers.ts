@@ -186,7 +186,7 @@ export function documentSubscription<C extends CollectionMap, K extends keyof C 
         const reader = ctx.services.readModels.documents(definition.projection, definition.collection);
         return liveQuery(ctx, {
           projection: definition.projection.name,
-          affects: (keys) => keys.includes(key),
+          keys: [key],
           // One read and one value object per change for every subscriber of the document, so that
           // their executions can be shared too (see shared-execution.ts).
           read: (change) =>

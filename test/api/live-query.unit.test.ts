@@ -5,8 +5,8 @@ import { Position } from '../../src/event-store/position';
 import { ChangeFeed } from '../../src/projections/change-feed';
 
 /** Live queries over an in-memory change feed; `values` is what the next read returns. */
-function harness() {
-  const changes = new ChangeFeed();
+function harness(onListenerError?: (error: unknown) => void) {
+  const changes = new ChangeFeed(onListenerError);
   const shutdown = new AbortController();
   const context = {
     user: undefined,
@@ -18,7 +18,8 @@ function harness() {
   let commit = 0n;
   return {
     context,
-    change: () => changes.publish({ projection: 'p', version: 1, position: Position.of(++commit, commit), keys: ['k'] }),
+    change: (keys: readonly string[] | 'all' = ['k'], projection = 'p') =>
+      changes.publish({ projection, version: 1, position: Position.of(++commit, commit), keys }),
     stop: () => shutdown.abort(),
   };
 }
@@ -81,5 +82,60 @@ describe('liveQuery: shutdown', () => {
     expect(reads).toBe(readsAtShutdown);
     const late = liveQuery(context, { projection: 'p', read });
     expect((await late.next()).done).toBe(true);
+  });
+});
+
+describe('liveQuery: keyed queries', () => {
+  it('are woken by changes of their keys (once per change, however many of them changed) and by keys: all, not by others', async () => {
+    const { context, change, stop } = harness();
+    const reads = { a: 0, ab: 0, c: 0 };
+    const counter = (name: keyof typeof reads) => () => Promise.resolve({ [name]: ++reads[name] });
+    const a = liveQuery(context, { projection: 'p', keys: ['a'], read: counter('a') });
+    const ab = liveQuery(context, { projection: 'p', keys: ['a', 'b'], read: counter('ab') });
+    const c = liveQuery(context, { projection: 'p', keys: ['c'], read: counter('c') });
+    for (const query of [a, ab, c]) await query.next();
+
+    change(['b', 'a']);
+    expect((await a.next()).value).toEqual({ a: 2 });
+    expect((await ab.next()).value).toEqual({ ab: 2 });
+    change(['x']);
+    change(['c'], 'other-projection');
+    change(['c']);
+    expect((await c.next()).value).toEqual({ c: 2 });
+    change('all');
+    expect((await a.next()).value).toEqual({ a: 3 });
+    expect((await ab.next()).value).toEqual({ ab: 3 });
+    expect((await c.next()).value).toEqual({ c: 3 });
+    expect(reads).toEqual({ a: 3, ab: 3, c: 3 });
+
+    await ab.return!();
+    change(['a', 'b']);
+    expect((await a.next()).value).toEqual({ a: 4 });
+    expect(reads.ab).toBe(3);
+    stop();
+  });
+
+  it('a query whose read throws at once fails alone: the others of its key are still woken', async () => {
+    const errors: unknown[] = [];
+    const { context, change, stop } = harness((error) => errors.push(error));
+    let fail = false;
+    const fragile = liveQuery(context, {
+      projection: 'p',
+      keys: ['k'],
+      read: () => {
+        if (fail) throw new Error('read failed at once');
+        return Promise.resolve({ fragile: true });
+      },
+    });
+    let reads = 0;
+    const sturdy = liveQuery(context, { projection: 'p', keys: ['k'], read: () => Promise.resolve({ reads: ++reads }) });
+    await fragile.next();
+    await sturdy.next();
+    fail = true;
+    change(['k']);
+    expect((await sturdy.next()).value).toEqual({ reads: 2 });
+    await expect(fragile.next()).rejects.toThrow('read failed at once');
+    expect(errors).toEqual([]);
+    stop();
   });
 });
