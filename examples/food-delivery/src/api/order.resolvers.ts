@@ -204,7 +204,9 @@ async function* orderTransitions(context: ApiContext, orderId: string, fromRevis
   const updates = context.services.readModels.documents(ordersProjection, 'order_updates');
   const live = liveQuery(context, {
     projection: ordersProjection.name,
-    affects: (keys) => keys.some((key) => key === orderId || key.startsWith(`${orderId}@`)),
+    // Every event of the order rewrites its `orders` document (key: the order id) in the same batch as
+    // its `order_updates` entry, so following that one key hears of every transition.
+    keys: [orderId],
     read: () => updates.find({ where: { orderId }, orderBy: 'revision' }),
   });
   let lastRevision = fromRevision === undefined ? undefined : fromRevision - 1;
