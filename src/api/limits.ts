@@ -153,13 +153,20 @@ export function checkComplexity(
   const key = operationName ?? '';
   let complexity = cache?.get(document)?.get(key);
   if (complexity === undefined) {
-    complexity = getComplexity({
-      schema,
-      query: document,
-      variables: variables ?? {},
-      ...(operationName ? { operationName } : {}),
-      estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-    });
+    try {
+      complexity = getComplexity({
+        schema,
+        query: document,
+        variables: variables ?? {},
+        ...(operationName ? { operationName } : {}),
+        estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+      });
+    } catch (error) {
+      // The estimator coerces the variables before execution does; a value of the wrong type is the
+      // client's input error (as graphql-js would report it), not a server fault.
+      if (error instanceof GraphQLError) throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT' } });
+      throw error;
+    }
     if (cache) {
       let byOperation = cache.get(document);
       if (!byOperation) cache.set(document, (byOperation = new Map<string, number>()));

@@ -49,6 +49,15 @@ describe('limits', () => {
     expect(fine.body.errors).toBeUndefined();
   });
 
+  it('a variable of the wrong type is BAD_USER_INPUT (the complexity check coerces variables before execution does)', async () => {
+    const wrong = await gql(app.url, 'query Page($first: Int) { tickets(first: $first) { totalCount } }', { first: 1.5 });
+    expect(wrong.body.errors).toEqual([
+      expect.objectContaining({ message: expect.stringContaining('Int cannot represent non-integer value: 1.5') as unknown, extensions: { code: 'BAD_USER_INPUT' } }),
+    ]);
+    const right = await gql(app.url, 'query Page($first: Int) { tickets(first: $first) { totalCount } }', { first: 1 });
+    expect(right.body.errors).toBeUndefined();
+  });
+
   it('introspection is off outside development mode, and on in it', async () => {
     const refused = await gql(app.url, '{ __schema { queryType { name } } }');
     expect(refused.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
