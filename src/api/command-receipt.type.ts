@@ -1,5 +1,9 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import type { CommandReceipt } from '../commands/handle-command';
+import { Position } from '../event-store/position';
+
+/** Before every event: what `waitForPosition` and cursors treat as "nothing yet". */
+const START = Position.of(0n, 0n);
 
 /**
  * What a mutation answers once its events are durably appended. `revision` and `position` are strings
@@ -17,10 +21,10 @@ export class CommandReceiptView {
   revision!: string;
 
   @Field(() => String, {
-    nullable: true,
-    description: "The global position of the command's last event; null only when nothing was ever appended.",
+    description:
+      "The global position of the stream's last event (opaque; sorts as a string). A command that appended nothing to a stream that does not exist answers the start position, before every event.",
   })
-  position!: string | null;
+  position!: string;
 
   @Field(() => ID)
   correlationId!: string;
@@ -31,7 +35,7 @@ export class CommandReceiptView {
       commandId: receipt.commandId,
       streamName: receipt.streamName,
       revision: receipt.revision.toString(),
-      position: receipt.position ? receipt.position.toString() : null,
+      position: (receipt.position ?? START).toString(),
       correlationId: receipt.correlationId,
     });
   }

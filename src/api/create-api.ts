@@ -263,6 +263,9 @@ class RunningApi implements Api {
       schema: parts.schema,
       introspection: parts.introspection,
       includeStacktraceInErrorResponses: false,
+      // `close()` is the graceful shutdown; Apollo's own SIGINT/SIGTERM handlers would stop the server
+      // and re-send the signal to the process in the middle of the app's own shutdown.
+      stopOnTerminationSignals: false,
       validationRules: [...limitRules(parts.limits), ...(parts.introspection ? [] : [NoSchemaIntrospectionCustomRule])],
       formatError: parts.format,
       // Cache control is on by default and wraps every field resolver of the schema (the WebSocket
