@@ -29,20 +29,14 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
-  let signals = 0;
+  let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) {
-      // Apollo Server re-sends the first signal to the process once it has stopped (app-requests #9),
-      // so the second one may not be the user's: only a third forces the exit.
-      if (signals === 2) console.log(`${signal}: still shutting down (press Ctrl-C again to force)`);
-      else {
-        console.log(`${signal}: exiting now`);
-        process.exit(130);
-      }
-      return;
+    if (stopping) {
+      console.log(`${signal} again: exiting now`);
+      process.exit(130);
     }
-    console.log(`${signal}: shutting down…`);
+    stopping = true;
+    console.log(`${signal}: shutting down… (press Ctrl-C again to force)`);
     app.close().then(
       () => {
         console.log('stopped cleanly');
