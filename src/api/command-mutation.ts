@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { injectable } from 'inversify';
-import { Arg, Ctx, ID, Info, Mutation, Resolver } from 'type-graphql';
+import { Arg, Args, createParameterDecorator, Ctx, ID, Info, Mutation, Resolver } from 'type-graphql';
 import { handleCommand } from '../commands/handle-command';
 import type { Aggregate } from '../domain/aggregate';
 import type { AuditableAggregate } from './audit/audit-aggregate';
@@ -44,13 +44,33 @@ export type CommandAuthorizer<Command = Message> = (
 /** The command union of an aggregate. */
 export type AggregateCommand<A> = A extends Aggregate<infer Command, infer _Event, infer _State> ? Command : never;
 
-export interface CommandMutationDefinition<Input extends object, Command extends Message> {
+/**
+ * One mutation's definition: `input` (one `input: <InputType>!` argument) or `args` (flat arguments),
+ * and the rest of {@link CommandMutationOptions}.
+ */
+export type CommandMutationDefinition<Input extends object, Command extends Message> = CommandMutationOptions<Input, Command> &
+  (
+    | {
+        /** A type-graphql `@InputType()` class: the mutation takes it as `input`; class-validator decorators on it are checked. */
+        readonly input: ClassType<Input>;
+        readonly args?: never;
+      }
+    | {
+        /**
+         * A type-graphql `@ArgsType()` class: its fields become the mutation's own arguments (next to
+         * `commandId` and `waitFor`); class-validator decorators on it are checked.
+         */
+        readonly args: ClassType<Input>;
+        readonly input?: never;
+      }
+  );
+
+/** What every command mutation takes besides its `input` or `args` class. */
+export interface CommandMutationOptions<Input extends object, Command extends Message> {
   /** The mutation's field name, e.g. `placeOrder`. */
   readonly name: string;
   readonly description?: string;
-  /** A type-graphql `@InputType()` class; class-validator decorators on it are checked. */
-  readonly input: ClassType<Input>;
-  /** Turns the input into the command: the only place where the two shapes meet. */
+  /** Turns the input (or the arguments) into the command: the only place where the two shapes meet. */
   readonly toCommand: (input: Input, context: ApiContext) => CommandIntent<Command>;
   /** Default: any authenticated user. */
   readonly access?: AccessRule;
@@ -61,6 +81,11 @@ export interface CommandMutationDefinition<Input extends object, Command extends
    * client can ask for others with the `waitFor` argument.
    */
   readonly waitFor?: readonly string[];
+  /**
+   * Whether the mutation offers clients the `waitFor` argument. Default true; false keeps the
+   * mutation's arguments to the input (or args) and `commandId`, e.g. for a contract fixed elsewhere.
+   */
+  readonly waitForArgument?: boolean;
   /** How long `waitFor` may take before the mutation fails with `TIMEOUT`. Default 5,000 ms. */
   readonly waitTimeoutMs?: number;
 }
@@ -68,9 +93,10 @@ export interface CommandMutationDefinition<Input extends object, Command extends
 /**
  * The mutations of one aggregate. Each `mutation(...)` declares a GraphQL mutation whose input becomes
  * a command through `toCommand`, runs through `handleCommand` and answers with a
- * {@link CommandReceiptView} after the durable append. Arguments: `input`, an optional `commandId`
- * (also taken from the `Idempotency-Key` header; the same id again returns the first receipt and
- * writes nothing) and an optional `waitFor` list of projections.
+ * {@link CommandReceiptView} after the durable append. Arguments: `input` (or, with `args`, the
+ * fields of an `@ArgsType()` class), an optional `commandId` (also taken from the `Idempotency-Key`
+ * header; the same id again returns the first receipt and writes nothing) and an optional `waitFor`
+ * list of projections.
  *
  * (The aggregate comes first, in its own call, so that TypeScript knows the command union before it
  * reads `toCommand`, and `type: 'PlaceOrder'` needs no `as const`.)
@@ -87,7 +113,13 @@ export interface CommandMutationDefinition<Input extends object, Command extends
  *   access: { roles: ['customer'] },
  *   waitFor: ['order-summary'], // answer once the read model shows the order
  * });
- * const api = await createApi({ ..., resolvers: [placeOrder] });
+ * // Flat arguments instead of `input`: cancelOrder(orderId: ID!, reason: String!, commandId: ID, waitFor: [String!])
+ * const cancelOrder = orders.mutation({
+ *   name: 'cancelOrder',
+ *   args: CancelOrderArgs, // an @ArgsType class with orderId and reason
+ *   toCommand: (args) => ({ streamName: order.streamName(args.orderId), command: { type: 'CancelOrder', data: { reason: args.reason } } }),
+ * });
+ * const api = await createApi({ ..., resolvers: [placeOrder, cancelOrder] });
  */
 export function commandMutations<A extends AuditableAggregate>(aggregate: A): CommandMutations<AggregateCommand<A>> {
   return { mutation: (definition) => defineCommandMutation(aggregate, definition) };
@@ -116,29 +148,41 @@ function defineCommandMutation<Input extends object, Command extends Message>(
   aggregate: AuditableAggregate,
   definition: CommandMutationDefinition<Input, Command>,
 ): ClassType {
+  const { input: inputType, args: argsType } = definition as { input?: ClassType<Input>; args?: ClassType<Input> };
+  if ((inputType === undefined) === (argsType === undefined)) {
+    throw new TypeError(`command mutation ${definition.name}: give either \`input\` (an @InputType class) or \`args\` (an @ArgsType class)`);
+  }
+  // Validated in the resolver rather than by type-graphql, so that failing fields are named from the
+  // argument: `input.title` for an input, `title` for flat arguments.
+  const inputParameter = argsType ? Args(() => argsType, { validate: false }) : Arg('input', () => inputType!, { validate: false });
+  const issuePrefix = argsType ? '' : 'input';
+  // Without the argument the parameter stays (type-graphql passes parameters by position), always undefined.
+  const waitForParameter =
+    definition.waitForArgument === false
+      ? createParameterDecorator(() => undefined)
+      : Arg('waitFor', () => [String], {
+          nullable: true,
+          description: 'Answer only once these projections have processed the command (read-your-writes).',
+        });
+
   @Resolver()
   @injectable()
   class CommandMutationResolver {
     @Mutation(() => CommandReceiptView, { name: definition.name, description: definition.description })
     async execute(
-      @Arg('input', () => definition.input, { validate: false }) input: Input,
+      @inputParameter input: Input,
       @Arg('commandId', () => ID, { nullable: true, description: 'Makes a retry safe: the same id returns the first receipt.' })
       commandId: string | null | undefined,
-      @Arg('waitFor', () => [String], {
-        nullable: true,
-        description: 'Answer only once these projections have processed the command (read-your-writes).',
-      })
-      waitFor: string[] | null | undefined,
+      @waitForParameter waitFor: string[] | null | undefined,
       @Ctx() context: ApiContext,
       @Info() info: GraphQLResolveInfo,
     ): Promise<CommandReceiptView> {
       const { services } = context;
       const user = requireAccess(context, definition.access);
-      // Validated here rather than by type-graphql, so that failing fields are named from the argument (`input.title`).
       const invalid = await validate(input, { forbidUnknownValues: false });
       if (invalid.length > 0) {
-        const fields = validatorIssues(invalid, 'input');
-        throw new ApiError('BAD_USER_INPUT', `invalid input: ${fields.map((field) => `${field.path}: ${field.message}`).join('; ')}`, { fields });
+        const fields = validatorIssues(invalid, issuePrefix);
+        throw new ApiError('BAD_USER_INPUT', `invalid ${argsType ? 'arguments' : 'input'}: ${fields.map((field) => `${field.path}: ${field.message}`).join('; ')}`, { fields });
       }
       const projections = waitFor ?? definition.waitFor ?? [];
       const known = new Set(services.projectionDefinitions.map((projection) => projection.name));

@@ -11,6 +11,7 @@ export {
   type CommandMutations,
   type CommandIntent,
   type CommandMutationDefinition,
+  type CommandMutationOptions,
 } from './command-mutation';
 export { CommandReceiptView } from './command-receipt.type';
 export {

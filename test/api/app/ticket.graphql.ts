@@ -44,6 +44,30 @@ export class CloseTicketInput {
   ticketId!: string;
 }
 
+/** `fileTicket`'s flat arguments: the same fields and rules as `OpenTicketInput`, without `input`. */
+@ArgsType()
+export class FileTicketArgs {
+  @Field(() => ID)
+  @IsNotEmpty()
+  ticketId!: string;
+
+  @Field(() => String)
+  @IsNotEmpty()
+  @MaxLength(60_000)
+  title!: string;
+}
+
+/** `retitleTicket`'s flat arguments. */
+@ArgsType()
+export class RetitleTicketArgs {
+  @Field(() => ID)
+  ticketId!: string;
+
+  @Field(() => String)
+  @IsNotEmpty()
+  title!: string;
+}
+
 @ObjectType('Ticket')
 export class TicketView {
   @Field(() => ID)
@@ -94,6 +118,24 @@ export function ticketResolvers(): ClassType[] {
       toCommand: (input) => ({ streamName: ticket.streamName(input.ticketId), command: { type: 'CloseTicket', data: {} } }),
       access: { roles: ['agent', 'admin'] },
       waitFor: [ticketBoard.name],
+    }),
+    // Flat arguments (`args`) instead of `input`: fileTicket(ticketId: ID!, title: String!, commandId: ID, waitFor: [String!]).
+    tickets.mutation({
+      name: 'fileTicket',
+      description: 'openTicket with flat arguments.',
+      args: FileTicketArgs,
+      toCommand: (args) => ({
+        streamName: ticket.streamName(args.ticketId),
+        command: { type: 'OpenTicket', data: { ticketId: args.ticketId, title: args.title } },
+      }),
+    }),
+    // Flat arguments and no client `waitFor` argument: retitleTicket(ticketId: ID!, title: String!, commandId: ID).
+    tickets.mutation({
+      name: 'retitleTicket',
+      args: RetitleTicketArgs,
+      toCommand: (args) => ({ streamName: ticket.streamName(args.ticketId), command: { type: 'RenameTicket', data: { title: args.title } } }),
+      waitFor: [ticketBoard.name],
+      waitForArgument: false,
     }),
     documentQuery({ name: 'ticket', projection: ticketBoard, collection: 'tickets', type: TicketView, access: { public: true } }),
     documentListQuery({
