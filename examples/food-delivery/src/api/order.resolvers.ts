@@ -1,13 +1,11 @@
 import { injectable } from 'inversify';
-import { Arg, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, ArgsType, Ctx, Field, ID, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
 import {
   ApiError,
-  CommandReceiptView,
   ValidationError,
   commandMutations,
   documentListQuery,
   documentQuery,
-  handleCommand,
   liveQuery,
   requireAccess,
   type ApiContext,
@@ -62,20 +60,54 @@ function renameDataPath(path: string, argument: string | undefined): string {
   return argument ? (field ? `${argument}.${field}` : argument) : field;
 }
 
-/** Runs one command on an existing order for the mutations whose arguments are flat (no `input`). */
-async function runOnOrder(context: ApiContext, orderId: string, command: OrderCommand, commandId: string | null | undefined): Promise<CommandReceiptView> {
-  const user = requireAccess(context);
+@ArgsType()
+class ApproveOrderArgs {
+  @Field(() => ID)
+  orderId!: string;
+}
+
+@ArgsType()
+class CancelOrderArgs {
+  @Field(() => ID)
+  orderId!: string;
+
+  @Field(() => String)
+  reason!: string;
+}
+
+/**
+ * `approveOrder(orderId, commandId)` and `cancelOrder(orderId, reason, commandId)`: flat arguments
+ * (`args`), as the contract has them, and no client `waitFor` argument. The command's schema checks
+ * the rest (an empty reason is `BAD_USER_INPUT` on `reason`).
+ */
+const approveOrder = commandMutations(order).mutation({
+  name: 'approveOrder',
+  description: 'The restaurant approves a paid order (RESTAURANT_APPROVAL=manual).',
+  args: ApproveOrderArgs,
+  toCommand: (args: ApproveOrderArgs) => ({
+    streamName: orderStreamName(args.orderId),
+    command: parseOrderCommand({ type: 'ApproveOrder', data: { approvedBy: 'restaurant' } }),
+  }),
+  waitForArgument: false,
+});
+
+const cancelOrder = commandMutations(order).mutation({
+  name: 'cancelOrder',
+  description: 'The customer cancels an order; only before the restaurant approved it.',
+  args: CancelOrderArgs,
+  toCommand: (args: CancelOrderArgs) => ({
+    streamName: orderStreamName(args.orderId),
+    command: parseOrderCommand({ type: 'CancelOrder', data: { reason: args.reason } }),
+  }),
+  waitForArgument: false,
+});
+
+/** The order's stream; an id that cannot name one is `BAD_USER_INPUT` on `orderId`. */
+function orderStreamName(orderId: string): string {
   if (!isStreamId(orderId)) {
     throw new ApiError('BAD_USER_INPUT', 'orderId must be a non-empty id without spaces', { fields: [{ path: 'orderId', message: 'must be a non-empty id without spaces' }] });
   }
-  const id = commandId ?? context.idempotencyKey;
-  const receipt = await handleCommand(context.services.commands, order, {
-    streamName: order.streamName(orderId),
-    command: parseOrderCommand(command),
-    ...(id ? { commandId: id } : {}),
-    ...(user ? { userId: user.id, metadata: { roles: [...user.roles] } } : {}),
-  });
-  return CommandReceiptView.from(receipt);
+  return order.streamName(orderId);
 }
 
 @ArgsType()
@@ -128,25 +160,6 @@ export function orderResolvers(options: { readonly restaurantApproval: Restauran
       return events;
     }
 
-    @Mutation(() => CommandReceiptView, { description: 'The restaurant approves a paid order (RESTAURANT_APPROVAL=manual).' })
-    approveOrder(
-      @Arg('orderId', () => ID) orderId: string,
-      @Arg('commandId', () => ID, { nullable: true }) commandId: string | null,
-      @Ctx() context: ApiContext,
-    ): Promise<CommandReceiptView> {
-      return runOnOrder(context, orderId, { type: 'ApproveOrder', data: { approvedBy: 'restaurant' } }, commandId);
-    }
-
-    @Mutation(() => CommandReceiptView, { description: 'The customer cancels an order; only before the restaurant approved it.' })
-    cancelOrder(
-      @Arg('orderId', () => ID) orderId: string,
-      @Arg('reason', () => String) reason: string,
-      @Arg('commandId', () => ID, { nullable: true }) commandId: string | null,
-      @Ctx() context: ApiContext,
-    ): Promise<CommandReceiptView> {
-      return runOnOrder(context, orderId, { type: 'CancelOrder', data: { reason } }, commandId);
-    }
-
     @Subscription(() => OrderType, {
       description:
         "The order's current state first, then every state it goes through, in order. With fromRevision, every state from that " +
@@ -178,7 +191,7 @@ export function orderResolvers(options: { readonly restaurantApproval: Restauran
     orderBy: 'placedPosition',
   });
 
-  return [FoodDeliveryResolver, placeOrder, orderQuery, ordersQuery];
+  return [FoodDeliveryResolver, placeOrder, approveOrder, cancelOrder, orderQuery, ordersQuery];
 }
 
 function isStreamId(id: string): boolean {
