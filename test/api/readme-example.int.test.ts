@@ -9,16 +9,11 @@ import { join } from 'node:path';
 import { IsNotEmpty, Min } from 'class-validator';
 import express from 'express';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { z } from 'zod';
 import {
-  BusinessRuleError,
   commandMutations,
   connectEventStore,
   createApi,
-  defineAggregate,
   defineCollection,
-  defineCommands,
-  defineEvents,
   defineProjection,
   defineReactor,
   documentQuery,
@@ -27,62 +22,11 @@ import {
   ProjectionEngine,
   ReactorRunner,
   SqliteReadModelStore,
-  type CommandOf,
-  type Decider,
-  type EventOf,
 } from '../../src';
+import { order } from '../support/readme-order';
 import { bearer, gql, JWT_SECRET, memoryLogger, token } from './support/test-api';
 import { subscribe, wsClient } from './support/ws-client';
 
-const line = z.object({ sku: z.string().min(1), quantity: z.number().int().positive() });
-
-const orderCommands = defineCommands({
-  PlaceOrder: { schema: z.object({ customerId: z.string(), lines: z.array(line).min(1), placedAt: z.iso.datetime() }), stream: 'new' },
-  ShipOrder: { schema: z.object({ shippedAt: z.iso.datetime() }), stream: 'existing' },
-});
-
-const orderEvents = defineEvents({
-  OrderPlaced: z.object({ customerId: z.string(), lines: z.array(line), placedAt: z.iso.datetime() }),
-  OrderShipped: z.object({ shippedAt: z.iso.datetime() }),
-});
-
-type OrderCommand = CommandOf<typeof orderCommands>;
-type OrderEvent = EventOf<typeof orderEvents>;
-type OrderState =
-  | { status: 'none' }
-  | { status: 'placed'; customerId: string }
-  | { status: 'shipped'; customerId: string };
-
-const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
-  initialState: () => ({ status: 'none' }),
-  decide(command, state) {
-    switch (command.type) {
-      case 'PlaceOrder':
-        return [{ type: 'OrderPlaced', data: command.data }];
-      case 'ShipOrder':
-        if (state.status !== 'placed') throw new BusinessRuleError('NOT_SHIPPABLE', `an order that is ${state.status} cannot ship`);
-        return [{ type: 'OrderShipped', data: command.data }];
-      default: {
-        const _never: never = command;
-        return _never;
-      }
-    }
-  },
-  evolve(state, event) {
-    switch (event.type) {
-      case 'OrderPlaced':
-        return { status: 'placed', customerId: event.data.customerId };
-      case 'OrderShipped':
-        return state.status === 'placed' ? { status: 'shipped', customerId: state.customerId } : state;
-      default: {
-        const _never: never = event;
-        return _never;
-      }
-    }
-  },
-};
-
-const order = defineAggregate({ category: 'order', decider: orderDecider, commands: orderCommands, events: orderEvents });
 
 // README: "Declare the API"
 

@@ -15,7 +15,7 @@ import {
   type ReactorHandler,
 } from '../../src/handlers';
 import { verifyReactor } from '../../src/testing';
-import { order, type OrderCommand } from './support/docs-order';
+import { order, type OrderCommand } from '../support/readme-order';
 
 /** Sends each mail once per idempotency key, like a real mail API. */
 class FakeMailer {
