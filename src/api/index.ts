@@ -48,4 +48,5 @@ export type {
   ReactorRedriveRequest,
 } from './reactor-admin';
 export type { AuditableAggregate } from './audit/audit-aggregate';
+export { AuditEventView } from './audit/audit.types';
 export type { ClassType } from './class-type';

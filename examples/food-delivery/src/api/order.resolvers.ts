@@ -2,6 +2,7 @@ import { injectable } from 'inversify';
 import { Arg, ArgsType, Ctx, Field, ID, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
 import {
   ApiError,
+  AuditEventView,
   ValidationError,
   commandMutations,
   documentListQuery,
@@ -145,16 +146,7 @@ export function orderResolvers(options: { readonly restaurantApproval: Restauran
       const events: RecordedEventType[] = [];
       for await (const event of context.services.eventStore.readStream(order.streamName(id))) {
         events.push(
-          Object.assign(new RecordedEventType(), {
-            id: event.id,
-            type: event.type,
-            streamName: event.streamName,
-            revision: event.revision.toString(),
-            position: event.position.toString(),
-            data: event.data,
-            metadata: event.metadata,
-            recordedAt: event.recordedAt,
-          }),
+          Object.assign(new RecordedEventType(), AuditEventView.from(event)),
         );
       }
       return events;

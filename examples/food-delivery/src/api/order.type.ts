@@ -1,5 +1,6 @@
-import { GraphQLDateTime, GraphQLJSON } from 'graphql-scalars';
+import { GraphQLDateTime } from 'graphql-scalars';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { AuditEventView } from '../eventfold';
 import type { OrderItemView, OrderStatusName, OrderView } from '../read-models/order-view';
 
 export enum OrderStatus {
@@ -89,30 +90,9 @@ export function toOrderType(view: OrderView): OrderType {
   });
 }
 
-/** A stored event of an order, for the audit trail (`orderHistory`). */
+/**
+ * A stored event of an order, for the audit trail (`orderHistory`): the kit's audit event under the
+ * contract's name `RecordedEvent`.
+ */
 @ObjectType('RecordedEvent')
-export class RecordedEventType {
-  @Field(() => ID)
-  id!: string;
-
-  @Field(() => String)
-  type!: string;
-
-  @Field(() => String)
-  streamName!: string;
-
-  @Field(() => String, { description: 'Revision in its stream (a 64-bit integer as a string).' })
-  revision!: string;
-
-  @Field(() => String, { description: 'Global position (opaque; sorts as a string).' })
-  position!: string;
-
-  @Field(() => GraphQLJSON)
-  data!: unknown;
-
-  @Field(() => GraphQLJSON, { description: 'correlationId, causationId, commandId, commandType, userId, time.' })
-  metadata!: unknown;
-
-  @Field(() => GraphQLDateTime)
-  recordedAt!: Date;
-}
+export class RecordedEventType extends AuditEventView {}
