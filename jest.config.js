@@ -24,6 +24,15 @@ const project = (displayName, suffix, extra = {}) => ({
   testEnvironment: 'node',
   transform: transformAll,
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  moduleNameMapper: {
+    // The package's own entry points resolve to its sources in tests (the consumer test uses the tarball).
+    '^eventfold$': '<rootDir>/src/index.ts',
+    '^eventfold/graphql$': '<rootDir>/src/api/index.ts',
+    '^eventfold/testing$': '<rootDir>/src/testing/index.ts',
+    '^eventfold/(sqlite|postgres|eventstoredb)$': '<rootDir>/src/backends/$1/index.ts',
+    // Relative imports written with a .js extension (Node's ESM resolution) name .ts sources.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
   testMatch: [`<rootDir>/test/**/*.${suffix}.test.ts`, `<rootDir>/examples/**/*.${suffix}.test.ts`],
   ...extra,
 });

@@ -1,7 +1,8 @@
+// eventfold: the core. It loads no database driver, no GraphQL and no test tooling; backends
+// (eventfold/sqlite, eventfold/postgres, eventfold/eventstoredb), the API (eventfold/graphql) and test
+// helpers (eventfold/testing) are entry points of their own.
 export * from './event-store';
 export * from './domain';
 export * from './commands';
-export * from './testing';
 export * from './projections';
-export * from './api';
 export * from './handlers';

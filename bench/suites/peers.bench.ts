@@ -4,15 +4,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { handleCommand, StateCache } from '../../src/commands';
-import { PostgresEventStore, SqliteEventStore, type EventStore, type JsonValue } from '../../src/event-store';
-import {
-  defineCollection,
-  defineProjection,
-  PostgresReadModelStore,
-  ProjectionEngine,
-  SqliteReadModelStore,
-  type ReadModelStore,
-} from '../../src/projections';
+import { type EventStore, type JsonValue } from '../../src/event-store';
+import { PostgresEventStore } from '../../src/backends/postgres';
+import { SqliteEventStore } from '../../src/backends/sqlite';
+import { defineCollection, defineProjection, ProjectionEngine, type ReadModelStore } from '../../src/projections';
+import { SqliteReadModelStore } from '../../src/backends/sqlite';
+import { PostgresReadModelStore } from '../../src/backends/postgres';
 import { createDatabase, startPostgres } from '../../test/support/postgres-server';
 import { throughput, type BenchContext } from '../harness';
 import { counter, counterHistory } from './bench-decider';

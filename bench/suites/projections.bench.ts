@@ -2,15 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PostgresEventStore, SqliteEventStore, type EventData, type EventStore, type Position } from '../../src/event-store';
-import {
-  PostgresReadModelStore,
-  ProjectionEngine,
-  SqliteReadModelStore,
-  defineCollection,
-  defineProjection,
-  type ReadModelStore,
-} from '../../src/projections';
+import { type EventData, type EventStore, type Position } from '../../src/event-store';
+import { PostgresEventStore } from '../../src/backends/postgres';
+import { SqliteEventStore } from '../../src/backends/sqlite';
+import { ProjectionEngine, defineCollection, defineProjection, type ReadModelStore } from '../../src/projections';
+import { SqliteReadModelStore } from '../../src/backends/sqlite';
+import { PostgresReadModelStore } from '../../src/backends/postgres';
 import { startPostgres } from '../../test/support/postgres-server';
 import type { BenchContext } from '../harness';
 

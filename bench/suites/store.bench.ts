@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InMemoryEventStore, PostgresEventStore, SqliteEventStore, type EventData, type EventStore } from '../../src/event-store';
+import { InMemoryEventStore, type EventData, type EventStore } from '../../src/event-store';
+import { PostgresEventStore } from '../../src/backends/postgres';
+import { SqliteEventStore } from '../../src/backends/sqlite';
 import { startPostgres } from '../../test/support/postgres-server';
 import { throughput, type BenchContext } from '../harness';
 

@@ -20,7 +20,5 @@ export { readCorrelation } from './read-correlation';
 export { decodeRecorded, loadStream, readOn, SCHEMA_VERSION_KEY, type LoadedStream, type StreamLoaderEnvironment } from './stream-loader';
 export type { Snapshot, SnapshotStore } from './snapshot-store';
 export { InMemorySnapshotStore } from './in-memory-snapshot-store';
-export { SqliteSnapshotStore } from './sqlite-snapshot-store';
-export { PostgresSnapshotStore, type PostgresQueryable } from './postgres-snapshot-store';
 export { StateCache, type CachedState } from './state-cache';
 export { RECENT_COMMAND_LIMIT } from './recent-commands';

@@ -1,40 +1,31 @@
-import type Database from 'better-sqlite3';
-import type pg from 'pg';
 import type { RecordedEvent } from './event-store';
 import type { Position } from './position';
 
-interface AppendHookContextBase {
+/**
+ * What an append hook is given: the transaction that appends `events`, before it commits. Each backend
+ * extends it with its own `connection` type (`SqliteAppendHookContext` in `eventfold/sqlite`,
+ * `PostgresAppendHookContext` in `eventfold/postgres`); a read-model store of the same backend uses it.
+ */
+export interface AppendHookContext {
+  /** The backend's name, for messages only: engines never branch on it. */
+  readonly backend: string;
+  /** The backend's connection inside the append transaction. */
+  readonly connection: unknown;
   /** The events this transaction appends (of every append in a group commit), in position order. */
   readonly events: readonly RecordedEvent[];
   /** The last position in the store before these events; undefined when the store was empty. */
   readonly previousHead: Position | undefined;
+  /**
+   * True when every event before `events` is committed and visible (no older writer still running), so
+   * that a hook may treat `previousHead` as the complete history before these events.
+   */
+  readonly ordered: boolean;
   /**
    * Whether an event of one of `eventTypes` lies after `after` (exclusive; undefined: the beginning)
    * and before this transaction's events, as the transaction sees the store.
    */
   hasEventsBefore(after: Position | undefined, eventTypes: readonly string[]): Promise<boolean>;
 }
-
-/** A SQLite append transaction: `connection` is inside it (`BEGIN IMMEDIATE` holds the write lock). */
-export interface SqliteAppendHookContext extends AppendHookContextBase {
-  readonly backend: 'sqlite';
-  readonly connection: Database.Database;
-}
-
-/**
- * A PostgreSQL append transaction: `connection` is inside it. `ordered` is true when no older
- * transaction that could still write events is running, so that every event before `events` is
- * committed and visible: only then may a hook treat `previousHead` as the complete history before
- * these events.
- */
-export interface PostgresAppendHookContext extends AppendHookContextBase {
-  readonly backend: 'postgres';
-  readonly connection: pg.PoolClient;
-  readonly ordered: boolean;
-}
-
-/** What an append hook is given: the transaction that appends `events`, before it commits. */
-export type AppendHookContext = SqliteAppendHookContext | PostgresAppendHookContext;
 
 /**
  * Work done in an append's own transaction (inline projections). `beforeCommit` runs after the events

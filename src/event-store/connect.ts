@@ -1,9 +1,7 @@
+import { assertInstalled } from '../internal/optional-package';
 import { InvalidConnectionStringError } from './errors';
 import type { EventStore } from './event-store';
-import { EventStoreDbEventStore } from './eventstoredb-event-store';
 import { InMemoryEventStore } from './in-memory-event-store';
-import { PostgresEventStore } from './postgres-event-store';
-import { SqliteEventStore } from './sqlite-event-store';
 import type { PagedEventStoreOptions } from './paged-event-store';
 
 export type ConnectOptions = PagedEventStoreOptions;
@@ -82,20 +80,37 @@ export function resolveConnectionString(connectionString?: string, env: NodeJS.P
  */
 export async function connectEventStore(connectionString?: string, options: ConnectOptions = {}): Promise<EventStore> {
   const location = parseConnectionString(resolveConnectionString(connectionString));
+  // A backend's module (and so its driver) loads only when a connection string names it.
   switch (location.backend) {
     case 'memory':
       return new InMemoryEventStore(options);
-    case 'sqlite':
+    case 'sqlite': {
+      const { SqliteEventStore } = await loadBackend('better-sqlite3', 'eventfold/sqlite', () => import('../backends/sqlite/index.js'));
       return SqliteEventStore.open(location.path, options);
-    case 'postgres':
+    }
+    case 'postgres': {
+      const { PostgresEventStore } = await loadBackend('pg', 'eventfold/postgres', () => import('../backends/postgres/index.js'));
       return PostgresEventStore.connect(location.url, options);
-    case 'eventstoredb':
+    }
+    case 'eventstoredb': {
+      const { EventStoreDbEventStore } = await loadBackend(
+        '@eventstore/db-client',
+        'eventfold/eventstoredb',
+        () => import('../backends/eventstoredb/index.js'),
+      );
       return EventStoreDbEventStore.connect(location.url, options);
+    }
     default: {
       const unreachable: never = location;
       throw new InvalidConnectionStringError(`unsupported store ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/** Loads a backend module; a missing driver becomes an error that names the package to install. */
+function loadBackend<Module>(driver: string, entry: string, load: () => Promise<Module>): Promise<Module> {
+  assertInstalled(driver, entry);
+  return load();
 }
 
 function assertUrl(text: string): void {

@@ -11,7 +11,8 @@ export type EventStoreErrorCode =
   | 'INVALID_CONNECTION_STRING'
   | 'DUPLICATE_EVENT_ID'
   | 'STORE_CLOSED'
-  | 'STORE_UNAVAILABLE';
+  | 'STORE_UNAVAILABLE'
+  | 'MISSING_PACKAGE';
 
 /** Base class of every event-store error. */
 export abstract class EventStoreError extends Error {
@@ -104,4 +105,22 @@ export class StoreClosedError extends EventStoreError {
 /** The backing database could not be reached or failed; the operation may be retried. */
 export class StoreUnavailableError extends EventStoreError {
   readonly code = 'STORE_UNAVAILABLE' as const;
+}
+
+/**
+ * A backend or entry point needs an optional package that is not installed; the message names it.
+ *
+ * @example
+ * catch (error) { if (error instanceof MissingPackageError) console.error(`npm install ${error.packageName}`); }
+ */
+export class MissingPackageError extends EventStoreError {
+  readonly code = 'MISSING_PACKAGE' as const;
+
+  constructor(
+    readonly packageName: string,
+    readonly neededBy: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${neededBy} needs the package "${packageName}", which is not installed: run \`npm install ${packageName}\``, options);
+  }
 }

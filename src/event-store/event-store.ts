@@ -204,8 +204,10 @@ export interface EventStoreSubscriber {
  * await store.close();
  */
 export interface EventStore extends EventStoreReader, EventStoreWriter, EventStoreSubscriber {
-  /** Which backend this is: `memory`, `sqlite`, `postgres` or `eventstoredb`. */
+  /** Which backend this is (`memory`, `sqlite`, `postgres`, `eventstoredb`), for messages: engines ask `capabilities`. */
   readonly backend: EventStoreBackend;
+  /** What this backend does, for engines that adapt to it. */
+  readonly capabilities: StoreCapabilities;
   /** The position of the last event a subscriber can safely see now; undefined when the store is empty. */
   headPosition(): Promise<Position | undefined>;
   /** Releases connections and ends open subscriptions. */
@@ -213,6 +215,19 @@ export interface EventStore extends EventStoreReader, EventStoreWriter, EventSto
 }
 
 export type EventStoreBackend = 'memory' | 'sqlite' | 'postgres' | 'eventstoredb';
+
+/**
+ * What a backend does that engines adapt to. Engines ask these, never the backend's name.
+ *
+ * @example
+ * if (store.capabilities.sequencePositions) lag = Number(head.prepare - checkpoint.prepare);
+ */
+export interface StoreCapabilities {
+  /** Nothing survives the process (reactor bookkeeping may then live in memory too). */
+  readonly durable: boolean;
+  /** A position's `prepare` counts events, so the events between two positions are a subtraction. */
+  readonly sequencePositions: boolean;
+}
 
 /** Limits every backend enforces before writing anything. */
 export interface EventStoreLimits {

@@ -6,6 +6,7 @@ import type {
   ExpectedRevision,
   JsonValue,
   RecordedEvent,
+  StoreCapabilities,
 } from './event-store';
 import { DuplicateEventIdError } from './errors';
 import { checkExpectedRevision, resolveRepeatedAppend } from './idempotency';
@@ -23,6 +24,7 @@ import { matchesFilter, type PreparedEvent } from './validation';
  */
 export class InMemoryEventStore extends PagedEventStore {
   readonly backend = 'memory' as const;
+  readonly capabilities: StoreCapabilities = { durable: false, sequencePositions: true };
   private readonly all: RecordedEvent[] = [];
   private readonly streams = new Map<string, RecordedEvent[]>();
   private readonly byId = new Map<string, RecordedEvent>();

@@ -12,7 +12,4 @@ export {
   type ConnectOptions,
   type StoreLocation,
 } from './connect';
-export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store';
-export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store';
-export { EventStoreDbEventStore } from './eventstoredb-event-store';
-export { isAppendHookHost, type AppendHook, type AppendHookContext, type AppendHookHost, type PostgresAppendHookContext, type SqliteAppendHookContext } from './append-hook';
+export { isAppendHookHost, type AppendHook, type AppendHookContext, type AppendHookHost } from './append-hook';

@@ -20,6 +20,7 @@ import {
   type SubscribeToAllOptions,
   type SubscribeToStreamOptions,
   type Subscription,
+  type StoreCapabilities,
 } from './event-store';
 import { leanEvent } from './fold-read';
 import type { FromPosition, Position } from './position';
@@ -53,6 +54,7 @@ export interface PagedEventStoreOptions {
  */
 export abstract class PagedEventStore implements EventStore {
   abstract readonly backend: EventStoreBackend;
+  abstract readonly capabilities: StoreCapabilities;
   protected readonly limits: EventStoreLimits;
   protected readonly pageSize: number;
   protected readonly pollIntervalMs: number;

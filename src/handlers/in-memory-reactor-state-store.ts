@@ -34,6 +34,7 @@ export class InMemoryReactorStateStore implements ReactorStateStore {
   readonly backend = 'memory' as const;
   /** False unless asked for: then the runner takes leases from it as from a shared store. */
   readonly shared: boolean;
+  readonly singleWriter = false;
   private readonly clock: () => number;
   private readonly checkpoints = new Map<string, Map<number, Position>>();
   private readonly parked = new Map<string, ParkedEvent>();

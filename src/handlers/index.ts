@@ -44,8 +44,6 @@ export type {
   RedriveParkedRequest,
 } from './reactor-state-store';
 export { InMemoryReactorStateStore } from './in-memory-reactor-state-store';
-export { SqliteReactorStateStore } from './sqlite-reactor-state-store';
-export { PostgresReactorStateStore } from './postgres-reactor-state-store';
 export { reactorStateStoreFor } from './state-store-for';
 export { partitionOf } from './partitions';
 export { reactorCommandId } from './send-command';

@@ -134,7 +134,7 @@ export class ReactorRunner {
   private async leaseRoundNow(): Promise<void> {
     if (this.stopped) return;
     const roundStarted = Date.now();
-    const single = this.state.backend === 'sqlite';
+    const single = this.state.singleWriter;
     const fairShare = (live: number): number => (single ? this.partitionCount : Math.ceil(this.partitionCount / Math.max(1, live)));
     let grant;
     try {

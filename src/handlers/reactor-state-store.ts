@@ -134,9 +134,12 @@ export interface LeaseGrant {
  * migrations. The runner picks one from the store; pass one to share it differently.
  */
 export interface ReactorStateStore {
-  readonly backend: 'memory' | 'sqlite' | 'postgres';
+  /** Which backend keeps it, for messages: the runner asks `shared` and `singleWriter`. */
+  readonly backend: string;
   /** Whether several processes may share it (leases then decide who runs which partition). */
   readonly shared: boolean;
+  /** One writer at a time (a SQLite file): a worker takes every partition instead of a fair share. */
+  readonly singleWriter: boolean;
 
   /** Makes sure the group has `count` partitions; a different existing count is an error. */
   preparePartitions(group: string, count: number): Promise<void>;

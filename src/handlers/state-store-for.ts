@@ -1,47 +1,49 @@
 import type { EventStore } from '../event-store/event-store';
-import type { PostgresEventStore } from '../event-store/postgres-event-store';
-import type { SqliteEventStore } from '../event-store/sqlite-event-store';
 import { InvalidReactorError } from './errors';
 import { InMemoryReactorStateStore } from './in-memory-reactor-state-store';
-import { PostgresReactorStateStore } from './postgres-reactor-state-store';
 import type { ReactorStateStore } from './reactor-state-store';
-import { SqliteReactorStateStore } from './sqlite-reactor-state-store';
+
+/**
+ * A store whose database also keeps reactor bookkeeping (SQLite, PostgreSQL): the backend opens it
+ * beside its event tables.
+ */
+export interface ReactorStateHost {
+  openReactorState(): Promise<ReactorStateStore>;
+}
+
+/** Whether a store keeps reactor bookkeeping in its own database. */
+export function isReactorStateHost(store: unknown): store is ReactorStateHost {
+  return typeof (store as Partial<ReactorStateHost> | undefined)?.openReactorState === 'function';
+}
 
 /** One in-memory bookkeeping per in-memory store, so that a restarted runner resumes its checkpoints. */
 const memoryStates = new WeakMap<EventStore, InMemoryReactorStateStore>();
 
 /**
- * The bookkeeping that lives with a store: tables in its SQLite file or PostgreSQL database, or memory
- * kept for as long as the in-memory store lives.
+ * The bookkeeping that lives with a store: tables in its own database when the backend keeps them, or
+ * memory kept for as long as a non-durable store lives.
  *
  * @example
  * const state = await reactorStateStoreFor(store);
- * @throws InvalidReactorError for EventStoreDB (pass `state` explicitly, e.g. a PostgreSQL one).
+ * @throws InvalidReactorError for a durable store that keeps none (EventStoreDB: pass `state` explicitly).
  */
 export async function reactorStateStoreFor(store: EventStore): Promise<ReactorStateStore> {
-  switch (store.backend) {
-    case 'memory': {
-      let state = memoryStates.get(store);
-      if (!state) memoryStates.set(store, (state = new InMemoryReactorStateStore()));
-      return new NonClosing(state);
-    }
-    case 'sqlite':
-      return SqliteReactorStateStore.open((store as SqliteEventStore).database);
-    case 'postgres':
-      return PostgresReactorStateStore.create((store as PostgresEventStore).pool);
-    case 'eventstoredb':
-      throw new InvalidReactorError('EventStoreDB keeps no reactor bookkeeping: pass options.state (e.g. PostgresReactorStateStore.create(pool))');
-    default: {
-      const _never: never = store.backend;
-      return _never;
-    }
+  if (isReactorStateHost(store)) return store.openReactorState();
+  if (!store.capabilities.durable) {
+    let state = memoryStates.get(store);
+    if (!state) memoryStates.set(store, (state = new InMemoryReactorStateStore()));
+    return Promise.resolve(new NonClosing(state));
   }
+  throw new InvalidReactorError(
+    `the ${store.backend} store keeps no reactor bookkeeping: pass options.state (e.g. a PostgresReactorStateStore from eventfold/postgres)`,
+  );
 }
 
 /** Shares an in-memory state between runners without letting one close it for the next. */
 class NonClosing implements ReactorStateStore {
   readonly backend = 'memory' as const;
   readonly shared = false;
+  readonly singleWriter = false;
   constructor(private readonly inner: InMemoryReactorStateStore) {}
   preparePartitions: ReactorStateStore['preparePartitions'] = (...args) => this.inner.preparePartitions(...args);
   claimLeases: ReactorStateStore['claimLeases'] = (...args) => this.inner.claimLeases(...args);

@@ -42,6 +42,4 @@ export type { ProjectionEventSource } from './slot-runner';
 export { ProjectionEngine, type ProjectionEngineOptions, type WaitOptions } from './projection-engine';
 export { ProjectionWatcher, type ProjectionWatcherOptions } from './projection-watcher';
 export { InMemoryReadModelStore } from './in-memory-read-model-store';
-export { SqliteReadModelStore, type SqliteReadModelStoreOptions } from './sqlite-read-model-store';
-export { PostgresReadModelStore, CHANGE_CHANNEL, type PostgresReadModelStoreOptions } from './postgres-read-model-store';
 export { isTransientError } from './transient-error';

@@ -104,7 +104,7 @@ export async function coversBefore(
   context: AppendHookContext,
   eventTypes: readonly string[],
 ): Promise<boolean> {
-  if (context.backend === 'postgres' && !context.ordered) return false;
+  if (!context.ordered) return false;
   const head = context.previousHead;
   if (!head || (checkpoint && !head.isAfter(checkpoint))) return true;
   // Far behind: the runner is catching up, and a scan of the gap on every append would cost more.

@@ -11,7 +11,7 @@ import { retryDelay, type RetryPolicy } from './retry-policy';
 import { isTransientError } from './transient-error';
 
 /** What the engine needs of the event store. */
-export type ProjectionEventSource = Pick<EventStore, 'subscribeToAll' | 'readAll' | 'headPosition' | 'backend'>;
+export type ProjectionEventSource = Pick<EventStore, 'subscribeToAll' | 'readAll' | 'headPosition' | 'backend' | 'capabilities'>;
 
 export interface SlotRunnerOptions {
   readonly definition: AnyProjection;
@@ -156,8 +156,7 @@ export class SlotRunner {
 
   /** Events in the store between two positions, for the backends whose positions are sequences. */
   sequenceGap(from: Position | undefined, to: Position | undefined): number | undefined {
-    const backend = this.options.eventStore.backend;
-    if (backend !== 'memory' && backend !== 'sqlite' && backend !== 'postgres') return undefined;
+    if (!this.options.eventStore.capabilities.sequencePositions) return undefined;
     if (!to) return 0;
     const gap = to.prepare - (from?.prepare ?? 0n);
     return gap > 0n ? Number(gap) : 0;

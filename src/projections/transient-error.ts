@@ -1,23 +1,24 @@
 import { CheckpointConflictError, ReadModelUnavailableError } from './errors';
 
-/** SQLite result codes (the primary part) that mean "try again later", not "this batch is wrong". */
-const SQLITE_TRANSIENT = new Set([
-  'SQLITE_BUSY',
-  'SQLITE_LOCKED',
-  'SQLITE_IOERR',
-  'SQLITE_FULL',
-  'SQLITE_CANTOPEN',
-  'SQLITE_PROTOCOL',
-  'SQLITE_NOMEM',
-  'SQLITE_INTERRUPT',
-]);
-
-/** PostgreSQL SQLSTATE classes and codes that mean the database, not the data, is the problem. */
-const PG_TRANSIENT_CLASSES = ['08', '53', '57', '58'];
-const PG_TRANSIENT_CODES = new Set(['40001', '40P01', '55P03']);
-
 /** Socket-level failures from Node (a database that went away). */
 const NODE_TRANSIENT = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** Tells whether one error (not its causes) is a driver's "try again later". */
+export type TransientErrorClassifier = (error: object) => boolean;
+
+/** One per backend, added when the backend module loads: the core knows no driver's error codes. */
+const classifiers = new Set<TransientErrorClassifier>();
+
+/**
+ * Registers how a backend recognises its driver's transient failures (busy, unreachable, deadlock).
+ * Each backend module calls it once when it loads.
+ *
+ * @example
+ * addTransientErrorClassifier((error) => (error as { code?: unknown }).code === 'SQLITE_BUSY');
+ */
+export function addTransientErrorClassifier(classifier: TransientErrorClassifier): void {
+  classifiers.add(classifier);
+}
 
 /**
  * Whether a failure is the database's (unreachable, busy, out of space, a lost connection) rather than
@@ -30,13 +31,8 @@ export function isTransientError(error: unknown): boolean {
     if (typeof current !== 'object') return false;
     const { code } = current as { code?: unknown };
     if (code === 'STORE_UNAVAILABLE') return true;
-    if (typeof code === 'string') {
-      if (code.startsWith('SQLITE_') && SQLITE_TRANSIENT.has(code.split('_').slice(0, 2).join('_'))) return true;
-      if (/^[0-9A-Z]{5}$/.test(code) && (PG_TRANSIENT_CODES.has(code) || PG_TRANSIENT_CLASSES.includes(code.slice(0, 2)))) {
-        return true;
-      }
-      if (NODE_TRANSIENT.has(code)) return true;
-    }
+    if (typeof code === 'string' && NODE_TRANSIENT.has(code)) return true;
+    for (const classifier of classifiers) if (classifier(current)) return true;
     current = (current as { cause?: unknown }).cause;
   }
   return false;

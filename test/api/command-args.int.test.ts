@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { commandMutations, type EventStore, type RecordedEvent } from '../../src';
+import { type EventStore, type RecordedEvent } from '../../src';
+import { commandMutations } from '../../src/api';
 import { ticket } from './app/ticket';
 import { FileTicketArgs, OpenTicketInput } from './app/ticket.graphql';
 import { bearer, gql, startTestApi, token, type TestApi } from './support/test-api';

@@ -1,21 +1,6 @@
 import { GraphQLError } from 'graphql';
-import {
-  BusinessRuleError,
-  CommandIdReusedError,
-  ConcurrencyConflictError,
-  DeciderFailedError,
-  DocumentNotFoundError,
-  formatApiError,
-  ForbiddenError,
-  MalformedStreamNameError,
-  StoreUnavailableError,
-  StreamAlreadyExistsError,
-  StreamNotFoundError,
-  UnauthenticatedError,
-  ValidationError,
-  WrongExpectedRevisionError,
-  API_ERROR_CODES,
-} from '../../src';
+import { BusinessRuleError, CommandIdReusedError, ConcurrencyConflictError, DeciderFailedError, DocumentNotFoundError, MalformedStreamNameError, StoreUnavailableError, StreamAlreadyExistsError, StreamNotFoundError, ValidationError, WrongExpectedRevisionError } from '../../src';
+import { formatApiError, ForbiddenError, UnauthenticatedError, API_ERROR_CODES } from '../../src/api';
 
 /** What a resolver's thrown error looks like by the time the formatter sees it. */
 function located(error: Error): GraphQLError {

@@ -1,19 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  connectEventStore,
-  createApi,
-  defineReactor,
-  InMemoryReadModelStore,
-  NonRetryableError,
-  Position,
-  ProjectionEngine,
-  ReactorRunner,
-  SqliteReadModelStore,
-  type EventStore,
-  type RecordedEvent,
-} from '../../src';
+import { connectEventStore, defineReactor, InMemoryReadModelStore, NonRetryableError, Position, ProjectionEngine, ReactorRunner, type EventStore, type RecordedEvent } from '../../src';
+import { SqliteReadModelStore } from '../../src/backends/sqlite';
+import { createApi } from '../../src/api';
 import { ticket } from './app/ticket';
 import { ticketBoard } from './app/ticket-board.projection';
 import { ticketResolvers } from './app/ticket.graphql';

@@ -9,20 +9,10 @@ import { join } from 'node:path';
 import { IsNotEmpty, Min } from 'class-validator';
 import express from 'express';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import {
-  commandMutations,
-  connectEventStore,
-  createApi,
-  defineCollection,
-  defineProjection,
-  defineReactor,
-  documentQuery,
-  documentSubscription,
-  handleCommand,
-  ProjectionEngine,
-  ReactorRunner,
-  SqliteReadModelStore,
-} from '../../src';
+import { connectEventStore, defineCollection, defineProjection, defineReactor, handleCommand, ProjectionEngine, ReactorRunner } from '../../src';
+import { documentQuery } from '../../src/api';
+import { SqliteReadModelStore } from '../../src/backends/sqlite';
+import { commandMutations, createApi, documentSubscription } from '../../src/api';
 import { order } from '../support/readme-order';
 import { bearer, gql, JWT_SECRET, memoryLogger, token } from './support/test-api';
 import { subscribe, wsClient } from './support/ws-client';

@@ -1,4 +1,4 @@
-import { documentSubscription, type ApiContext } from '../../src';
+import { documentSubscription, type ApiContext } from '../../src/api';
 import { ticketBoard } from './app/ticket-board.projection';
 import { TicketView, ticketResolvers } from './app/ticket.graphql';
 import { bearer, gql, startTestApi, token, type TestApi } from './support/test-api';

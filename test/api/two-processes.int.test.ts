@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { connectEventStore, PostgresReadModelStore, type EventStore } from '../../src';
+import { connectEventStore, type EventStore } from '../../src';
+import { PostgresReadModelStore } from '../../src/backends/postgres';
 import { testDatabase } from '../support/postgres';
 import { bearer, gql, startTestApi, token, type TestApi } from './support/test-api';
 import { subscribe, wsClient } from './support/ws-client';

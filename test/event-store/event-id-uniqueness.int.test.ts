@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuplicateEventIdError, InMemoryEventStore, PostgresEventStore, SqliteEventStore } from '../../src/event-store';
+import { DuplicateEventIdError, InMemoryEventStore } from '../../src/event-store';
+import { PostgresEventStore } from '../../src/backends/postgres';
+import { SqliteEventStore } from '../../src/backends/sqlite';
 import { testDatabase } from '../support/postgres';
 
 /**

@@ -1,6 +1,6 @@
 import type { EventStore, RecordedEvent } from '../../src/event-store/event-store';
-import { PostgresEventStore } from '../../src/event-store/postgres-event-store';
-import { SqliteEventStore } from '../../src/event-store/sqlite-event-store';
+import { PostgresEventStore } from '../../src/backends/postgres/postgres-event-store';
+import { SqliteEventStore } from '../../src/backends/sqlite/sqlite-event-store';
 import { defineReactor, NonRetryableError, ReactorRunner, type Reactor } from '../../src/handlers';
 import { tempDir } from '../projections/support/temp-dir';
 import { testDatabase } from '../support/postgres';

@@ -1,4 +1,4 @@
-import { SqliteEventStore } from '../../src/event-store/sqlite-event-store';
+import { SqliteEventStore } from '../../src/backends/sqlite/sqlite-event-store';
 import { defineWebhookReactor, ReactorRunner, type ParkedEvent } from '../../src/handlers';
 import { seededRandom } from '../event-store/subscription-helpers';
 import { tempDir } from '../projections/support/temp-dir';

@@ -2,6 +2,8 @@ import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store'
 import { InMemoryReadModelStore, ProjectionEngine, ProjectionFailedError, defineProjection } from '../../src/projections';
 import { retryDelay } from '../../src/projections/retry-policy';
 import { isTransientError } from '../../src/projections/transient-error';
+import '../../src/backends/sqlite/transient-errors';
+import '../../src/backends/postgres/transient-errors';
 import { flaky } from './support/flaky-read-model-store';
 import { orderEvent, orderSummary } from './support/order-summary.projection';
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { RecordedEvent } from '../../src/event-store/event-store';
 import { Position } from '../../src/event-store/position';
-import { SqliteEventStore } from '../../src/event-store/sqlite-event-store';
+import { SqliteEventStore } from '../../src/backends/sqlite/sqlite-event-store';
 import { seededRandom } from '../event-store/subscription-helpers';
 import { tempDir } from './support/temp-dir';
 

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { SqliteEventStore } from '../../src/event-store/sqlite-event-store';
+import { SqliteEventStore } from '../../src/backends/sqlite/sqlite-event-store';
 import { ProjectionEngine, defineProjection } from '../../src/projections';
-import { SqliteReadModelStore } from '../../src/projections/sqlite-read-model-store';
+import { SqliteReadModelStore } from '../../src/backends/sqlite/sqlite-read-model-store';
 import { orderEvent, orderSummary } from './support/order-summary.projection';
 import { tempDir } from './support/temp-dir';
 

@@ -1,4 +1,5 @@
-import { deciderSpecification, ValidationError } from '../src/eventfold';
+import { ValidationError } from '../src/eventfold';
+import { deciderSpecification } from 'eventfold/testing';
 import { order } from '../src/domain/order';
 import type { OrderEvent } from '../src/domain/order-messages';
 

@@ -1,4 +1,5 @@
-import { defineReactor, verifyReactor, type IssuedEvent, type ScenarioEvent } from '../src/eventfold';
+import { defineReactor } from '../src/eventfold';
+import { verifyReactor, type IssuedEvent, type ScenarioEvent } from 'eventfold/testing';
 import { chargeOrder } from '../src/payment/payment.function';
 import { approvalReactor } from '../src/reactors/approval.reactor';
 import { driverAssignmentReactor } from '../src/reactors/driver-assignment.reactor';

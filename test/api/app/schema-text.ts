@@ -1,5 +1,6 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
-import { connectEventStore, createApi, InMemoryReadModelStore } from '../../../src';
+import { connectEventStore, InMemoryReadModelStore } from '../../../src';
+import { createApi } from '../../../src/api';
 import { ticket } from './ticket';
 import { ticketBoard } from './ticket-board.projection';
 import { ticketResolvers } from './ticket.graphql';

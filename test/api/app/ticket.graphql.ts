@@ -1,19 +1,8 @@
 import { IsNotEmpty, MaxLength } from 'class-validator';
 import { inject, injectable } from 'inversify';
 import { ArgsType, Ctx, Field, ID, InputType, Int, ObjectType, Query, Resolver } from 'type-graphql';
-import {
-  commandMutations,
-  documentListQuery,
-  documentListSubscription,
-  documentQuery,
-  documentSubscription,
-  API_SERVICES,
-  ForbiddenError,
-  requireAccess,
-  type ApiContext,
-  type ApiServices,
-  type ClassType,
-} from '../../../src';
+import { documentListQuery, documentQuery } from '../../../src/api';
+import { commandMutations, documentListSubscription, documentSubscription, API_SERVICES, ForbiddenError, requireAccess, type ApiContext, type ApiServices, type ClassType } from '../../../src/api';
 import { ticket } from './ticket';
 import { ticketBoard, type TicketDoc } from './ticket-board.projection';
 

@@ -1,7 +1,9 @@
 // A second API process for the two-process test: the ticket app on PostgreSQL, running the
 // projections, on a free loopback port. It tells its parent the URL, and shuts down gracefully on
 // the parent's 'stop' message.
-import { connectEventStore, createApi, PostgresReadModelStore } from '../../../src';
+import { connectEventStore } from '../../../src';
+import { createApi } from '../../../src/api';
+import { PostgresReadModelStore } from '../../../src/backends/postgres';
 import { ticket } from '../app/ticket';
 import { ticketBoard } from '../app/ticket-board.projection';
 import { ticketResolvers } from '../app/ticket.graphql';

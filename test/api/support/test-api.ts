@@ -2,18 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import {
-  connectEventStore,
-  createApi,
-  SqliteReadModelStore,
-  type Api,
-  type ApiLimits,
-  type ApiLogger,
-  type ApiOptions,
-  type EventStore,
-  type ListeningApi,
-  type ReadModelStore,
-} from '../../../src';
+import { connectEventStore, type EventStore, type ReadModelStore } from '../../../src';
+import { SqliteReadModelStore } from '../../../src/backends/sqlite';
+import { type ApiOptions } from '../../../src/api';
+import { createApi, type Api, type ApiLimits, type ApiLogger, type ListeningApi } from '../../../src/api';
 import { ticket } from '../app/ticket';
 import { ticketBoard } from '../app/ticket-board.projection';
 import { ticketResolvers } from '../app/ticket.graphql';

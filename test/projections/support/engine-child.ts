@@ -2,9 +2,9 @@
  * Runs the order-summary projection engine in a process of its own, against the PostgreSQL database
  * named by the first argument. Reports `{ kind: 'ready' }` over IPC once running; stops on 'stop'.
  */
-import { PostgresEventStore } from '../../../src/event-store/postgres-event-store';
+import { PostgresEventStore } from '../../../src/backends/postgres/postgres-event-store';
 import { ProjectionEngine } from '../../../src/projections/projection-engine';
-import { PostgresReadModelStore } from '../../../src/projections/postgres-read-model-store';
+import { PostgresReadModelStore } from '../../../src/backends/postgres/postgres-read-model-store';
 import { orderSummary } from './order-summary.projection';
 
 async function main(): Promise<void> {

@@ -4,11 +4,11 @@
  * `{ kind: 'ready' }`, then `{ kind: 'appended', id, amount, position }` for every acknowledged append.
  */
 import { randomUUID } from 'node:crypto';
-import { PostgresEventStore } from '../../../src/event-store/postgres-event-store';
-import { SqliteEventStore } from '../../../src/event-store/sqlite-event-store';
+import { PostgresEventStore } from '../../../src/backends/postgres/postgres-event-store';
+import { SqliteEventStore } from '../../../src/backends/sqlite/sqlite-event-store';
 import { ProjectionEngine } from '../../../src/projections/projection-engine';
-import { PostgresReadModelStore } from '../../../src/projections/postgres-read-model-store';
-import { SqliteReadModelStore } from '../../../src/projections/sqlite-read-model-store';
+import { PostgresReadModelStore } from '../../../src/backends/postgres/postgres-read-model-store';
+import { SqliteReadModelStore } from '../../../src/backends/sqlite/sqlite-read-model-store';
 import { ledgerProjection } from './ledger.projection';
 
 async function main(): Promise<void> {

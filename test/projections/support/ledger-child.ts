@@ -4,9 +4,9 @@
  * never returns, so the batch's writes are made but never committed. Reports over IPC:
  * `{ kind: 'ready' }`, `{ kind: 'committed', position }` after each batch, `{ kind: 'blocked' }`.
  */
-import { SqliteEventStore } from '../../../src/event-store/sqlite-event-store';
+import { SqliteEventStore } from '../../../src/backends/sqlite/sqlite-event-store';
 import { ProjectionEngine } from '../../../src/projections/projection-engine';
-import { SqliteReadModelStore } from '../../../src/projections/sqlite-read-model-store';
+import { SqliteReadModelStore } from '../../../src/backends/sqlite/sqlite-read-model-store';
 import { ledgerProjection } from './ledger.projection';
 
 async function main(): Promise<void> {
