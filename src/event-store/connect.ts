@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- backends load on demand (see loadBackend) */
 import { assertInstalled } from '../internal/optional-package';
 import { InvalidConnectionStringError } from './errors';
 import type { EventStore } from './event-store';
@@ -85,18 +86,18 @@ export async function connectEventStore(connectionString?: string, options: Conn
     case 'memory':
       return new InMemoryEventStore(options);
     case 'sqlite': {
-      const { SqliteEventStore } = await loadBackend('better-sqlite3', 'eventfold/sqlite', () => import('../backends/sqlite/index.js'));
+      const { SqliteEventStore } = loadBackend('better-sqlite3', 'eventfold/sqlite', () => require('../backends/sqlite') as typeof import('../backends/sqlite'));
       return SqliteEventStore.open(location.path, options);
     }
     case 'postgres': {
-      const { PostgresEventStore } = await loadBackend('pg', 'eventfold/postgres', () => import('../backends/postgres/index.js'));
+      const { PostgresEventStore } = loadBackend('pg', 'eventfold/postgres', () => require('../backends/postgres') as typeof import('../backends/postgres'));
       return PostgresEventStore.connect(location.url, options);
     }
     case 'eventstoredb': {
-      const { EventStoreDbEventStore } = await loadBackend(
+      const { EventStoreDbEventStore } = loadBackend(
         '@eventstore/db-client',
         'eventfold/eventstoredb',
-        () => import('../backends/eventstoredb/index.js'),
+        () => require('../backends/eventstoredb') as typeof import('../backends/eventstoredb'),
       );
       return EventStoreDbEventStore.connect(location.url, options);
     }
@@ -107,8 +108,12 @@ export async function connectEventStore(connectionString?: string, options: Conn
   }
 }
 
-/** Loads a backend module; a missing driver becomes an error that names the package to install. */
-function loadBackend<Module>(driver: string, entry: string, load: () => Promise<Module>): Promise<Module> {
+/**
+ * Loads a backend module; a missing driver becomes an error that names the package to install. The
+ * package is CommonJS, so `require` loads the backend exactly when a connection string names it (a
+ * dynamic `import()` would need the compiled file's extension, which the TypeScript loaders lack).
+ */
+function loadBackend<Module>(driver: string, entry: string, load: () => Module): Module {
   assertInstalled(driver, entry);
   return load();
 }
