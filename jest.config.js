@@ -39,6 +39,7 @@ const project = (displayName, suffix, extra = {}) => ({
 
 /** @type {import('jest').Config} */
 module.exports = {
+  reporters: ['default', '<rootDir>/test/support/skip-reporter.js'],
   projects: [
     project('unit', 'unit'),
     project('integration', 'int', { globalSetup: '<rootDir>/test/support/global-setup.ts', globalTeardown: '<rootDir>/test/support/global-teardown.ts' }),

@@ -9,16 +9,11 @@ import { runConformanceSuite } from '../../event-store/conformance';
  */
 const url = process.env.EVENTSTORE_URL;
 
-if (url) {
+// Without a server the whole suite is reported as skipped by Jest, with the reason in its title, so a run
+// that never reached EventStoreDB can never count as a pass.
+const SKIP_REASON = 'skipped: EVENTSTORE_URL is not set, and no EventStoreDB server can run on this machine';
+const suite = url ? describe : describe.skip;
+
+suite(url ? 'EventStoreDB' : `EventStoreDB (${SKIP_REASON})`, () => {
   runConformanceSuite('EventStoreDB', () => connectEventStore(url));
-} else {
-  describe('EventStoreDB', () => {
-    it('runs the conformance suite only when EVENTSTORE_URL names a server', () => {
-      // House rule: no skipped tests. This one passes and says plainly that the suite did not run.
-      console.warn(
-        'EventStoreDB conformance suite skipped: EVENTSTORE_URL is not set; no EventStoreDB server can run on this machine',
-      );
-      expect(process.env.EVENTSTORE_URL ?? '').toBe('');
-    });
-  });
-}
+});
