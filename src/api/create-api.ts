@@ -72,7 +72,7 @@ export interface ApiOptions {
   readonly changeFeed?: 'local' | 'store';
   /** Aggregates the audit API can fold and decode. */
   readonly aggregates?: readonly AuditableAggregate[];
-  /** type-graphql resolver classes: made by `commandMutation`, `documentQuery`, … or written by hand. */
+  /** type-graphql resolver classes: made by `commandMutations`, `documentQuery`, … or written by hand. */
   readonly resolvers: readonly ClassType[];
   /** Snapshots, state cache, clock, retries for commands. */
   readonly commands?: Omit<CommandEnvironment, 'store'>;
