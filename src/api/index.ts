@@ -1,7 +1,10 @@
 import 'reflect-metadata';
 
 export { API_SERVICES, type ApiContext, type ApiServices, type ApiUser, type LiveConnection, type ProjectionTracker } from './api-context';
-export { createApi, GOING_AWAY_CLOSE_CODE, type Api, type ApiOptions, type ListeningApi, type Readiness } from './create-api';
+export { createApi, type Api, type ListeningApi } from './create-api';
+export type { ApiOptions } from './api-options';
+export type { Readiness } from './readiness';
+export { GOING_AWAY_CLOSE_CODE } from './websocket-server';
 export {
   commandMutations,
   type AggregateCommand,
