@@ -46,7 +46,7 @@ const expected: Record<string, readonly string[]> = {
     'ProjectionErrorCode', 'ProjectionErrorInfo', 'ProjectionEvent', 'ProjectionEventSource',
     'ProjectionFailedError', 'ProjectionFailure', 'ProjectionOptions', 'ProjectionRecord', 'ProjectionState',
     'ProjectionStatus', 'ProjectionTransaction', 'ProjectionVersionConflictError', 'ProjectionWatcher',
-    'ProjectionWatcherOptions', 'Reactor', 'ReactorCommand', 'ReactorContext', 'ReactorDefinition',
+    'ProjectionWatcherOptions', 'RECENT_COMMAND_LIMIT', 'Reactor', 'ReactorCommand', 'ReactorContext', 'ReactorDefinition',
     'ReactorError', 'ReactorErrorCode', 'ReactorErrorInfo', 'ReactorEvent', 'ReactorHandler', 'ReactorLogger',
     'ReactorOptions', 'ReactorOrdering', 'ReactorRetryPolicy', 'ReactorRunner', 'ReactorRunnerOptions',
     'ReactorStateStore', 'ReactorStatus', 'ReactorVerificationError', 'ReactorWaitTimeoutError',

@@ -19,3 +19,4 @@ export { decodeRecorded, type StreamLoaderEnvironment } from './stream-loader';
 export type { Snapshot, SnapshotStore } from './snapshot-store';
 export { InMemorySnapshotStore } from './in-memory-snapshot-store';
 export { StateCache, type CachedState } from './state-cache';
+export { RECENT_COMMAND_LIMIT } from './recent-commands';
