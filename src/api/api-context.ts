@@ -91,7 +91,12 @@ export interface ApiContext {
   readonly connection: LiveConnection | undefined;
 }
 
-/** A WebSocket connection as live subscriptions see it: how much waits to be sent, and how to drop it. */
+/**
+ * A WebSocket connection as live subscriptions see it: how much waits to be sent, and how to drop it.
+ *
+ * @example
+ * if (context.connection && context.connection.bufferedBytes() > limit) context.connection.close(1008, 'too slow');
+ */
 export interface LiveConnection {
   /** Bytes queued on the socket that the client has not taken yet. */
   bufferedBytes(): number;

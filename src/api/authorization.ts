@@ -6,7 +6,7 @@ import { ForbiddenError, UnauthenticatedError } from './errors';
  * user is needed, holding at least one of `roles` when given.
  *
  * @example
- * commandMutation({ ..., access: { roles: ['courier'] } });
+ * deliveries.mutation({ ..., access: { roles: ['courier'] } });
  */
 export interface AccessRule {
   readonly public?: boolean;

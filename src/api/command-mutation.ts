@@ -16,6 +16,9 @@ import type { ClassType } from './class-type';
 /**
  * What a mutation asks for: one command on one stream. Built from the GraphQL input by an explicit
  * function, so the GraphQL shape and the domain's command can evolve apart.
+ *
+ * @example
+ * const intent: CommandIntent<OrderCommand> = { streamName: order.streamName('42'), command: { type: 'CancelOrder', data: { reason: 'duplicate' } } };
  */
 export interface CommandIntent<Command> {
   readonly streamName: string;
@@ -29,6 +32,9 @@ export interface CommandIntent<Command> {
 /**
  * Decides whether the caller may run a command: return `false` (or throw a `ForbiddenError` with a
  * reason) to refuse. Runs after the input has become a command and before anything is read.
+ *
+ * @example
+ * const onlyOwnOrders: CommandAuthorizer<OrderCommand> = (intent, { user }) => intent.streamName === order.streamName(user?.id ?? '');
  */
 export type CommandAuthorizer<Command = Message> = (
   intent: CommandIntent<Command>,
@@ -36,17 +42,23 @@ export type CommandAuthorizer<Command = Message> = (
 ) => boolean | void | Promise<boolean | void>;
 
 /**
- * One GraphQL mutation for one command.
+ * The command union of an aggregate.
  *
  * @example
- * commandMutations(order).mutation({ name: 'shipOrder', input: ShipOrderInput, toCommand: (input) => ({ streamName: order.streamName(input.orderId), command: { type: 'ShipOrder', data: { shippedAt: input.shippedAt } } }) });
+ * type OrderCommand = AggregateCommand<typeof order>; // { type: 'PlaceOrder'; data: … } | …
  */
-/** The command union of an aggregate. */
 export type AggregateCommand<A> = A extends Aggregate<infer Command, infer _Event, infer _State> ? Command : never;
 
 /**
  * One mutation's definition: `input` (one `input: <InputType>!` argument) or `args` (flat arguments),
  * and the rest of {@link CommandMutationOptions}.
+ *
+ * @example
+ * const shipOrder: CommandMutationDefinition<ShipOrderInput, OrderCommand> = {
+ *   name: 'shipOrder',
+ *   input: ShipOrderInput,
+ *   toCommand: (input) => ({ streamName: order.streamName(input.orderId), command: { type: 'ShipOrder', data: { shippedAt: input.shippedAt } } }),
+ * };
  */
 export type CommandMutationDefinition<Input extends object, Command extends Message> = CommandMutationOptions<Input, Command> &
   (
@@ -65,7 +77,12 @@ export type CommandMutationDefinition<Input extends object, Command extends Mess
       }
   );
 
-/** What every command mutation takes besides its `input` or `args` class. */
+/**
+ * What every command mutation takes besides its `input` or `args` class.
+ *
+ * @example
+ * const common: Omit<CommandMutationOptions<PlaceOrderInput, OrderCommand>, 'name' | 'toCommand'> = { access: { roles: ['customer'] }, waitFor: ['order-summary'] };
+ */
 export interface CommandMutationOptions<Input extends object, Command extends Message> {
   /** The mutation's field name, e.g. `placeOrder`. */
   readonly name: string;
@@ -101,14 +118,19 @@ export interface CommandMutationOptions<Input extends object, Command extends Me
  * (The aggregate comes first, in its own call, so that TypeScript knows the command union before it
  * reads `toCommand`, and `type: 'PlaceOrder'` needs no `as const`.)
  *
+ * `toCommand` must be deterministic: a retry with the same `commandId` has to build the same command,
+ * or it is refused as `COMMAND_ID_REUSED`. So times and ids come with the request (or from the events'
+ * metadata, where the command layer stamps `time` from its clock), never from `new Date()` here.
+ *
  * @example
  * const orders = commandMutations(order);
  * const placeOrder = orders.mutation({
  *   name: 'placeOrder',
- *   input: PlaceOrderInput, // an @InputType class
+ *   input: PlaceOrderInput, // an @InputType class with orderId, lines and placedAt
  *   toCommand: (input, context) => ({
  *     streamName: order.streamName(input.orderId),
- *     command: { type: 'PlaceOrder', data: { customerId: context.user!.id, lines: input.lines, placedAt: new Date().toISOString() } },
+ *     // placedAt comes from the client, so a retry builds the very same command
+ *     command: { type: 'PlaceOrder', data: { customerId: context.user!.id, lines: input.lines, placedAt: input.placedAt } },
  *   }),
  *   access: { roles: ['customer'] },
  *   waitFor: ['order-summary'], // answer once the read model shows the order
@@ -125,23 +147,14 @@ export function commandMutations<A extends AuditableAggregate>(aggregate: A): Co
   return { mutation: (definition) => defineCommandMutation(aggregate, definition) };
 }
 
-/** What {@link commandMutations} returns: declares one mutation per call. */
-export interface CommandMutations<Command extends Message> {
-  mutation<Input extends object>(definition: CommandMutationDefinition<Input, Command>): ClassType;
-}
-
 /**
- * The same as `commandMutations(aggregate).mutation(definition)`, with the aggregate inside the
- * definition. TypeScript infers the command union from `toCommand` here, so give its command an
- * explicit type (`(input): CommandIntent<OrderCommand> => …`) or use {@link commandMutations}.
+ * What {@link commandMutations} returns: declares one mutation per call.
  *
  * @example
- * commandMutation({ name: 'placeOrder', input: PlaceOrderInput, aggregate: order, toCommand: (input) => ({ streamName, command: placeOrderCommand(input) }) });
+ * const orders: CommandMutations<OrderCommand> = commandMutations(order);
  */
-export function commandMutation<Input extends object, Command extends Message, Event extends Message, State>(
-  definition: CommandMutationDefinition<Input, Command> & { readonly aggregate: Aggregate<Command, Event, State> },
-): ClassType {
-  return defineCommandMutation(definition.aggregate, definition);
+export interface CommandMutations<Command extends Message> {
+  mutation<Input extends object>(definition: CommandMutationDefinition<Input, Command>): ClassType;
 }
 
 function defineCommandMutation<Input extends object, Command extends Message>(

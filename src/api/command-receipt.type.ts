@@ -8,6 +8,9 @@ const START = Position.of(0n, 0n);
 /**
  * What a mutation answers once its events are durably appended. `revision` and `position` are strings
  * (a revision is a 64-bit integer; a position is opaque and sorts as a string).
+ *
+ * @example
+ * @Mutation(() => CommandReceiptView) async placeOrder(...) { return CommandReceiptView.from(await handleCommand(...)); }
  */
 @ObjectType('CommandReceipt', { description: 'What a command did, answered once its events are durable.' })
 export class CommandReceiptView {

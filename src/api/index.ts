@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 
 export { API_SERVICES, type ApiContext, type ApiServices, type ApiUser, type LiveConnection, type ProjectionTracker } from './api-context';
-export { createApi, GOING_AWAY_CLOSE_CODE, type Api, type ApiOptions, type ListeningApi, type Readiness } from './create-api';
-export { composeApi } from './container';
+export { createApi, type Api, type ListeningApi } from './create-api';
+export type { ApiOptions } from './api-options';
+export type { Readiness } from './readiness';
+export { GOING_AWAY_CLOSE_CODE } from './websocket-server';
 export {
-  commandMutation,
   commandMutations,
   type AggregateCommand,
   type CommandAuthorizer,
@@ -24,20 +25,19 @@ export {
   type ReadModelSource,
 } from './read-model-resolvers';
 export { liveQuery, sharedRead, SLOW_CONSUMER_CLOSE_CODE, type LiveQueryOptions } from './live-query';
-export { connectionType, decodeCursor, encodeCursor, paginate, PageInfo, type Connection, type PageRequest } from './pagination';
+export { connectionType, paginate, PageInfo, type Connection, type PageRequest } from './pagination';
 export { requireAccess, type AccessRule } from './authorization';
-export { createAuthenticator, type AuthOptions, type Authenticator } from './auth';
+export type { AuthOptions } from './auth';
 export {
   API_ERROR_CODES,
   ApiError,
   ForbiddenError,
   LimitExceededError,
   UnauthenticatedError,
-  formatApiError,
   type ApiErrorCode,
   type FieldIssue,
 } from './errors';
-export { DEFAULT_API_LIMITS, aliasLimitRule, checkComplexity, depthLimitRule, limitRules, type ApiLimits } from './limits';
+export { DEFAULT_API_LIMITS, type ApiLimits } from './limits';
 export type { ApiLogger } from './logger';
 export type {
   ParkedEventInfo,

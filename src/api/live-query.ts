@@ -5,7 +5,12 @@ import type { ApiContext } from './api-context';
 /** WebSocket close code for a client that does not take its updates fast enough (policy violation). */
 export const SLOW_CONSUMER_CLOSE_CODE = 1008;
 
-/** What a live query follows and how it reads its value. */
+/**
+ * What a live query follows and how it reads its value.
+ *
+ * @example
+ * const options: LiveQueryOptions<OrderView | undefined> = { projection: 'order-summary', keys: [id], read: () => orders.get(id) };
+ */
 export interface LiveQueryOptions<T> {
   /** The projection whose change feed wakes the query. */
   readonly projection: string;

@@ -3,7 +3,13 @@ import type { DocumentQuery, DocumentReader, Where } from '../projections/docume
 import { ApiError } from './errors';
 import type { ClassType } from './class-type';
 
-/** Relay-style page information. */
+/**
+ * Relay-style page information, part of every {@link connectionType}.
+ *
+ * @example
+ * const { pageInfo } = await paginate(reader, { list: 'orders', first: 20, after });
+ * if (pageInfo.hasNextPage) after = pageInfo.endCursor;
+ */
 @ObjectType('PageInfo')
 export class PageInfo {
   @Field(() => Boolean)
@@ -19,7 +25,12 @@ export class PageInfo {
   endCursor!: string | null;
 }
 
-/** One page of a list: the items, their cursors, and where the page sits. */
+/**
+ * One page of a list: the items, their cursors, and where the page sits.
+ *
+ * @example
+ * const page: Connection<OrderView> = await paginate(reader, { list: 'orders', first: 20 }, toView);
+ */
 export interface Connection<T> {
   readonly nodes: T[];
   readonly edges: { readonly cursor: string; readonly node: T }[];
@@ -107,7 +118,12 @@ export function decodeCursor(cursor: string, list: string): CursorState {
   return { list, offset: parsed[1] as number };
 }
 
-/** What {@link paginate} reads: the page size and the cursor, plus the list's filter and order. */
+/**
+ * What {@link paginate} reads: the page size and the cursor, plus the list's filter and order.
+ *
+ * @example
+ * const request: PageRequest<OrderSummary> = { list: 'open-orders', first, after, where: { status: 'open' }, orderBy: 'placedAt', direction: 'desc' };
+ */
 export interface PageRequest<TDoc> {
   readonly first?: number | null;
   readonly after?: string | null;

@@ -17,7 +17,12 @@ export interface ReactorAdmin {
   redrive(request: ReactorRedriveRequest): Promise<number>;
 }
 
-/** One reactor's progress, as admins see it. */
+/**
+ * One reactor's progress, as admins see it.
+ *
+ * @example
+ * const stuck = (await admin.status()).filter((reactor: ReactorStatusInfo) => reactor.parkedCount > 0);
+ */
 export interface ReactorStatusInfo {
   readonly name: string;
   /** e.g. `running`, `stopped`, `failed`. */
@@ -29,6 +34,12 @@ export interface ReactorStatusInfo {
   readonly lastError: string | undefined;
 }
 
+/**
+ * Which parked events to list: one reactor's (or every reactor's), a page at a time.
+ *
+ * @example
+ * const request: ParkedEventsRequest = { reactor: 'payment', limit: 50 };
+ */
 export interface ParkedEventsRequest {
   readonly reactor?: string;
   readonly limit: number;
@@ -36,7 +47,12 @@ export interface ParkedEventsRequest {
   readonly after?: string;
 }
 
-/** One event a reactor gave up on, with why. */
+/**
+ * One event a reactor gave up on, with why.
+ *
+ * @example
+ * for (const parked of page.items) console.log(`${parked.reactor} parked ${parked.eventType}: ${parked.reason}`);
+ */
 export interface ParkedEventInfo {
   readonly reactor: string;
   readonly eventId: string;
@@ -48,12 +64,25 @@ export interface ParkedEventInfo {
   readonly parkedAt: Date;
 }
 
+/**
+ * One page of parked events, oldest first.
+ *
+ * @example
+ * let page = await admin.listParked({ limit: 100 });
+ * while (page.next) page = await admin.listParked({ limit: 100, after: page.next });
+ */
 export interface ParkedEventsPage {
   readonly items: readonly ParkedEventInfo[];
   /** Pass as `after` for the next page; absent on the last page. */
   readonly next?: string;
 }
 
+/**
+ * Which parked events of one reactor to put back into delivery: the given ids, or all of them.
+ *
+ * @example
+ * await admin.redrive({ reactor: 'payment', eventIds: [parked.eventId] });
+ */
 export interface ReactorRedriveRequest {
   readonly reactor: string;
   readonly eventIds?: readonly string[];

@@ -10,7 +10,13 @@ import { liveQuery, sharedRead } from './live-query';
 import { sameForEverySubscriber } from './shared-execution';
 import { connectionType, paginate, type Connection } from './pagination';
 
-/** A projection as the read-model resolvers need it: its name and collections. */
+/**
+ * A projection as the read-model resolvers need it: its name and collections. Any `defineProjection`
+ * result is one.
+ *
+ * @example
+ * documentQuery({ name: 'order', projection: orderSummary, collection: 'orders', type: OrderView });
+ */
 export interface ReadModelSource<C extends CollectionMap> {
   readonly name: string;
   readonly collections: C;

@@ -9,7 +9,6 @@ export {
   InvalidDecisionError,
   DeciderFailedError,
   BusinessRuleError,
-  formatIssues,
   type DomainErrorCode,
   type ValidationIssue,
 } from './errors';
@@ -34,6 +33,5 @@ export {
   type CommandsFrom,
   type StreamExpectation,
 } from './command-catalog';
-export { parseStreamName, toStreamName, isValidCategory, type StreamNameParts } from './stream-name';
+export { parseStreamName, toStreamName, type StreamNameParts } from './stream-name';
 export { defineAggregate, type Aggregate, type AggregateDefinition, type SnapshotPolicy } from './aggregate';
-export { issuesOf } from './schema-issues';

@@ -1,7 +1,7 @@
 export * from './event-store';
 export * from './errors';
 export { Position, maxPosition, type FromPosition } from './position';
-export { foldPagesFromReadStream, metadataPicker, readStreamForFold } from './fold-read';
+export { readStreamForFold } from './fold-read';
 export { InMemoryEventStore } from './in-memory-event-store';
 export type { PagedEventStoreOptions } from './paged-event-store';
 export {
@@ -12,4 +12,4 @@ export {
   type ConnectOptions,
   type StoreLocation,
 } from './connect';
-export { isAppendHookHost, type AppendHook, type AppendHookContext, type AppendHookHost } from './append-hook';
+export type { AppendHook, AppendHookContext, AppendHookHost } from './append-hook';

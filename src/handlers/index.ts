@@ -1,6 +1,5 @@
 export {
   defineReactor,
-  matchesFilter,
   DEFAULT_REACTOR_RETRY,
   type DeliveryInfo,
   type Reactor,
@@ -44,7 +43,6 @@ export type {
   RedriveParkedRequest,
 } from './reactor-state-store';
 export { InMemoryReactorStateStore } from './in-memory-reactor-state-store';
-export { reactorStateStoreFor } from './state-store-for';
 export { partitionOf } from './partitions';
 export { reactorCommandId } from './send-command';
 export { defineWebhookReactor, type WebhookReactor, type WebhookReactorOptions } from './webhook-reactor';
@@ -58,7 +56,7 @@ export {
   type LambdaHttpEvent,
   type LambdaHttpResult,
 } from './http-function';
-export { parseDelivery, toDeliveryPayload, type DeliveryPayload } from './delivery-payload';
+export { parseDelivery, type DeliveryPayload } from './delivery-payload';
 export {
   signDelivery,
   verifySignature,

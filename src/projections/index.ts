@@ -1,8 +1,25 @@
-export * from './errors';
+export {
+  ProjectionError,
+  InvalidProjectionError,
+  InvalidIdentifierError,
+  InvalidDocumentError,
+  InvalidQueryError,
+  DocumentNotFoundError,
+  UnknownProjectionError,
+  ProjectionFailedError,
+  ProjectionVersionConflictError,
+  CheckpointConflictError,
+  WaitForPositionTimeoutError,
+  WaitForStateTimeoutError,
+  RebuildTimeoutError,
+  ReadModelUnavailableError,
+  EngineStoppedError,
+  InlineProjectionFailedError,
+  type ProjectionErrorCode,
+} from './errors';
 export {
   defineCollection,
   defineProjection,
-  validateProjection,
   type AnyProjection,
   type CollectionDefinition,
   type CollectionMap,
@@ -42,4 +59,3 @@ export type { ProjectionEventSource } from './slot-runner';
 export { ProjectionEngine, type ProjectionEngineOptions, type WaitOptions } from './projection-engine';
 export { ProjectionWatcher, type ProjectionWatcherOptions } from './projection-watcher';
 export { InMemoryReadModelStore } from './in-memory-read-model-store';
-export { isTransientError } from './transient-error';

@@ -7,5 +7,4 @@ export {
   type ExpectedError,
   type Given,
 } from './decider-specification';
-export { lineDiff } from './line-diff';
 export { verifyReactor, type IssuedEvent, type ReactorScenario, type ReactorVerification, type ScenarioEvent } from './verify-reactor';

@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { BusinessRuleError, CommandIdReusedError, ConcurrencyConflictError, DeciderFailedError, DocumentNotFoundError, MalformedStreamNameError, StoreUnavailableError, StreamAlreadyExistsError, StreamNotFoundError, ValidationError, WrongExpectedRevisionError } from '../../src';
-import { formatApiError, ForbiddenError, UnauthenticatedError, API_ERROR_CODES } from '../../src/api';
+import { ForbiddenError, UnauthenticatedError, API_ERROR_CODES } from '../../src/api';
+import { formatApiError } from '../../src/api/errors';
 
 /** What a resolver's thrown error looks like by the time the formatter sees it. */
 function located(error: Error): GraphQLError {

@@ -1,5 +1,6 @@
 // The command layer on a durable backend: one suite, run against SQLite and PostgreSQL by one call each.
-import { decodeRecorded, handleCommand, loadStream, StateCache, type CommandReceipt, type SnapshotStore } from '../../src/commands';
+import { decodeRecorded, handleCommand, StateCache, type CommandReceipt, type SnapshotStore } from '../../src/commands';
+import { loadStream } from '../../src/commands/stream-loader';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { defineAggregate, defineCommands, defineEvents, fold } from '../../src/domain';

@@ -2,12 +2,12 @@ import { z } from 'zod';
 import {
   CommandIdReusedError,
   ConcurrencyConflictError,
-  eventIdFor,
   handleCommand,
   StreamAlreadyExistsError,
   StreamNotFoundError,
   type CommandEnvironment,
 } from '../../src/commands';
+import { eventIdFor } from '../../src/commands/command-identity';
 import {
   BusinessRuleError,
   DeciderFailedError,

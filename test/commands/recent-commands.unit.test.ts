@@ -1,5 +1,5 @@
-import { handleCommand, RECENT_COMMAND_LIMIT, StateCache, type CommandEnvironment } from '../../src/commands';
-import { withCommandIds } from '../../src/commands/recent-commands';
+import { handleCommand, StateCache, type CommandEnvironment } from '../../src/commands';
+import { RECENT_COMMAND_LIMIT, withCommandIds } from '../../src/commands/recent-commands';
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
 import { cart, type CartCommand } from '../domain/shopping-cart';
 import { countingReads, readAllOf } from './store-doubles';

@@ -2,12 +2,12 @@ import fc from 'fast-check';
 import {
   handleCommand,
   InMemorySnapshotStore,
-  loadStream,
   decodeRecorded,
   type CommandEnvironment,
   type Snapshot,
   type SnapshotStore,
 } from '../../src/commands';
+import { loadStream } from '../../src/commands/stream-loader';
 import { defineAggregate, fold } from '../../src/domain';
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
 import { Position } from '../../src/event-store/position';

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { decodeRecorded, handleCommand, InMemorySnapshotStore, loadStream, StateCache, type CommandEnvironment } from '../../src/commands';
+import { decodeRecorded, handleCommand, InMemorySnapshotStore, StateCache, type CommandEnvironment } from '../../src/commands';
+import { loadStream } from '../../src/commands/stream-loader';
 import { fold } from '../../src/domain';
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
 import { Position } from '../../src/event-store/position';

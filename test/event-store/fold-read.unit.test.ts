@@ -1,15 +1,14 @@
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import {
-  foldPagesFromReadStream,
   InMemoryEventStore,
   InvalidArgumentError,
-  metadataPicker,
   readStreamForFold,
   type EventStoreReader,
   type JsonObject,
   type StreamFoldPage,
 } from '../../src/event-store';
+import { foldPagesFromReadStream, metadataPicker } from '../../src/event-store/fold-read';
 
 const keys = ['schemaVersion', 'commandId'];
 const pick = metadataPicker(keys);

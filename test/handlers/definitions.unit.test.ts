@@ -6,16 +6,15 @@ import {
   InvalidDeliveryError,
   InvalidReactorError,
   InvalidSignatureError,
-  matchesFilter,
   parseDelivery,
   partitionOf,
   reactorCommandId,
   signDelivery,
-  toDeliveryPayload,
   verifySignature,
   type ReactorDefinition,
 } from '../../src/handlers';
-import { resolveReactor } from '../../src/handlers/reactor';
+import { toDeliveryPayload } from '../../src/handlers/delivery-payload';
+import { matchesFilter, resolveReactor } from '../../src/handlers/reactor';
 import { parseRetryAfter } from '../../src/handlers/webhook-reactor';
 
 const handle = (): Promise<void> => Promise.resolve();

@@ -15,11 +15,11 @@ import {
   RetryLaterError,
   reactorCommandId,
   signDelivery,
-  toDeliveryPayload,
   verifySignature,
   type ReactorContext,
   type WebhookReactor,
 } from '../../src/handlers';
+import { toDeliveryPayload } from '../../src/handlers/delivery-payload';
 import { appendEach, until } from './support/reactor-fixtures';
 import { readBody, startSink, type HttpSink } from './support/http-sink';
 

@@ -1,5 +1,6 @@
 import { BusinessRuleError, DomainError, ValidationError, type Decider } from '../../src/domain';
-import { deciderSpecification, lineDiff, SpecificationError } from '../../src/testing';
+import { deciderSpecification, SpecificationError } from '../../src/testing';
+import { lineDiff } from '../../src/testing/line-diff';
 import { caught } from '../domain/caught';
 import { cart, cartDecider, type CartEvent } from '../domain/shopping-cart';
 

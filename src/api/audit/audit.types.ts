@@ -2,7 +2,12 @@ import { GraphQLDateTime, GraphQLJSON } from 'graphql-scalars';
 import { Field, ID, ObjectType } from 'type-graphql';
 import type { RecordedEvent } from '../../event-store/event-store';
 
-/** A stored event as the audit API shows it. */
+/**
+ * A stored event as the audit API shows it; an app may reuse it under its own GraphQL type name.
+ *
+ * @example
+ * @ObjectType('RecordedEvent') class RecordedEventType extends AuditEventView {}
+ */
 @ObjectType('AuditEvent', { description: 'A stored event with its revision, position and metadata.' })
 export class AuditEventView {
   @Field(() => ID)

@@ -1,0 +1,79 @@
+import type { IncomingMessage } from 'node:http';
+import type { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type ErrorRequestHandler, type IRouter, type RequestHandler, type Router } from 'express';
+import type { ApiContext } from './api-context';
+import { bodyTooLargeBody, internalErrorBody, malformedBodyBody, shuttingDownBody } from './http-error-bodies';
+import type { ApiLogger } from './logger';
+import type { Readiness } from './readiness';
+import type { InFlightRequests } from './shutdown';
+
+/** What the Express routes need from the API around them. */
+export interface ExpressRouteOptions {
+  readonly bodyLimit: string | number;
+  readonly apollo: ApolloServer<ApiContext>;
+  readonly context: (request: IncomingMessage) => Promise<ApiContext>;
+  readonly requests: InFlightRequests;
+  readonly logger: ApiLogger;
+}
+
+/** `/healthz` (the process answers) and `/readyz` (it can serve: see {@link Readiness}). */
+export function addHealthRoutes(app: IRouter, requests: InFlightRequests, readiness: () => Promise<Readiness>): void {
+  app.get('/healthz', tracked(requests, (_request, response) => {
+    response.status(200).json({ status: 'ok' });
+  }));
+  app.get('/readyz', tracked(requests, async (_request, response) => {
+    const result = await readiness();
+    response.status(result.ready ? 200 : 503).json(result);
+  }));
+}
+
+/**
+ * GraphQL over HTTP through Express (every request under `mount`; under `listen`, whatever the fast
+ * path leaves): body-parser with the body limit, then Apollo; body errors get the API's error bodies.
+ */
+export function graphQLRouter(options: ExpressRouteOptions): Router {
+  const router = express.Router();
+  const middleware = expressMiddleware(options.apollo, { context: ({ req }) => options.context(req) });
+  router.use(tracked(options.requests, (request, response, next) => {
+    express.json({ limit: options.bodyLimit })(request, response, (error?: unknown) => {
+      if (error) {
+        next(error);
+        return;
+      }
+      void middleware(request, response, next);
+    });
+  }));
+  const bodyErrors: ErrorRequestHandler = (error: unknown, _request, response, next) => {
+    if (response.headersSent) {
+      next(error);
+      return;
+    }
+    const type = (error as { type?: unknown }).type;
+    const status = (error as { status?: unknown }).status;
+    if (type === 'entity.too.large') {
+      response.status(413).json(bodyTooLargeBody(options.bodyLimit));
+      return;
+    }
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      response.status(status).json(malformedBodyBody());
+      return;
+    }
+    options.logger.error('unexpected HTTP error', { error: error instanceof Error ? error.stack : String(error) });
+    response.status(500).json(internalErrorBody());
+  };
+  router.use(bodyErrors);
+  return router;
+}
+
+/** Counts a handler as in flight, so that shutdown waits for it; refuses new work while closing. */
+function tracked(requests: InFlightRequests, handler: RequestHandler): RequestHandler {
+  return (request, response, next) => {
+    if (requests.closing) {
+      response.status(503).set('Connection', 'close').json(shuttingDownBody());
+      return;
+    }
+    requests.track(response);
+    Promise.resolve(handler(request, response, next)).catch(next);
+  };
+}

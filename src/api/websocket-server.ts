@@ -1,0 +1,198 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ApiContext, ApiServices, ApiUser } from './api-context';
+import type { Authenticator } from './auth';
+import { ApiError, LimitExceededError, UnauthenticatedError } from './errors';
+import { bodyLimitBytes } from './http-error-bodies';
+import { checkComplexity, limitRules, type ApiLimits } from './limits';
+import type { ApiLogger } from './logger';
+import { executeFormatted, subscribeShared } from './shared-execution';
+
+/**
+ * The WebSocket close code on shutdown (1001, "going away"): a client can tell a restart from an error
+ * and reconnect.
+ *
+ * @example
+ * createClient({ url, on: { closed: (event) => { if ((event as CloseEvent).code === GOING_AWAY_CLOSE_CODE) scheduleReconnect(); } } });
+ */
+export const GOING_AWAY_CLOSE_CODE = 1001;
+
+/** Parsed and validated WebSocket documents kept per API. */
+const DOCUMENT_CACHE_SIZE = 1_000;
+
+/** What the WebSocket transport needs from the API around it. */
+export interface WebSocketOptions {
+  readonly schema: GraphQLSchema;
+  readonly path: string;
+  readonly limits: Required<ApiLimits>;
+  readonly introspection: boolean;
+  readonly keepAliveMs: number;
+  readonly logger: ApiLogger;
+  readonly services: ApiServices;
+  readonly authenticate: Authenticator;
+  readonly format: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  /** On its own server the API answers every upgrade; mounted in a host's, it leaves other paths alone. */
+  readonly ownsServer: () => boolean;
+  readonly closing: () => boolean;
+}
+
+/** The API's graphql-ws server on an HTTP server's `upgrade` events. */
+export interface GraphQLWebSockets {
+  /** Takes no more upgrades and closes every socket with {@link GOING_AWAY_CLOSE_CODE} and a reason. */
+  goAway(): void;
+  /** Cuts the sockets that are still open and closes the WebSocket server. */
+  close(): Promise<void>;
+}
+
+// A type alias (not an interface): graphql-ws wants an index-signature-compatible record.
+type WsExtra = { user?: ApiUser };
+
+type CheckedDocument = { document: DocumentNode } | { errors: GraphQLError[] };
+
+/**
+ * Serves GraphQL over WebSocket (graphql-ws) at `path` on `server`: authenticates on `connection_init`,
+ * applies the same validation, depth, alias and complexity limits as HTTP, caps subscriptions per
+ * connection and formats every error with the API's one formatter.
+ */
+export function attachGraphQLWebSockets(server: Server, options: WebSocketOptions): GraphQLWebSockets {
+  const { limits, path, logger, schema, introspection, services } = options;
+  const webSockets = new WebSocketServer({ noServer: true, maxPayload: bodyLimitBytes(limits.bodyLimit) });
+  const sockets = new Set<WebSocket>();
+  const upgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (pathname !== path) {
+      // A host app may serve other WebSocket paths on the same server; ours only answers `path`.
+      if (options.ownsServer()) socket.destroy();
+      return;
+    }
+    if (options.closing()) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    webSockets.handleUpgrade(request, socket, head, (webSocket) => webSockets.emit('connection', webSocket, request));
+  };
+  server.on('upgrade', upgradeListener);
+  webSockets.on('connection', (socket: WebSocket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const rules = [...specifiedRules, ...limitRules(limits), ...(introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+  // Parsed and validated once per query text, as Apollo does over HTTP (clients resend the same few).
+  const documents = new Map<string, CheckedDocument>();
+  const checkDocument = (query: string): CheckedDocument => {
+    let document: DocumentNode;
+    try {
+      document = parse(query);
+    } catch (error) {
+      return { errors: [error instanceof GraphQLError ? withCode(error, 'GRAPHQL_PARSE_FAILED') : new ApiError('BAD_USER_INPUT', 'unparsable query')] };
+    }
+    const errors = validate(schema, document, rules);
+    return errors.length > 0 ? { errors: errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED')) } : { document };
+  };
+  const asErrors = (errors: readonly GraphQLError[]): GraphQLError[] =>
+    errors.map((error) => {
+      const formatted = options.format(error.toJSON(), error);
+      return new GraphQLError(formatted.message, { extensions: formatted.extensions ?? {} });
+    });
+  useServer<Record<string, unknown>, WsExtra>(
+    {
+      schema,
+      // Subscribers of the same value share one execution (and result object) per change; errors
+      // in results are formatted there, once per execution (no per-message onNext hook).
+      subscribe: (args) => subscribeShared(args, asErrors),
+      execute: (args) => executeFormatted(args, asErrors),
+      connectionInitWaitTimeout: 5_000,
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const authorization = params.authorization ?? params.Authorization;
+        try {
+          ctx.extra.user = await options.authenticate(typeof authorization === 'string' ? authorization : undefined);
+          return true;
+        } catch (error) {
+          const reason = error instanceof UnauthenticatedError ? `UNAUTHENTICATED: ${error.message}` : 'UNAUTHENTICATED';
+          ctx.extra.socket.close(CloseCode.Forbidden, reason.slice(0, 120));
+          return false;
+        }
+      },
+      onSubscribe: (ctx, id, payload) => {
+        if (options.closing()) return asErrors([new ApiError('UNAVAILABLE', 'the server is shutting down')]);
+        // graphql-ws has already reserved this operation's id; count the others.
+        const active = Object.keys(ctx.subscriptions).filter((other) => other !== id).length;
+        if (active >= limits.subscriptionsPerConnection) {
+          return asErrors([
+            new LimitExceededError('subscriptions', `more than ${limits.subscriptionsPerConnection} subscriptions on one connection`, {
+              max: limits.subscriptionsPerConnection,
+            }),
+          ]);
+        }
+        const checked = documents.get(payload.query) ?? checkDocument(payload.query);
+        if (!documents.has(payload.query)) {
+          // Bounded: the oldest entry goes first (Map keeps insertion order).
+          if (documents.size >= DOCUMENT_CACHE_SIZE) documents.delete(documents.keys().next().value!);
+          documents.set(payload.query, checked);
+        }
+        if ('errors' in checked) return asErrors(checked.errors);
+        const document = checked.document;
+        try {
+          checkComplexity(schema, document, payload.variables ?? undefined, payload.operationName ?? undefined, limits.maxComplexity);
+        } catch (error) {
+          return asErrors([error as GraphQLError]);
+        }
+        const socket = ctx.extra.socket;
+        const contextValue: ApiContext = {
+          user: ctx.extra.user,
+          services,
+          idempotencyKey: undefined,
+          transport: 'ws',
+          connection: {
+            bufferedBytes: () => socket.bufferedAmount,
+            close: (code, reason) => {
+              logger.warn(`closing a WebSocket connection (${code}): ${reason}`, { user: ctx.extra.user?.id });
+              socket.close(code, reason);
+            },
+          },
+        };
+        const args: ExecutionArgs = {
+          schema,
+          document,
+          contextValue,
+          variableValues: payload.variables ?? null,
+          operationName: payload.operationName ?? null,
+        };
+        return args;
+      },
+      onError: (_ctx, _id, _payload, errors) => asErrors(errors),
+    },
+    webSockets,
+    options.keepAliveMs,
+  );
+  logger.info(`GraphQL subscriptions over WebSocket at ${path}`);
+  return {
+    goAway: () => {
+      server.off('upgrade', upgradeListener);
+      for (const socket of sockets) socket.close(GOING_AWAY_CLOSE_CODE, 'server shutting down');
+    },
+    close: async () => {
+      for (const socket of sockets) socket.terminate();
+      await new Promise<void>((resolve) => webSockets.close(() => resolve()));
+    },
+  };
+}
+
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: error.extensions.code ?? code } });
+}

@@ -1,0 +1,35 @@
+import { resolveApiOptions, type ApiOptions } from '../../src/api/api-options';
+import { DEFAULT_API_LIMITS } from '../../src/api/limits';
+import { consoleLogger } from '../../src/api/logger';
+import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
+import { InMemoryReadModelStore } from '../../src/projections/in-memory-read-model-store';
+
+const required: ApiOptions = { eventStore: new InMemoryEventStore(), readModels: new InMemoryReadModelStore(), resolvers: [], auth: { mode: 'off' } };
+
+describe('resolveApiOptions', () => {
+  it('applies the documented defaults', () => {
+    const resolved = resolveApiOptions({ ...required, development: false });
+    expect(resolved).toEqual({
+      logger: consoleLogger,
+      development: false,
+      introspection: false,
+      limits: DEFAULT_API_LIMITS,
+      path: '/graphql',
+      projections: [],
+      runProjections: true,
+      auditRoles: ['admin', 'auditor'],
+      waitTimeoutMs: 5_000,
+      keepAliveMs: 12_000,
+    });
+  });
+
+  it('turns introspection on with development mode unless told otherwise', () => {
+    expect(resolveApiOptions({ ...required, development: true }).introspection).toBe(true);
+    expect(resolveApiOptions({ ...required, development: true, introspection: false }).introspection).toBe(false);
+  });
+
+  it('refuses a path without a leading slash and a limit that is not a positive integer', () => {
+    expect(() => resolveApiOptions({ ...required, path: 'graphql' })).toThrow('path must start with "/"');
+    expect(() => resolveApiOptions({ ...required, limits: { maxDepth: 0 } })).toThrow('limits.maxDepth must be a positive integer');
+  });
+});
