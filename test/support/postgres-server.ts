@@ -42,11 +42,11 @@ const PORT_ATTEMPTS = 3;
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<RunningPostgres> {
   const user = await serverUser();
-  const binaries = await reachableInstall(options.installDir ? install(options.installDir) : embeddedInstall());
   const parent = await mkdtemp(join(tmpdir(), 'eventfold-pg-'));
   try {
     if (user) await chown(parent, user.uid, user.gid);
     await chmod(parent, 0o700);
+    const binaries = await reachableInstall(options.installDir ? install(options.installDir) : embeddedInstall(), parent);
     const dataDir = join(parent, 'data');
     const passwordFile = join(parent, 'password');
     await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
