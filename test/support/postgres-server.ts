@@ -64,7 +64,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         'initdb',
         `initdb (${binaries.initdb}) failed: ${initdb.failure}\n${initdb.output.trim()}`,
         user
-          ? `initdb runs as OS user ${user.name}, which must be able to read ${binaries.dir} and write ${parent}.`
+          ? `initdb runs as OS user ${user.name}, which must be able to read ${binaries.dir} and write ${parent}: ` +
+            `every folder above them must be enterable by that user (a 0700 TMPDIR is not; unset TMPDIR or point it at one that is).`
           : `check that ${binaries.initdb} exists and is executable (\`npm install\` puts it there).`,
       );
     }
