@@ -124,8 +124,8 @@ export class PostgresReadModelStore implements ReadModelStore {
   }
 
   /**
-   * One batch, in at most two round trips when it only uses documents; see {@link BatchCommits.commit}
-   * (and docs/ for why the transaction is kept to the final statement).
+   * One batch, in two round trips when it only uses documents, landing whole or not at all; see
+   * `BatchCommits.commit` in batch-commits.ts for how, and why its transaction is kept that short.
    */
   async commitBatch(
     layout: SlotLayout,

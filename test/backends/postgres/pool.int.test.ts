@@ -1,4 +1,4 @@
-import { Client, type Pool } from 'pg';
+import pg, { Client, type Pool } from 'pg';
 import { createPool, withClient, withTransaction } from '../../../src/backends/postgres/pool';
 import { testDatabase } from '../../support/postgres';
 
@@ -43,6 +43,25 @@ describe('PostgreSQL pool helpers (real server)', () => {
     expect(next).not.toBe(terminatedPid);
     expect(pool.totalCount).toBe(1);
     expect((await admin.query('SELECT count(*)::int AS n FROM items')).rows[0]).toEqual({ n: 0 });
+  });
+
+  it('destroys a connection that is still open but cannot roll back (a query it gave up on still runs), instead of reusing it', async () => {
+    // pg-pool itself drops a client whose socket closed; this one stays open and would be handed on
+    // with the abandoned query and the rollback still queued in front of the next caller's statements.
+    const impatient = new pg.Pool({ connectionString: database.url, max: 1, query_timeout: 300 });
+    impatient.on('error', () => undefined);
+    try {
+      let stuckPid = 0;
+      const transaction = withTransaction(impatient, async (client) => {
+        stuckPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        await client.query('SELECT pg_sleep(3)');
+      });
+      await expect(transaction).rejects.toThrow(/timeout/i);
+      const next = (await impatient.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      expect(next).not.toBe(stuckPid);
+    } finally {
+      await impatient.end();
+    }
   });
 
   it('rolls back failed work on a healthy connection, keeps that connection, and commits the next transaction', async () => {
