@@ -1,14 +1,13 @@
 import type pg from 'pg';
 import type { Migrations } from '../../internal/migrations';
+import { withTransaction } from './pool';
 
 /**
  * Applies the steps not applied yet, in one transaction under a transaction-scoped advisory lock on
  * `table`'s name, so that processes starting together migrate once.
  */
-export async function migratePostgres(pool: pg.Pool, { table, steps }: Migrations): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+export function migratePostgres(pool: pg.Pool, { table, steps }: Migrations): Promise<void> {
+  return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [table]);
     await client.query(`CREATE TABLE IF NOT EXISTS ${table} (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
     const applied = (await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${table}`)).rows[0]?.version ?? 0;
@@ -16,11 +15,5 @@ export async function migratePostgres(pool: pg.Pool, { table, steps }: Migration
       await client.query(steps[version - 1]!);
       await client.query(`INSERT INTO ${table} (version) VALUES ($1)`, [version]);
     }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

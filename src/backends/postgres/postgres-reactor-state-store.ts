@@ -20,6 +20,7 @@ import {
 import { expandSegment, toSegments } from '../../handlers/invocation-segments';
 import { decodeEvent, encodeEvent } from '../../handlers/stored-event';
 import { migratePostgres } from './migrations';
+import { withTransaction } from './pool';
 
 /** Versioned schema steps; each runs once, in the transaction that records it. */
 const MIGRATIONS: readonly string[] = [
@@ -381,19 +382,8 @@ export class PostgresReactorStateStore implements ReactorStateStore {
     return Promise.resolve();
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, work);
   }
 }
 
