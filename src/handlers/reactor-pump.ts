@@ -5,6 +5,7 @@ import type { EventStore, RecordedEvent, Subscription } from '../event-store/eve
 import type { Position } from '../event-store/position';
 import { CheckpointTracker } from './checkpoint-tracker';
 import { errorInfo, toError, type ReactorErrorInfo } from './errors';
+import { backoffDelay } from '../internal/backoff';
 import { withFields } from './logger';
 import { partitionOf } from './partitions';
 import { matchesFilter, type DeliveryInfo, type ReactorContext, type ReactorLogger, type ResolvedReactor } from './reactor';
@@ -441,8 +442,7 @@ export class PumpSession {
           this.record(event, attempt, 'retrying', started, info);
           return { kind: 'aborted' };
         }
-        const cap = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** Math.min(attempt - 1, 30));
-        let wait = Math.round(cap / 2 + (cap / 2) * this.environment.random());
+        let wait = backoffDelay({ initialDelayMs: retry.initialDelayMs, maxDelayMs: retry.maxDelayMs, jitter: 'equal' }, attempt, this.environment.random);
         const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
         if (typeof retryAfterMs === 'number' && retryAfterMs > 0) wait = Math.max(wait, Math.min(retryAfterMs, retry.maxDelayMs));
         const final =

@@ -89,9 +89,10 @@ export type ReactorHandler = (event: ReactorEvent, context: ReactorContext) => P
 export type ReactorOrdering = 'per-stream' | 'unordered';
 
 /**
- * How failed attempts are retried: exponential backoff with full jitter between `initialDelayMs` and
- * `maxDelayMs`, at most `maxAttempts` attempts and no longer than `maxAgeMs` after the first one.
- * After that the event is parked.
+ * How failed attempts are retried: exponential backoff with equal jitter (retry n waits between half
+ * and all of `min(maxDelayMs, initialDelayMs · 2^(n−1))`), at most `maxAttempts` attempts and no longer
+ * than `maxAgeMs` after the first one. After that the event is parked. Equal, not full, jitter: a
+ * reactor retries an outside service that just failed, and the floor keeps a retry from firing at once.
  *
  * @example
  * defineReactor({ ..., retry: { maxAttempts: 8, initialDelayMs: 200, maxDelayMs: 60_000, maxAgeMs: 3_600_000 } });
@@ -99,7 +100,7 @@ export type ReactorOrdering = 'per-stream' | 'unordered';
 export interface ReactorRetryPolicy {
   /** Default 5. */
   readonly maxAttempts?: number;
-  /** Default 100 ms. */
+  /** The step before the first retry (the wait is between half of it and it). Default 100 ms. */
   readonly initialDelayMs?: number;
   /** Default 30 s. Also caps a `Retry-After` asked for by a `RetryLaterError`. */
   readonly maxDelayMs?: number;
