@@ -36,7 +36,8 @@ import type { CommandAuthorizer } from './command-mutation';
 import { composeApi } from './container';
 import { ApiError, formatApiError, LimitExceededError, UnauthenticatedError } from './errors';
 import { checkComplexity, limitRules, resolveLimits, type ApiLimits } from './limits';
-import { consoleLogger, type ApiLogger } from './logger';
+import { silentLogger } from '../internal/logger';
+import type { ApiLogger } from './logger';
 import { executeFormatted, subscribeShared } from './shared-execution';
 import type { ReactorAdmin } from './reactor-admin';
 
@@ -158,7 +159,7 @@ export const GOING_AWAY_CLOSE_CODE = 1001;
  * process.on('SIGTERM', () => void api.close());
  */
 export async function createApi(options: ApiOptions): Promise<Api> {
-  const logger = options.logger ?? consoleLogger;
+  const logger = options.logger ?? silentLogger;
   const development = options.development ?? process.env.NODE_ENV === 'development';
   const limits = resolveLimits(options.limits);
   const projections = options.projections ?? [];
@@ -201,7 +202,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
   const format = (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const result = formatApiError(formatted, error, { development });
     if (result.extensions?.code === 'INTERNAL_SERVER_ERROR') {
-      logger.error('unexpected error in a GraphQL operation', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      logger.error({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, 'unexpected error in a GraphQL operation');
     }
     return result;
   };
@@ -317,9 +318,10 @@ class RunningApi implements Api {
     const { logger, path, limits } = this.parts;
     if (this.options.auth.mode === 'off') {
       const banner = '!'.repeat(78);
-      logger.warn(
-        `\n${banner}\n!!  AUTHENTICATION IS OFF: every request acts as the development user, with its roles.\n!!  Never run like this outside local development.\n${banner}`,
-      );
+      const warning = `\n${banner}\n!!  AUTHENTICATION IS OFF: every request acts as the development user, with its roles.\n!!  Never run like this outside local development.\n${banner}`;
+      logger.warn(warning);
+      // The default logger is silent, but running without auth must never go unnoticed.
+      if (!this.options.logger) process.emitWarning(warning, 'EventfoldWarning');
     }
     await this.parts.watcher?.start();
     await this.parts.engine?.start();
@@ -335,7 +337,7 @@ class RunningApi implements Api {
     }
     app.use(path, this.httpRouter());
     this.attachWebSockets(server);
-    logger.info(`GraphQL mounted at ${path}`, { limits: { ...limits }, introspection: this.parts.introspection, auth: this.options.auth.mode });
+    logger.info({ limits: { ...limits }, introspection: this.parts.introspection, auth: this.options.auth.mode }, `GraphQL mounted at ${path}`);
   }
 
   /** Counts a handler as in flight, so that shutdown waits for it; refuses new work while closing. */
@@ -388,7 +390,7 @@ class RunningApi implements Api {
         response.status(status).json({ errors: [{ message: 'malformed request body', extensions: { code: 'BAD_USER_INPUT' } }] });
         return;
       }
-      this.parts.logger.error('unexpected HTTP error', { error: error instanceof Error ? error.stack : String(error) });
+      this.parts.logger.error({ error: error instanceof Error ? error.stack : String(error) }, 'unexpected HTTP error');
       response.status(500).json({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
     };
     router.use(bodyErrors);
@@ -471,7 +473,7 @@ class RunningApi implements Api {
     request.once('end', () => {
       if (refused) return;
       void this.executePost(request, response, Buffer.concat(chunks, size).toString('utf8'), send).catch((error: unknown) => {
-        this.parts.logger.error('unexpected HTTP error', { error: error instanceof Error ? error.stack : String(error) });
+        this.parts.logger.error({ error: error instanceof Error ? error.stack : String(error) }, 'unexpected HTTP error');
         if (!response.headersSent) send(500, JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
         else response.destroy();
       });
@@ -623,7 +625,7 @@ class RunningApi implements Api {
             connection: {
               bufferedBytes: () => socket.bufferedAmount,
               close: (code, reason) => {
-                logger.warn(`closing a WebSocket connection (${code}): ${reason}`, { user: ctx.extra.user?.id });
+                logger.warn({ user: ctx.extra.user?.id }, `closing a WebSocket connection (${code}): ${reason}`);
                 socket.close(code, reason);
               },
             },

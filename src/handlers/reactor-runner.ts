@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { EventStore } from '../event-store/event-store';
 import type { Position } from '../event-store/position';
 import { InvalidReactorError, ReactorWaitTimeoutError, RunnerStoppedError, UnknownReactorError, errorInfo } from './errors';
-import { silentLogger } from './logger';
+import { silentLogger } from '../internal/logger';
 import { ReactorPump, type PumpEnvironment } from './reactor-pump';
 import { resolveReactor } from './reactor';
 import type { Invocation, InvocationQuery, ParkedPage, ParkedQuery, ReactorStateStore, RedriveParkedRequest } from './reactor-state-store';
@@ -115,7 +115,7 @@ export class ReactorRunner {
     const retentionMs = this.options.invocationLog?.retentionMs ?? DEFAULT_RETENTION_MS;
     const prune = (): void => {
       this.state.pruneInvocations(new Date(Date.now() - retentionMs)).catch((error: unknown) => {
-        logger.warn('could not prune the invocation log', { error: errorInfo(error) });
+        logger.warn({ error: errorInfo(error) }, 'could not prune the invocation log');
       });
     };
     prune();
@@ -126,7 +126,7 @@ export class ReactorRunner {
   /** One lease round at a time: renew, take a fair share, give up any surplus, restart on change. */
   private runLeaseRound(): Promise<void> {
     this.leaseRound = this.leaseRound.then(() => this.leaseRoundNow()).catch((error: unknown) => {
-      (this.options.logger ?? silentLogger).warn('lease round failed', { workerId: this.workerId, error: errorInfo(error) });
+      (this.options.logger ?? silentLogger).warn({ workerId: this.workerId, error: errorInfo(error) }, 'lease round failed');
     });
     return this.leaseRound;
   }
@@ -172,7 +172,7 @@ export class ReactorRunner {
   private checkLeaseDeadline(): void {
     if (this.stopped || this.held.size === 0) return;
     if (Date.now() > this.leasesValidUntil - this.leaseMs / 6) {
-      (this.options.logger ?? silentLogger).warn('leases not renewed in time: stopping work on all partitions', { workerId: this.workerId });
+      (this.options.logger ?? silentLogger).warn({ workerId: this.workerId }, 'leases not renewed in time: stopping work on all partitions');
       void this.apply(new Set());
     }
   }

@@ -1,3 +1,4 @@
+import type { Logger } from '../internal/logger';
 import type { CommandReceipt } from '../commands/handle-command';
 import type { Aggregate } from '../domain/aggregate';
 import type { Message } from '../domain/message';
@@ -17,17 +18,13 @@ export interface DeliveryInfo {
 }
 
 /**
- * Structured log lines from reactors. `fields` carry the reactor, event id, stream and attempt.
+ * Structured log lines from reactors: the kit's one {@link Logger} under the reactors' name. The
+ * runner adds the reactor, event id, stream and attempt to a handler's `context.logger` lines.
  *
  * @example
- * const logger: ReactorLogger = { debug() {}, info: console.log, warn: console.warn, error: console.error };
+ * await ReactorRunner.start({ store, reactors, logger: pino() });
  */
-export interface ReactorLogger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+export type ReactorLogger = Logger;
 
 /**
  * A command sent by a reactor. Its `commandId` is derived from the reactor's name, the event's id and
@@ -52,7 +49,7 @@ export interface ReactorCommand<Command> {
  * @example
  * handle: async (event, context) => {
  *   await mailer.send({ to, idempotencyKey: context.idempotencyKey });
- *   context.logger.info('mail sent');
+ *   context.logger.info({ to: event.data.email }, 'mail sent');
  * }
  */
 export interface ReactorContext {
