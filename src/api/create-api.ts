@@ -36,6 +36,7 @@ import type { CommandAuthorizer } from './command-mutation';
 import { composeApi } from './container';
 import { ApiError, formatApiError, LimitExceededError, UnauthenticatedError } from './errors';
 import { checkComplexity, limitRules, resolveLimits, type ApiLimits } from './limits';
+import { within, withTimeout } from '../internal/delay';
 import { silentLogger } from '../internal/logger';
 import type { ApiLogger } from './logger';
 import { executeFormatted, subscribeShared } from './shared-execution';
@@ -649,7 +650,7 @@ class RunningApi implements Api {
 
   async readiness(): Promise<Readiness> {
     if (this.closing) return { ready: false, checks: { store: 'unknown', projections: 'unknown', server: 'shutting down' } };
-    const store = await withTimeout(this.services.eventStore.headPosition(), 2_000).then(
+    const store = await withTimeout(this.services.eventStore.headPosition(), 2_000, timedOut).then(
       () => 'ok',
       (error: unknown) => `unreachable: ${error instanceof Error ? (error as { code?: string }).code ?? error.name : 'error'}`,
     );
@@ -665,12 +666,12 @@ class RunningApi implements Api {
 
   private async failedProjections(): Promise<string[]> {
     if (this.engine) {
-      const statuses = await withTimeout(this.engine.statuses(), 2_000);
+      const statuses = await withTimeout(this.engine.statuses(), 2_000, timedOut);
       return statuses.filter((status) => status.state === 'failed').map((status) => status.name);
     }
     const failed: string[] = [];
     for (const projection of this.services.projectionDefinitions) {
-      const record = await withTimeout(this.services.readModels.load(projection.name), 2_000);
+      const record = await withTimeout(this.services.readModels.load(projection.name), 2_000, timedOut);
       const active = record.active;
       const slot = active && record.slots.find((candidate) => candidate.version === active.version && candidate.generation === active.generation);
       if (slot?.failure) failed.push(projection.name);
@@ -695,11 +696,11 @@ class RunningApi implements Api {
       const server = this.server;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await Promise.race([Promise.all([...this.inFlight]), sleep(Math.max(0, deadline - Date.now()))]);
+      await within(Promise.all([...this.inFlight]), Math.max(0, deadline - Date.now()));
       server.closeAllConnections();
       await closed;
     } else {
-      await Promise.race([Promise.all([...this.inFlight]), sleep(Math.max(0, deadline - Date.now()))]);
+      await within(Promise.all([...this.inFlight]), Math.max(0, deadline - Date.now()));
     }
     for (const socket of this.sockets) socket.terminate();
     await new Promise<void>((resolve) => (this.webSockets ? this.webSockets.close(() => resolve()) : resolve()));
@@ -727,16 +728,4 @@ function bodyLimitBytes(limit: string | number): number {
   return Math.floor(Number(match[1]) * units[(match[2] ?? 'b').toLowerCase()]!);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+const timedOut = (): Error => new Error('timed out');

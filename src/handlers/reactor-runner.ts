@@ -9,6 +9,7 @@ import { resolveReactor } from './reactor';
 import type { Invocation, InvocationQuery, ParkedPage, ParkedQuery, ReactorStateStore, RedriveParkedRequest } from './reactor-state-store';
 import { reactorStateStoreFor } from './state-store-for';
 import type { ReactorRunnerOptions, ReactorStatus, WorkerStatus } from './runner-types';
+import { within } from '../internal/delay';
 
 const DEFAULT_PARTITIONS = 16;
 const DEFAULT_LEASE_MS = 10_000;
@@ -305,13 +306,7 @@ export class ReactorRunner {
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new ReactorWaitTimeoutError(`reactor "${reactor}" did not reach ${position.toString()} within ${timeoutMs} ms`);
         // Progress wakes the wait; the timer bounds it (and covers a store that stays silent).
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(remaining, 250));
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+        await within(new Promise<void>((resolve) => (wake = resolve)), Math.min(remaining, 250));
         wake = undefined;
       }
     } finally {
@@ -395,12 +390,6 @@ function checkLimit(limit: number | undefined, fallback: number): number {
   return limit;
 }
 
-/** Waits for `promise`, but no longer than `ms`. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
 
 function sameSet(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
   if (a.size !== b.size) return false;
