@@ -1,4 +1,4 @@
-import { EventfoldError } from '../internal/eventfold-error';
+import { EventfoldError, toError } from '../internal/eventfold-error';
 /** Every failure the reactor runtime reports has one of these codes; callers switch on `code`, never on text. */
 export type ReactorErrorCode =
   | 'INVALID_REACTOR'
@@ -170,14 +170,7 @@ export class ReactorVerificationError extends ReactorError {
   }
 }
 
-/** Anything thrown, as an `Error`; error-like objects from another realm are kept as they are. */
-export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string') {
-    return value as Error;
-  }
-  return new Error(String(value));
-}
+export { toError };
 
 /** What is kept of a failure: its class name, code and message. */
 export interface ReactorErrorInfo {

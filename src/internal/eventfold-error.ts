@@ -64,3 +64,18 @@ export function errorCategory(error: unknown): ErrorCategory | undefined {
   const category = (error as { category?: unknown }).category;
   return (ERROR_CATEGORIES as readonly unknown[]).includes(category) ? (category as ErrorCategory) : undefined;
 }
+
+/**
+ * Anything thrown, as an `Error` (user code may throw other values). Error-like objects are kept as
+ * they are: errors from native modules may come from another realm and fail `instanceof Error`.
+ *
+ * @example
+ * toError('boom').message; // 'boom'
+ */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  if (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string') {
+    return value as Error;
+  }
+  return new Error(String(value));
+}

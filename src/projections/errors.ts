@@ -1,4 +1,4 @@
-import { EventfoldError } from '../internal/eventfold-error';
+import { EventfoldError, toError } from '../internal/eventfold-error';
 import type { Position } from '../event-store/position';
 
 /** Every failure the projection engine reports has one of these codes; callers switch on `code`, never on text. */
@@ -19,17 +19,7 @@ export type ProjectionErrorCode =
   | 'ENGINE_STOPPED'
   | 'INLINE_PROJECTION_FAILED';
 
-/**
- * Anything thrown, as an `Error` (user code may throw other values). Error-like objects are kept as
- * they are: errors from native modules may come from another realm and fail `instanceof Error`.
- */
-export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string') {
-    return value as Error;
-  }
-  return new Error(String(value));
-}
+export { toError };
 
 /** Base class of every projection error. */
 export abstract class ProjectionError extends EventfoldError {
