@@ -7,4 +7,4 @@ export * from './commands';
 export * from './projections';
 export * from './handlers';
 export { EventfoldError, ERROR_CATEGORIES, errorCategory, type ErrorCategory } from './internal/eventfold-error';
-export { silentLogger, withFields, type Logger, type LogFn } from './internal/logger';
+export { silentLogger, type Logger, type LogFn } from './internal/logger';

@@ -1,7 +1,8 @@
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
 import { defineReactor, NonRetryableError, ReactorRunner, type HttpFunctionOptions, type ReactorLogger, type ReactorRunnerOptions } from '../../src/handlers';
 import type { ApiLogger, ApiOptions } from '../../src/api';
-import { silentLogger, withFields, type Logger } from '../../src';
+import { silentLogger, type Logger } from '../../src';
+import { withFields } from '../../src/internal/logger';
 import { appendEach, until } from '../handlers/support/reactor-fixtures';
 
 /*
