@@ -6,3 +6,5 @@ export * from './domain';
 export * from './commands';
 export * from './projections';
 export * from './handlers';
+export { EventfoldError, ERROR_CATEGORIES, errorCategory, type ErrorCategory } from './internal/eventfold-error';
+export { silentLogger, type Logger, type LogFn } from './internal/logger';

@@ -251,7 +251,7 @@ async function startServer(dir: string): Promise<Server> {
 async function serve(dir: string): Promise<void> {
   const eventStore = await connectEventStore(`sqlite:${join(dir, 'events.db')}`);
   const readModels = SqliteReadModelStore.open(join(dir, 'read-models.db'));
-  const quiet = { info: () => undefined, warn: () => undefined, error: (message: string) => console.error(message) };
+  const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...line: unknown[]) => console.error(...line) };
   const api = await createApi({
     eventStore,
     readModels,

@@ -9,7 +9,8 @@ import type { AuthOptions } from './auth';
 import type { ClassType } from './class-type';
 import type { CommandAuthorizer } from './command-mutation';
 import { resolveLimits, type ApiLimits } from './limits';
-import { consoleLogger, type ApiLogger } from './logger';
+import { silentLogger } from '../internal/logger';
+import type { ApiLogger } from './logger';
 import type { ReactorAdmin } from './reactor-admin';
 
 /**
@@ -95,7 +96,7 @@ export function resolveApiOptions(options: ApiOptions): ResolvedApiOptions {
   const path = options.path ?? '/graphql';
   if (!path.startsWith('/')) throw new TypeError(`path must start with "/", got ${JSON.stringify(path)}`);
   return {
-    logger: options.logger ?? consoleLogger,
+    logger: options.logger ?? silentLogger,
     development,
     introspection: options.introspection ?? development,
     limits,

@@ -115,7 +115,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
   const format = (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const result = formatApiError(formatted, error, { development });
     if (result.extensions?.code === 'INTERNAL_SERVER_ERROR') {
-      logger.error('unexpected error in a GraphQL operation', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      logger.error({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, 'unexpected error in a GraphQL operation');
     }
     return result;
   };
@@ -199,9 +199,10 @@ class RunningApi implements Api {
     const { logger, path, limits } = resolved;
     if (apiOptions.auth.mode === 'off') {
       const banner = '!'.repeat(78);
-      logger.warn(
-        `\n${banner}\n!!  AUTHENTICATION IS OFF: every request acts as the development user, with its roles.\n!!  Never run like this outside local development.\n${banner}`,
-      );
+      const warning = `\n${banner}\n!!  AUTHENTICATION IS OFF: every request acts as the development user, with its roles.\n!!  Never run like this outside local development.\n${banner}`;
+      logger.warn(warning);
+      // The default logger is silent, but running without auth must never go unnoticed.
+      if (!apiOptions.logger) process.emitWarning(warning, 'EventfoldWarning');
     }
     await this.parts.watcher?.start();
     await this.parts.engine?.start();
@@ -221,7 +222,7 @@ class RunningApi implements Api {
       ownsServer: () => this.ownsServer,
       closing: () => this.requests.closing,
     });
-    logger.info(`GraphQL mounted at ${path}`, { limits: { ...limits }, introspection: resolved.introspection, auth: apiOptions.auth.mode });
+    logger.info({ limits: { ...limits }, introspection: resolved.introspection, auth: apiOptions.auth.mode }, `GraphQL mounted at ${path}`);
   }
 
   readiness(): Promise<Readiness> {

@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
+import { errorCategory, type ErrorCategory } from '../internal/eventfold-error';
 import { isTransientError } from '../projections/transient-error';
 
 /** The only codes an API error can have in `extensions.code`. */
@@ -72,20 +73,40 @@ export class LimitExceededError extends ApiError {
   }
 }
 
-const BAD_INPUT_CODES = new Set([
-  'VALIDATION_FAILED',
-  'UNKNOWN_COMMAND',
-  'INVALID_STREAM_NAME',
-  'INVALID_EVENT',
-  'INVALID_ARGUMENT',
-  'INVALID_POSITION',
-  'BATCH_TOO_LARGE',
-  'COMMAND_ID_REUSED',
-  'INVALID_QUERY',
-  'INVALID_IDENTIFIER',
-  'UNKNOWN_PROJECTION',
-  'INVALID_CURSOR',
-  // Apollo's and graphql-js' own request errors.
+/**
+ * The GraphQL code of each error category. The switch is exhaustive: a new category is a compile error
+ * here, so no kit error can fall through to `INTERNAL_SERVER_ERROR` unnoticed.
+ *
+ * @example
+ * apiErrorCode(new StreamNotFoundError('order-1', 'ShipOrder').category); // 'NOT_FOUND'
+ */
+export function apiErrorCode(category: ErrorCategory): ApiErrorCode {
+  switch (category) {
+    case 'validation':
+      return 'BAD_USER_INPUT';
+    case 'conflict':
+      return 'CONFLICT';
+    case 'already-exists':
+      return 'ALREADY_EXISTS';
+    case 'not-found':
+      return 'NOT_FOUND';
+    case 'rule':
+      return 'DOMAIN_RULE';
+    case 'timeout':
+      return 'TIMEOUT';
+    case 'unavailable':
+      return 'UNAVAILABLE';
+    case 'internal':
+      return 'INTERNAL_SERVER_ERROR';
+    default: {
+      const _never: never = category;
+      return _never;
+    }
+  }
+}
+
+/** Apollo's and graphql-js' own request errors: about the request, so `BAD_USER_INPUT`. */
+const REQUEST_ERROR_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
@@ -93,24 +114,6 @@ const BAD_INPUT_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
-const CODE_MAP: Readonly<Record<string, ApiErrorCode>> = {
-  CONFLICT: 'CONFLICT',
-  WRONG_EXPECTED_REVISION: 'CONFLICT',
-  CHECKPOINT_CONFLICT: 'CONFLICT',
-  ALREADY_EXISTS: 'ALREADY_EXISTS',
-  DUPLICATE_EVENT_ID: 'ALREADY_EXISTS',
-  NOT_FOUND: 'NOT_FOUND',
-  DOCUMENT_NOT_FOUND: 'NOT_FOUND',
-  RULE_VIOLATED: 'DOMAIN_RULE',
-  WAIT_TIMEOUT: 'TIMEOUT',
-  STATE_TIMEOUT: 'TIMEOUT',
-  REBUILD_TIMEOUT: 'TIMEOUT',
-  STORE_UNAVAILABLE: 'UNAVAILABLE',
-  STORE_CLOSED: 'UNAVAILABLE',
-  READ_MODEL_UNAVAILABLE: 'UNAVAILABLE',
-  ENGINE_STOPPED: 'UNAVAILABLE',
-  PROJECTION_FAILED: 'UNAVAILABLE',
-};
 
 /** What the formatter decided about one error. */
 interface Classified {
@@ -168,31 +171,46 @@ function classify(formatted: GraphQLFormattedError, error: unknown): Classified 
   if (validationErrors) {
     return { code: 'BAD_USER_INPUT', message: 'Argument validation failed', extensions: { fields: validationErrors } };
   }
+  const category = errorCategory(error);
+  if (category) return classifyKitError(category, error as Error);
   const code = errorCode(error) ?? stringCode(formatted.extensions?.code);
-  if (code && BAD_INPUT_CODES.has(code)) {
-    const fields = fieldIssues(error);
-    return { code: 'BAD_USER_INPUT', message: messageOf(error, formatted), extensions: fields ? { fields } : {} };
-  }
-  const mapped = code ? CODE_MAP[code] : undefined;
-  if (mapped === 'DOMAIN_RULE') {
-    return { code: mapped, message: messageOf(error, formatted), extensions: { rule: (error as { rule?: unknown }).rule } };
-  }
-  if (mapped === 'UNAVAILABLE') return { code: mapped, message: 'a backing store is unavailable; try again later', extensions: {} };
-  if (mapped) return { code: mapped, message: messageOf(error, formatted), extensions: {} };
+  if (code && REQUEST_ERROR_CODES.has(code)) return { code: 'BAD_USER_INPUT', message: messageOf(error, formatted), extensions: {} };
   if (code && (API_ERROR_CODES as readonly string[]).includes(code) && code !== 'INTERNAL_SERVER_ERROR') {
     const { code: _code, stacktrace: _stacktrace, http: _http, ...rest } = (error instanceof GraphQLError ? error.extensions : {}) as Record<string, unknown>;
     return { code: code as ApiErrorCode, message: messageOf(error, formatted), extensions: rest };
   }
+  return unexpected(error);
+}
+
+/** A kit error: its category decides the code; the category's own extensions ride along. */
+function classifyKitError(category: ErrorCategory, error: Error): Classified {
+  const code = apiErrorCode(category);
+  switch (code) {
+    case 'BAD_USER_INPUT': {
+      const fields = fieldIssues(error);
+      return { code, message: error.message, extensions: fields ? { fields } : {} };
+    }
+    case 'DOMAIN_RULE':
+      return { code, message: error.message, extensions: { rule: (error as { rule?: unknown }).rule } };
+    // The message may name a host or hold a driver's text: clients get a fixed one.
+    case 'UNAVAILABLE':
+      return { code, message: UNAVAILABLE_MESSAGE, extensions: {} };
+    // An internal error may still stand on a store that went away (its cause): that is worth retrying.
+    case 'INTERNAL_SERVER_ERROR':
+      return unexpected(error);
+    default:
+      return { code, message: error.message, extensions: {} };
+  }
+}
+
+const UNAVAILABLE_MESSAGE = 'a backing store is unavailable; try again later';
+
+/** Anything the kit did not classify: a read model not created yet, a transient driver failure, or a bug. */
+function unexpected(error: unknown): Classified {
   if (isMissingReadModel(error)) {
     return { code: 'UNAVAILABLE', message: 'the read model is not ready yet (its projection has not run); try again later', extensions: {} };
   }
-  if (error instanceof Error && isTransientError(error)) {
-    return { code: 'UNAVAILABLE', message: 'a backing store is unavailable; try again later', extensions: {} };
-  }
-  // A plain GraphQLError without an original (e.g. a non-null field resolved to null) is about the request.
-  if (error instanceof GraphQLError && !error.originalError && code === undefined) {
-    return { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', extensions: {} };
-  }
+  if (error instanceof Error && isTransientError(error)) return { code: 'UNAVAILABLE', message: UNAVAILABLE_MESSAGE, extensions: {} };
   return { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', extensions: {} };
 }
 

@@ -59,7 +59,7 @@ export function graphQLRouter(options: ExpressRouteOptions): Router {
       response.status(status).json(malformedBodyBody());
       return;
     }
-    options.logger.error('unexpected HTTP error', { error: error instanceof Error ? error.stack : String(error) });
+    options.logger.error({ error: error instanceof Error ? error.stack : String(error) }, 'unexpected HTTP error');
     response.status(500).json(internalErrorBody());
   };
   router.use(bodyErrors);

@@ -78,7 +78,7 @@ export function graphQLPostFastPath(options: FastPathOptions): (request: Incomin
     request.once('end', () => {
       if (refused) return;
       void executePost(options, request, response, Buffer.concat(chunks, size).toString('utf8'), send).catch((error: unknown) => {
-        options.logger.error('unexpected HTTP error', { error: error instanceof Error ? error.stack : String(error) });
+        options.logger.error({ error: error instanceof Error ? error.stack : String(error) }, 'unexpected HTTP error');
         if (!response.headersSent) send(500, JSON.stringify(internalErrorBody()));
         else response.destroy();
       });

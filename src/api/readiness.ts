@@ -1,3 +1,4 @@
+import { withTimeout } from '../internal/delay';
 import type { ProjectionEngine } from '../projections/projection-engine';
 import type { ApiServices } from './api-context';
 
@@ -18,7 +19,7 @@ const CHECK_TIMEOUT_MS = 2_000;
 /** Checks the store and the projections (the engine's statuses, or the read-model store's records). */
 export async function checkReadiness(services: ApiServices, engine: ProjectionEngine | undefined, closing: boolean): Promise<Readiness> {
   if (closing) return { ready: false, checks: { store: 'unknown', projections: 'unknown', server: 'shutting down' } };
-  const store = await withTimeout(services.eventStore.headPosition(), CHECK_TIMEOUT_MS).then(
+  const store = await withTimeout(services.eventStore.headPosition(), CHECK_TIMEOUT_MS, timedOut).then(
     () => 'ok',
     (error: unknown) => `unreachable: ${error instanceof Error ? (error as { code?: string }).code ?? error.name : 'error'}`,
   );
@@ -34,12 +35,12 @@ export async function checkReadiness(services: ApiServices, engine: ProjectionEn
 
 async function failedProjections(services: ApiServices, engine: ProjectionEngine | undefined): Promise<string[]> {
   if (engine) {
-    const statuses = await withTimeout(engine.statuses(), CHECK_TIMEOUT_MS);
+    const statuses = await withTimeout(engine.statuses(), CHECK_TIMEOUT_MS, timedOut);
     return statuses.filter((status) => status.state === 'failed').map((status) => status.name);
   }
   const failed: string[] = [];
   for (const projection of services.projectionDefinitions) {
-    const record = await withTimeout(services.readModels.load(projection.name), CHECK_TIMEOUT_MS);
+    const record = await withTimeout(services.readModels.load(projection.name), CHECK_TIMEOUT_MS, timedOut);
     const active = record.active;
     const slot = active && record.slots.find((candidate) => candidate.version === active.version && candidate.generation === active.generation);
     if (slot?.failure) failed.push(projection.name);
@@ -47,12 +48,4 @@ async function failedProjections(services: ApiServices, engine: ProjectionEngine
   return failed;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+const timedOut = (): Error => new Error('timed out');

@@ -1,3 +1,4 @@
+import { within } from '../internal/delay';
 import type { Server, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import type { ProjectionEngine } from '../projections/projection-engine';
@@ -34,7 +35,7 @@ export class InFlightRequests {
 
   /** Resolves once every request counted so far is done, or at `deadline` (epoch ms), whichever is first. */
   async drain(deadline: number): Promise<void> {
-    await Promise.race([Promise.all([...this.pending]), sleep(Math.max(0, deadline - Date.now()))]);
+    await within(Promise.all([...this.pending]), Math.max(0, deadline - Date.now()));
   }
 }
 
@@ -81,8 +82,4 @@ export async function shutDown(parts: ShutdownParts, timeoutMs: number): Promise
   await parts.engine?.stop();
   await parts.watcher?.stop();
   logger.info('shut down');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

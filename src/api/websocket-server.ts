@@ -161,7 +161,7 @@ export function attachGraphQLWebSockets(server: Server, options: WebSocketOption
           connection: {
             bufferedBytes: () => socket.bufferedAmount,
             close: (code, reason) => {
-              logger.warn(`closing a WebSocket connection (${code}): ${reason}`, { user: ctx.extra.user?.id });
+              logger.warn({ user: ctx.extra.user?.id }, `closing a WebSocket connection (${code}): ${reason}`);
               socket.close(code, reason);
             },
           },

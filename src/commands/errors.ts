@@ -1,3 +1,4 @@
+import { EventfoldError } from '../internal/eventfold-error';
 import type { StreamExpectation } from '../domain/command-catalog';
 
 /** Every failure of running a command (beyond the domain's own) has one of these codes. */
@@ -9,13 +10,8 @@ export type CommandErrorCode = 'ALREADY_EXISTS' | 'NOT_FOUND' | 'CONFLICT' | 'CO
  * @example
  * catch (error) { if (error instanceof CommandError && error.code === 'CONFLICT') return retryLater(); }
  */
-export abstract class CommandError extends Error {
-  abstract readonly code: CommandErrorCode;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+export abstract class CommandError extends EventfoldError {
+  abstract override readonly code: CommandErrorCode;
 }
 
 /**
@@ -26,6 +22,7 @@ export abstract class CommandError extends Error {
  */
 export class StreamAlreadyExistsError extends CommandError {
   readonly code = 'ALREADY_EXISTS' as const;
+  readonly category = 'already-exists' as const;
 
   constructor(
     readonly streamName: string,
@@ -45,6 +42,7 @@ export class StreamAlreadyExistsError extends CommandError {
  */
 export class StreamNotFoundError extends CommandError {
   readonly code = 'NOT_FOUND' as const;
+  readonly category = 'not-found' as const;
 
   constructor(
     readonly streamName: string,
@@ -63,6 +61,7 @@ export class StreamNotFoundError extends CommandError {
  */
 export class ConcurrencyConflictError extends CommandError {
   readonly code = 'CONFLICT' as const;
+  readonly category = 'conflict' as const;
 
   constructor(
     readonly streamName: string,
@@ -82,6 +81,7 @@ export class ConcurrencyConflictError extends CommandError {
  */
 export class CommandIdReusedError extends CommandError {
   readonly code = 'COMMAND_ID_REUSED' as const;
+  readonly category = 'validation' as const;
 
   constructor(
     readonly commandId: string,

@@ -22,6 +22,7 @@ import { jitteredDelay, resolveRetryPolicy, type CommandRetryPolicy } from './re
 import type { SnapshotStore } from './snapshot-store';
 import type { StateCache } from './state-cache';
 import { decodeRecorded, findCommandEvents, loadStream, readOn, SCHEMA_VERSION_KEY, type LoadedStream } from './stream-loader';
+import { delay } from '../internal/delay';
 
 /**
  * What running a command depends on, passed in rather than looked up: the store, and the outside facts
@@ -136,7 +137,7 @@ export async function handleCommand<Command extends Message, Event extends Messa
   const { streamName, commandId } = context;
   const retry = resolveRetryPolicy(environment.retry);
   const random = environment.random ?? Math.random;
-  const sleep = environment.sleep ?? defaultSleep;
+  const sleep = environment.sleep ?? delay;
 
   let loaded = await loadStream(environment, aggregate, streamName, commandId);
   for (let attempt = 0; ; attempt++) {
@@ -427,8 +428,4 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const prototype = Object.getPrototypeOf(value) as unknown;
   return prototype === Object.prototype || prototype === null;
-}
-
-function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,3 +1,5 @@
+import { backoffDelay } from '../internal/backoff';
+
 /**
  * How `handleCommand` retries after losing an optimistic-concurrency race: at most `maxRetries` more
  * attempts, each after a random delay ("full jitter") below `baseDelayMs · 2^attempt`, capped at
@@ -24,7 +26,7 @@ export const DEFAULT_COMMAND_RETRY: Required<CommandRetryPolicy> = { maxRetries:
  * jitteredDelay({ ...DEFAULT_COMMAND_RETRY }, 1, Math.random()); // somewhere in [0, 4) ms
  */
 export function jitteredDelay(policy: Required<CommandRetryPolicy>, retry: number, random: number): number {
-  return random * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
+  return backoffDelay({ initialDelayMs: policy.baseDelayMs, maxDelayMs: policy.maxDelayMs, jitter: 'full' }, retry + 1, () => random);
 }
 
 /** Fills defaults and rejects nonsense, so a typo cannot turn into unbounded retrying. */

@@ -1,3 +1,4 @@
+import { EventfoldError } from '../internal/eventfold-error';
 /**
  * Every failure the domain layer reports has one of these codes; callers (the API's error formatter,
  * tests) switch on `code`, never on message text.
@@ -23,13 +24,8 @@ export interface ValidationIssue {
  * @example
  * if (error instanceof DomainError && error.code === 'VALIDATION_FAILED') return badRequest(error.message);
  */
-export abstract class DomainError extends Error {
-  abstract readonly code: DomainErrorCode;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+export abstract class DomainError extends EventfoldError {
+  abstract override readonly code: DomainErrorCode;
 }
 
 /**
@@ -40,6 +36,7 @@ export abstract class DomainError extends Error {
  */
 export class ValidationError extends DomainError {
   readonly code = 'VALIDATION_FAILED' as const;
+  readonly category = 'validation' as const;
 
   constructor(
     /** What was being checked, e.g. `command AddItem`. */
@@ -58,6 +55,7 @@ export class ValidationError extends DomainError {
  */
 export class UnknownCommandError extends DomainError {
   readonly code = 'UNKNOWN_COMMAND' as const;
+  readonly category = 'validation' as const;
 
   constructor(
     readonly commandType: string,
@@ -75,6 +73,7 @@ export class UnknownCommandError extends DomainError {
  */
 export class MalformedStreamNameError extends DomainError {
   readonly code = 'INVALID_STREAM_NAME' as const;
+  readonly category = 'validation' as const;
 
   constructor(
     readonly streamName: string,
@@ -93,6 +92,7 @@ export class MalformedStreamNameError extends DomainError {
  */
 export class InvalidStoredEventError extends DomainError {
   readonly code = 'INVALID_STORED_EVENT' as const;
+  readonly category = 'internal' as const;
 
   constructor(
     readonly eventType: string,
@@ -117,6 +117,7 @@ export class InvalidStoredEventError extends DomainError {
  */
 export class InvalidDecisionError extends DomainError {
   readonly code = 'INVALID_DECISION' as const;
+  readonly category = 'internal' as const;
 
   constructor(
     readonly commandType: string,
@@ -136,6 +137,7 @@ export class InvalidDecisionError extends DomainError {
  */
 export class DeciderFailedError extends DomainError {
   readonly code = 'DECIDER_FAILED' as const;
+  readonly category = 'internal' as const;
 
   constructor(
     readonly phase: 'decide' | 'evolve',
@@ -155,6 +157,7 @@ export class DeciderFailedError extends DomainError {
  */
 export class BusinessRuleError extends DomainError {
   readonly code = 'RULE_VIOLATED' as const;
+  readonly category = 'rule' as const;
 
   constructor(
     readonly rule: string,

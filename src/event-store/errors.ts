@@ -1,3 +1,4 @@
+import { EventfoldError } from '../internal/eventfold-error';
 import type { ExpectedRevision } from './event-store';
 
 /** Every failure the event store reports has one of these codes; callers switch on `code`, never on text. */
@@ -15,13 +16,8 @@ export type EventStoreErrorCode =
   | 'MISSING_PACKAGE';
 
 /** Base class of every event-store error. */
-export abstract class EventStoreError extends Error {
-  abstract readonly code: EventStoreErrorCode;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+export abstract class EventStoreError extends EventfoldError {
+  abstract override readonly code: EventStoreErrorCode;
 }
 
 /**
@@ -33,6 +29,7 @@ export abstract class EventStoreError extends Error {
  */
 export class WrongExpectedRevisionError extends EventStoreError {
   readonly code = 'WRONG_EXPECTED_REVISION' as const;
+  readonly category = 'conflict' as const;
 
   constructor(
     readonly streamName: string,
@@ -50,11 +47,13 @@ export class WrongExpectedRevisionError extends EventStoreError {
 
 export class InvalidStreamNameError extends EventStoreError {
   readonly code = 'INVALID_STREAM_NAME' as const;
+  readonly category = 'validation' as const;
 }
 
 /** An event to append was malformed: bad id, type, or a payload that is not plain JSON. */
 export class InvalidEventError extends EventStoreError {
   readonly code = 'INVALID_EVENT' as const;
+  readonly category = 'validation' as const;
 
   constructor(
     readonly index: number,
@@ -67,24 +66,29 @@ export class InvalidEventError extends EventStoreError {
 
 export class BatchTooLargeError extends EventStoreError {
   readonly code = 'BATCH_TOO_LARGE' as const;
+  readonly category = 'validation' as const;
 }
 
 export class InvalidPositionError extends EventStoreError {
   readonly code = 'INVALID_POSITION' as const;
+  readonly category = 'validation' as const;
 }
 
 /** An option passed to a read, subscription or constructor is out of its range. */
 export class InvalidArgumentError extends EventStoreError {
   readonly code = 'INVALID_ARGUMENT' as const;
+  readonly category = 'validation' as const;
 }
 
 export class InvalidConnectionStringError extends EventStoreError {
   readonly code = 'INVALID_CONNECTION_STRING' as const;
+  readonly category = 'internal' as const;
 }
 
 /** An event id is already used by a different event (another stream, or another place in this one). */
 export class DuplicateEventIdError extends EventStoreError {
   readonly code = 'DUPLICATE_EVENT_ID' as const;
+  readonly category = 'already-exists' as const;
 
   constructor(
     readonly eventId: string,
@@ -96,6 +100,7 @@ export class DuplicateEventIdError extends EventStoreError {
 
 export class StoreClosedError extends EventStoreError {
   readonly code = 'STORE_CLOSED' as const;
+  readonly category = 'unavailable' as const;
 
   constructor() {
     super('the event store is closed');
@@ -105,6 +110,7 @@ export class StoreClosedError extends EventStoreError {
 /** The backing database could not be reached or failed; the operation may be retried. */
 export class StoreUnavailableError extends EventStoreError {
   readonly code = 'STORE_UNAVAILABLE' as const;
+  readonly category = 'unavailable' as const;
 }
 
 /**
@@ -115,6 +121,7 @@ export class StoreUnavailableError extends EventStoreError {
  */
 export class MissingPackageError extends EventStoreError {
   readonly code = 'MISSING_PACKAGE' as const;
+  readonly category = 'internal' as const;
 
   constructor(
     readonly packageName: string,

@@ -1,3 +1,4 @@
+import { EventfoldError, toError } from '../internal/eventfold-error';
 /** Every failure the reactor runtime reports has one of these codes; callers switch on `code`, never on text. */
 export type ReactorErrorCode =
   | 'INVALID_REACTOR'
@@ -12,13 +13,8 @@ export type ReactorErrorCode =
   | 'REACTOR_VERIFICATION_FAILED';
 
 /** Base class of every reactor error. */
-export abstract class ReactorError extends Error {
-  abstract readonly code: ReactorErrorCode;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+export abstract class ReactorError extends EventfoldError {
+  abstract override readonly code: ReactorErrorCode;
 }
 
 /**
@@ -30,6 +26,7 @@ export abstract class ReactorError extends Error {
  */
 export class InvalidReactorError extends ReactorError {
   readonly code = 'INVALID_REACTOR' as const;
+  readonly category = 'internal' as const;
 }
 
 /**
@@ -40,6 +37,7 @@ export class InvalidReactorError extends ReactorError {
  */
 export class UnknownReactorError extends ReactorError {
   readonly code = 'UNKNOWN_REACTOR' as const;
+  readonly category = 'internal' as const;
 
   constructor(readonly reactor: string) {
     super(`no reactor named "${reactor}" runs here`);
@@ -55,6 +53,7 @@ export class UnknownReactorError extends ReactorError {
  */
 export class NonRetryableError extends ReactorError {
   readonly code = 'NON_RETRYABLE' as const;
+  readonly category = 'internal' as const;
   readonly retryable = false;
 }
 
@@ -67,6 +66,7 @@ export class NonRetryableError extends ReactorError {
  */
 export class RetryLaterError extends ReactorError {
   readonly code = 'RETRY_LATER' as const;
+  readonly category = 'internal' as const;
   readonly retryAfterMs: number;
 
   constructor(message: string, options: { retryAfterMs: number; cause?: unknown }) {
@@ -85,6 +85,7 @@ export class RetryLaterError extends ReactorError {
  */
 export class WebhookDeliveryError extends ReactorError {
   readonly code = 'WEBHOOK_FAILED' as const;
+  readonly category = 'internal' as const;
 
   constructor(
     message: string,
@@ -109,6 +110,7 @@ export class WebhookDeliveryError extends ReactorError {
  */
 export class InvalidSignatureError extends ReactorError {
   readonly code = 'INVALID_SIGNATURE' as const;
+  readonly category = 'internal' as const;
 }
 
 /**
@@ -119,6 +121,7 @@ export class InvalidSignatureError extends ReactorError {
  */
 export class InvalidDeliveryError extends ReactorError {
   readonly code = 'INVALID_DELIVERY' as const;
+  readonly category = 'internal' as const;
 }
 
 /**
@@ -129,6 +132,7 @@ export class InvalidDeliveryError extends ReactorError {
  */
 export class RunnerStoppedError extends ReactorError {
   readonly code = 'RUNNER_STOPPED' as const;
+  readonly category = 'internal' as const;
 
   constructor() {
     super('the reactor runner is stopped');
@@ -143,6 +147,7 @@ export class RunnerStoppedError extends ReactorError {
  */
 export class ReactorWaitTimeoutError extends ReactorError {
   readonly code = 'WAIT_TIMEOUT' as const;
+  readonly category = 'timeout' as const;
 }
 
 /**
@@ -154,6 +159,7 @@ export class ReactorWaitTimeoutError extends ReactorError {
  */
 export class ReactorVerificationError extends ReactorError {
   readonly code = 'REACTOR_VERIFICATION_FAILED' as const;
+  readonly category = 'internal' as const;
 
   constructor(
     message: string,
@@ -164,14 +170,7 @@ export class ReactorVerificationError extends ReactorError {
   }
 }
 
-/** Anything thrown, as an `Error`; error-like objects from another realm are kept as they are. */
-export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string') {
-    return value as Error;
-  }
-  return new Error(String(value));
-}
+export { toError };
 
 /** What is kept of a failure: its class name, code and message. */
 export interface ReactorErrorInfo {

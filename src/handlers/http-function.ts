@@ -5,7 +5,7 @@ import { parseDelivery } from './delivery-payload';
 import type { Reactor, ReactorHandler, ReactorLogger } from './reactor';
 import { commandSender } from './send-command';
 import { SIGNATURE_HEADER, verifySignature } from './signature';
-import { silentLogger, withFields } from './logger';
+import { silentLogger, withFields } from '../internal/logger';
 
 /**
  * How the receiving side of a webhook reactor checks and runs deliveries.
@@ -86,7 +86,7 @@ export function createHttpFunction(handler: ReactorHandler | Reactor, options: H
       }
     } catch (error) {
       // The request broke (the client went away mid-body): answer if still possible, never reject.
-      (options.logger ?? silentLogger).warn('delivery request failed', { error: errorInfo(error) });
+      (options.logger ?? silentLogger).warn({ error: errorInfo(error) }, 'delivery request failed');
       answer = json(500, { error: errorInfo(error) });
     }
     if (response.headersSent || response.destroyed) return;
@@ -162,7 +162,7 @@ export async function handleSignedDelivery(
   } catch (thrown) {
     const error = toError(thrown);
     const info = errorInfo(error);
-    logger.warn('delivery failed', { ...fields, error: info });
+    logger.warn({ ...fields, error: info }, 'delivery failed');
     if ((error as { retryable?: unknown }).retryable === false) return json(422, { error: info });
     const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
     if (typeof retryAfterMs === 'number' && retryAfterMs >= 0) {

@@ -5,7 +5,8 @@ import type { EventStore, RecordedEvent, Subscription } from '../event-store/eve
 import type { Position } from '../event-store/position';
 import { CheckpointTracker } from './checkpoint-tracker';
 import { errorInfo, toError, type ReactorErrorInfo } from './errors';
-import { withFields } from './logger';
+import { backoffDelay } from '../internal/backoff';
+import { withFields } from '../internal/logger';
 import { partitionOf } from './partitions';
 import { matchesFilter, type DeliveryInfo, type ReactorContext, type ReactorLogger, type ResolvedReactor } from './reactor';
 import type { Invocation, ParkedEvent, ReactorStateStore } from './reactor-state-store';
@@ -111,7 +112,7 @@ export class ReactorPump {
 
   record(invocation: Invocation): void {
     if (this.invocations.length < MAX_BUFFERED_INVOCATIONS) this.invocations.push(invocation);
-    else this.environment.logger.warn('invocation log buffer full: an attempt was not recorded', { reactor: this.reactor.name });
+    else this.environment.logger.warn({ reactor: this.reactor.name }, 'invocation log buffer full: an attempt was not recorded');
   }
 
   async flushInvocations(): Promise<void> {
@@ -123,7 +124,7 @@ export class ReactorPump {
     } catch (error) {
       // Kept for the next flush: the log is written late rather than not at all.
       this.invocations = batch.concat(this.invocations).slice(0, MAX_BUFFERED_INVOCATIONS);
-      this.environment.logger.warn('could not write the invocation log; will retry', { reactor: this.reactor.name, error: errorInfo(error) });
+      this.environment.logger.warn({ reactor: this.reactor.name, error: errorInfo(error) }, 'could not write the invocation log; will retry');
     }
   }
 
@@ -209,7 +210,7 @@ export class PumpSession {
     this.subscription = this.environment.store.subscribeToAll({ fromPosition, filter: this.reactor.filter });
     this.reading = this.read(this.subscription).catch((error: unknown) => {
       if (this.abort.signal.aborted) return;
-      this.environment.logger.error('reactor subscription failed; restarting it', { reactor: this.reactor.name, error: errorInfo(error) });
+      this.environment.logger.error({ reactor: this.reactor.name, error: errorInfo(error) }, 'reactor subscription failed; restarting it');
       this.restartSoon();
     });
     this.flushTimer = setInterval(() => void this.flush(), this.environment.checkpointIntervalMs);
@@ -281,7 +282,7 @@ export class PumpSession {
       void this.runJob(job).then(
         () => this.finished(lane),
         (error: unknown) => {
-          this.environment.logger.error('reactor job failed unexpectedly', { reactor: this.reactor.name, error: errorInfo(error) });
+          this.environment.logger.error({ reactor: this.reactor.name, error: errorInfo(error) }, 'reactor job failed unexpectedly');
           this.finished(lane);
         },
       );
@@ -360,7 +361,7 @@ export class PumpSession {
       );
       if (!stored) return;
       if (this.reactor.ordering === 'per-stream') this.blocked.add(event.streamName);
-      this.environment.logger.warn('event parked', { reactor: this.reactor.name, eventId: event.id, streamName: event.streamName, error: outcome.error });
+      this.environment.logger.warn({ reactor: this.reactor.name, eventId: event.id, streamName: event.streamName, error: outcome.error }, 'event parked');
     }
     entry.done = true;
   }
@@ -403,7 +404,7 @@ export class PumpSession {
     try {
       requested = await this.environment.state.redriveRequested(this.reactor.name, [...this.partitions], 1_000);
     } catch (error) {
-      this.environment.logger.warn('could not look for redrive requests', { reactor: this.reactor.name, error: errorInfo(error) });
+      this.environment.logger.warn({ reactor: this.reactor.name, error: errorInfo(error) }, 'could not look for redrive requests');
       return;
     }
     for (const parked of requested) {
@@ -441,8 +442,7 @@ export class PumpSession {
           this.record(event, attempt, 'retrying', started, info);
           return { kind: 'aborted' };
         }
-        const cap = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** Math.min(attempt - 1, 30));
-        let wait = Math.round(cap / 2 + (cap / 2) * this.environment.random());
+        let wait = backoffDelay({ initialDelayMs: retry.initialDelayMs, maxDelayMs: retry.maxDelayMs, jitter: 'equal' }, attempt, this.environment.random);
         const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
         if (typeof retryAfterMs === 'number' && retryAfterMs > 0) wait = Math.max(wait, Math.min(retryAfterMs, retry.maxDelayMs));
         const final =
@@ -483,7 +483,7 @@ export class PumpSession {
         const value = await read();
         return (value ?? (true as unknown)) as T;
       } catch (error) {
-        this.environment.logger.warn('reactor bookkeeping failed; retrying', { reactor: this.reactor.name, error: errorInfo(error) });
+        this.environment.logger.warn({ reactor: this.reactor.name, error: errorInfo(error) }, 'reactor bookkeeping failed; retrying');
         await delay(Math.min(5_000, 50 * 2 ** Math.min(attempt, 10)), this.abort.signal);
       }
     }
@@ -509,7 +509,7 @@ export class PumpSession {
       for (const [partition, position] of changed) if (!lost.includes(partition)) this.checkpoints.set(partition, position);
       if (lost.length > 0) this.environment.onLeaseLost(lost);
     } catch (error) {
-      this.environment.logger.warn('could not save checkpoints; will retry', { reactor: this.reactor.name, error: errorInfo(error) });
+      this.environment.logger.warn({ reactor: this.reactor.name, error: errorInfo(error) }, 'could not save checkpoints; will retry');
     }
     this.pump.notifyProgress();
   }

@@ -3,12 +3,13 @@ import { hostname } from 'node:os';
 import type { EventStore } from '../event-store/event-store';
 import type { Position } from '../event-store/position';
 import { InvalidReactorError, ReactorWaitTimeoutError, RunnerStoppedError, UnknownReactorError, errorInfo } from './errors';
-import { silentLogger } from './logger';
+import { silentLogger } from '../internal/logger';
 import { ReactorPump, type PumpEnvironment } from './reactor-pump';
 import { resolveReactor } from './reactor';
 import type { Invocation, InvocationQuery, ParkedPage, ParkedQuery, ReactorStateStore, RedriveParkedRequest } from './reactor-state-store';
 import { reactorStateStoreFor } from './state-store-for';
 import type { ReactorRunnerOptions, ReactorStatus, WorkerStatus } from './runner-types';
+import { within } from '../internal/delay';
 
 const DEFAULT_PARTITIONS = 16;
 const DEFAULT_LEASE_MS = 10_000;
@@ -115,7 +116,7 @@ export class ReactorRunner {
     const retentionMs = this.options.invocationLog?.retentionMs ?? DEFAULT_RETENTION_MS;
     const prune = (): void => {
       this.state.pruneInvocations(new Date(Date.now() - retentionMs)).catch((error: unknown) => {
-        logger.warn('could not prune the invocation log', { error: errorInfo(error) });
+        logger.warn({ error: errorInfo(error) }, 'could not prune the invocation log');
       });
     };
     prune();
@@ -126,7 +127,7 @@ export class ReactorRunner {
   /** One lease round at a time: renew, take a fair share, give up any surplus, restart on change. */
   private runLeaseRound(): Promise<void> {
     this.leaseRound = this.leaseRound.then(() => this.leaseRoundNow()).catch((error: unknown) => {
-      (this.options.logger ?? silentLogger).warn('lease round failed', { workerId: this.workerId, error: errorInfo(error) });
+      (this.options.logger ?? silentLogger).warn({ workerId: this.workerId, error: errorInfo(error) }, 'lease round failed');
     });
     return this.leaseRound;
   }
@@ -172,7 +173,7 @@ export class ReactorRunner {
   private checkLeaseDeadline(): void {
     if (this.stopped || this.held.size === 0) return;
     if (Date.now() > this.leasesValidUntil - this.leaseMs / 6) {
-      (this.options.logger ?? silentLogger).warn('leases not renewed in time: stopping work on all partitions', { workerId: this.workerId });
+      (this.options.logger ?? silentLogger).warn({ workerId: this.workerId }, 'leases not renewed in time: stopping work on all partitions');
       void this.apply(new Set());
     }
   }
@@ -305,13 +306,7 @@ export class ReactorRunner {
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new ReactorWaitTimeoutError(`reactor "${reactor}" did not reach ${position.toString()} within ${timeoutMs} ms`);
         // Progress wakes the wait; the timer bounds it (and covers a store that stays silent).
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(remaining, 250));
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+        await within(new Promise<void>((resolve) => (wake = resolve)), Math.min(remaining, 250));
         wake = undefined;
       }
     } finally {
@@ -395,12 +390,6 @@ function checkLimit(limit: number | undefined, fallback: number): number {
   return limit;
 }
 
-/** Waits for `promise`, but no longer than `ms`. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
 
 function sameSet(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
   if (a.size !== b.size) return false;

@@ -1,3 +1,4 @@
+import type { Logger } from '../internal/logger';
 import type { CommandReceipt } from '../commands/handle-command';
 import type { Aggregate } from '../domain/aggregate';
 import type { Message } from '../domain/message';
@@ -17,17 +18,13 @@ export interface DeliveryInfo {
 }
 
 /**
- * Structured log lines from reactors. `fields` carry the reactor, event id, stream and attempt.
+ * Structured log lines from reactors: the kit's one {@link Logger} under the reactors' name. The
+ * runner adds the reactor, event id, stream and attempt to a handler's `context.logger` lines.
  *
  * @example
- * const logger: ReactorLogger = { debug() {}, info: console.log, warn: console.warn, error: console.error };
+ * await ReactorRunner.start({ store, reactors, logger: pino() });
  */
-export interface ReactorLogger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+export type ReactorLogger = Logger;
 
 /**
  * A command sent by a reactor. Its `commandId` is derived from the reactor's name, the event's id and
@@ -52,7 +49,7 @@ export interface ReactorCommand<Command> {
  * @example
  * handle: async (event, context) => {
  *   await mailer.send({ to, idempotencyKey: context.idempotencyKey });
- *   context.logger.info('mail sent');
+ *   context.logger.info({ to: event.data.email }, 'mail sent');
  * }
  */
 export interface ReactorContext {
@@ -89,9 +86,10 @@ export type ReactorHandler = (event: ReactorEvent, context: ReactorContext) => P
 export type ReactorOrdering = 'per-stream' | 'unordered';
 
 /**
- * How failed attempts are retried: exponential backoff with full jitter between `initialDelayMs` and
- * `maxDelayMs`, at most `maxAttempts` attempts and no longer than `maxAgeMs` after the first one.
- * After that the event is parked.
+ * How failed attempts are retried: exponential backoff with equal jitter (retry n waits between half
+ * and all of `min(maxDelayMs, initialDelayMs · 2^(n−1))`), at most `maxAttempts` attempts and no longer
+ * than `maxAgeMs` after the first one. After that the event is parked. Equal, not full, jitter: a
+ * reactor retries an outside service that just failed, and the floor keeps a retry from firing at once.
  *
  * @example
  * defineReactor({ ..., retry: { maxAttempts: 8, initialDelayMs: 200, maxDelayMs: 60_000, maxAgeMs: 3_600_000 } });
@@ -99,7 +97,7 @@ export type ReactorOrdering = 'per-stream' | 'unordered';
 export interface ReactorRetryPolicy {
   /** Default 5. */
   readonly maxAttempts?: number;
-  /** Default 100 ms. */
+  /** The step before the first retry (the wait is between half of it and it). Default 100 ms. */
   readonly initialDelayMs?: number;
   /** Default 30 s. Also caps a `Retry-After` asked for by a `RetryLaterError`. */
   readonly maxDelayMs?: number;

@@ -1,3 +1,4 @@
+import { EventfoldError, toError } from '../internal/eventfold-error';
 import type { Position } from '../event-store/position';
 
 /** Every failure the projection engine reports has one of these codes; callers switch on `code`, never on text. */
@@ -18,46 +19,35 @@ export type ProjectionErrorCode =
   | 'ENGINE_STOPPED'
   | 'INLINE_PROJECTION_FAILED';
 
-/**
- * Anything thrown, as an `Error` (user code may throw other values). Error-like objects are kept as
- * they are: errors from native modules may come from another realm and fail `instanceof Error`.
- */
-export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string') {
-    return value as Error;
-  }
-  return new Error(String(value));
-}
+export { toError };
 
 /** Base class of every projection error. */
-export abstract class ProjectionError extends Error {
-  abstract readonly code: ProjectionErrorCode;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+export abstract class ProjectionError extends EventfoldError {
+  abstract override readonly code: ProjectionErrorCode;
 }
 
 /** A projection definition is malformed (name, version, event types, collections, tables). */
 export class InvalidProjectionError extends ProjectionError {
   readonly code = 'INVALID_PROJECTION' as const;
+  readonly category = 'internal' as const;
 }
 
 /** A table, column, collection or index name is not a safe SQL identifier. */
 export class InvalidIdentifierError extends ProjectionError {
   readonly code = 'INVALID_IDENTIFIER' as const;
+  readonly category = 'validation' as const;
 }
 
 /** A document is not plain JSON, or an indexed field holds a value of the wrong type. */
 export class InvalidDocumentError extends ProjectionError {
   readonly code = 'INVALID_DOCUMENT' as const;
+  readonly category = 'internal' as const;
 }
 
 /** A query names a field that is not indexed, or has an option out of range. */
 export class InvalidQueryError extends ProjectionError {
   readonly code = 'INVALID_QUERY' as const;
+  readonly category = 'validation' as const;
 }
 
 /**
@@ -66,6 +56,7 @@ export class InvalidQueryError extends ProjectionError {
  */
 export class DocumentNotFoundError extends ProjectionError {
   readonly code = 'DOCUMENT_NOT_FOUND' as const;
+  readonly category = 'not-found' as const;
 
   constructor(
     readonly collection: string,
@@ -77,6 +68,7 @@ export class DocumentNotFoundError extends ProjectionError {
 
 export class UnknownProjectionError extends ProjectionError {
   readonly code = 'UNKNOWN_PROJECTION' as const;
+  readonly category = 'validation' as const;
 
   constructor(readonly projection: string) {
     super(`no projection named "${projection}" is registered with this engine`);
@@ -92,6 +84,7 @@ export class UnknownProjectionError extends ProjectionError {
  */
 export class ProjectionFailedError extends ProjectionError {
   readonly code = 'PROJECTION_FAILED' as const;
+  readonly category = 'unavailable' as const;
 
   constructor(
     readonly projection: string,
@@ -105,6 +98,7 @@ export class ProjectionFailedError extends ProjectionError {
 /** The read model is already at a newer version than this code defines (an old deployment still running). */
 export class ProjectionVersionConflictError extends ProjectionError {
   readonly code = 'PROJECTION_VERSION_CONFLICT' as const;
+  readonly category = 'internal' as const;
 
   constructor(
     readonly projection: string,
@@ -120,6 +114,7 @@ export class ProjectionVersionConflictError extends ProjectionError {
 /** Another runner moved the checkpoint first; this batch was rolled back and will be read again. */
 export class CheckpointConflictError extends ProjectionError {
   readonly code = 'CHECKPOINT_CONFLICT' as const;
+  readonly category = 'conflict' as const;
 }
 
 /**
@@ -130,6 +125,7 @@ export class CheckpointConflictError extends ProjectionError {
  */
 export class WaitForPositionTimeoutError extends ProjectionError {
   readonly code = 'WAIT_TIMEOUT' as const;
+  readonly category = 'timeout' as const;
 
   constructor(
     readonly projection: string,
@@ -147,6 +143,7 @@ export class WaitForPositionTimeoutError extends ProjectionError {
 /** `waitForState` / `waitForStatus` ran out of time before the projection got there. */
 export class WaitForStateTimeoutError extends ProjectionError {
   readonly code = 'STATE_TIMEOUT' as const;
+  readonly category = 'timeout' as const;
 
   constructor(
     readonly projection: string,
@@ -161,6 +158,7 @@ export class WaitForStateTimeoutError extends ProjectionError {
 /** `whenRebuilt` ran out of time before the rebuild switched over. */
 export class RebuildTimeoutError extends ProjectionError {
   readonly code = 'REBUILD_TIMEOUT' as const;
+  readonly category = 'timeout' as const;
 
   constructor(
     readonly projection: string,
@@ -173,10 +171,12 @@ export class RebuildTimeoutError extends ProjectionError {
 /** The read-model database could not be reached or failed transiently; the engine retries by itself. */
 export class ReadModelUnavailableError extends ProjectionError {
   readonly code = 'READ_MODEL_UNAVAILABLE' as const;
+  readonly category = 'unavailable' as const;
 }
 
 export class EngineStoppedError extends ProjectionError {
   readonly code = 'ENGINE_STOPPED' as const;
+  readonly category = 'unavailable' as const;
 
   constructor() {
     super('the projection engine is stopped');
@@ -192,6 +192,7 @@ export class EngineStoppedError extends ProjectionError {
  */
 export class InlineProjectionFailedError extends ProjectionError {
   readonly code = 'INLINE_PROJECTION_FAILED' as const;
+  readonly category = 'internal' as const;
 
   constructor(
     readonly projection: string,

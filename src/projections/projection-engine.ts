@@ -17,7 +17,7 @@ import { ProgressSignal } from './progress-signal';
 import { validateProjection, type AnyProjection } from './projection';
 import type { ProjectionErrorInfo, ProjectionState, ProjectionStatus, RebuildStatus, SlotStatus } from './projection-status';
 import { slotLayout, type ProjectionRecord, type ReadModelStore, type SlotLayout } from './read-model-store';
-import { delay } from '../internal/delay';
+import { delay, within } from '../internal/delay';
 import { retryDelay, type RetryPolicy } from './retry-policy';
 import { SlotRunner, errorInfo, handleBatch, type ProjectionEventSource } from './slot-runner';
 import { isTransientError } from './transient-error';
@@ -615,12 +615,5 @@ function newest(record: ProjectionRecord, version: number, above: number): numbe
   return generations.length > 0 ? Math.max(...generations) : undefined;
 }
 
-function within(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(() => true),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
 
 

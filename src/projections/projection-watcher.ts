@@ -7,6 +7,7 @@ import type { AnyProjection } from './projection';
 import type { ReadModelStore } from './read-model-store';
 import type { ProjectionEventSource } from './slot-runner';
 import type { WaitOptions } from './projection-engine';
+import { within } from '../internal/delay';
 
 export interface ProjectionWatcherOptions {
   readonly eventStore: Pick<ProjectionEventSource, 'readAll' | 'headPosition'>;
@@ -83,7 +84,7 @@ export class ProjectionWatcher {
       if (failure) throw new ProjectionFailedError(name, failure);
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new WaitForPositionTimeoutError(name, position, timeoutMs, reached);
-      await wakeOn(announced, Math.min(remaining, this.options.pollIntervalMs ?? 250));
+      await within(announced, Math.min(remaining, this.options.pollIntervalMs ?? 250));
     }
   }
 
@@ -116,7 +117,3 @@ export class ProjectionWatcher {
   }
 }
 
-function wakeOn(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
-}

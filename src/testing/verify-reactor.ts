@@ -4,7 +4,7 @@ import type { CommandEnvironment } from '../commands/handle-command';
 import type { EventMetadata, EventStore, JsonValue, RecordedEvent } from '../event-store/event-store';
 import { InMemoryEventStore } from '../event-store/in-memory-event-store';
 import { ReactorVerificationError, errorInfo, type ReactorErrorInfo } from '../handlers/errors';
-import { silentLogger } from '../handlers/logger';
+import { silentLogger } from '../internal/logger';
 import { resolveReactor, type Reactor, type ResolvedReactor } from '../handlers/reactor';
 import { commandSender } from '../handlers/send-command';
 import { lineDiff } from './line-diff';

@@ -1,6 +1,6 @@
 import { resolveApiOptions, type ApiOptions } from '../../src/api/api-options';
 import { DEFAULT_API_LIMITS } from '../../src/api/limits';
-import { consoleLogger } from '../../src/api/logger';
+import { silentLogger } from '../../src/internal/logger';
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
 import { InMemoryReadModelStore } from '../../src/projections/in-memory-read-model-store';
 
@@ -10,7 +10,7 @@ describe('resolveApiOptions', () => {
   it('applies the documented defaults', () => {
     const resolved = resolveApiOptions({ ...required, development: false });
     expect(resolved).toEqual({
-      logger: consoleLogger,
+      logger: silentLogger,
       development: false,
       introspection: false,
       limits: DEFAULT_API_LIMITS,

@@ -360,6 +360,20 @@ describe('GraphQL API over real HTTP and WebSocket (SQLite)', () => {
       }
     });
 
+    it("auth 'off' with no logger given still says so, through Node's warnings (the default logger is silent)", async () => {
+      const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      const consoleSpies = (['log', 'info', 'warn', 'error'] as const).map((level) => jest.spyOn(console, level));
+      const dev = await startTestApi({ auth: { mode: 'off' }, logger: undefined });
+      try {
+        expect(emitWarning).toHaveBeenCalledWith(expect.stringContaining('AUTHENTICATION IS OFF'), 'EventfoldWarning');
+        for (const spy of consoleSpies) expect(spy).not.toHaveBeenCalled();
+      } finally {
+        emitWarning.mockRestore();
+        for (const spy of consoleSpies) spy.mockRestore();
+        await dev.close();
+      }
+    });
+
     it("auth 'off' acts as the development user and says so loudly at startup", async () => {
       const options: Partial<ApiOptions> = { auth: { mode: 'off', developmentUser: { id: 'dev-7', roles: ['agent'] } } };
       const dev = await startTestApi(options);

@@ -407,7 +407,7 @@ describe('ReactorRunner (in memory)', () => {
       [
         reactor(async (event, context) => {
           expect(context.idempotencyKey).toBe(event.id);
-          context.logger.info('handling', { extra: 1 });
+          context.logger.info({ extra: 1 }, 'handling');
           started.open();
           await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve(), { once: true }));
           aborted = true;
@@ -417,7 +417,9 @@ describe('ReactorRunner (in memory)', () => {
       {
         logger: {
           debug: () => undefined,
-          info: (_message, fields) => lines.push(fields ?? {}),
+          info: (fields: Record<string, unknown> | string) => {
+            if (typeof fields !== 'string') lines.push(fields);
+          },
           warn: () => undefined,
           error: () => undefined,
         },

@@ -118,12 +118,12 @@ describe('engine faults (in memory)', () => {
     expect(isTransientError('a string')).toBe(false);
   });
 
-  it('backs off exponentially with jitter up to the maximum', () => {
+  it('backs off exponentially with equal jitter (half the step is a floor) up to the maximum', () => {
     const middle = () => 0.5;
-    expect(retryDelay({ initialDelayMs: 100, maxDelayMs: 1_000 }, 1, middle)).toBe(100);
-    expect(retryDelay({ initialDelayMs: 100, maxDelayMs: 1_000 }, 3, middle)).toBe(400);
-    expect(retryDelay({ initialDelayMs: 100, maxDelayMs: 1_000 }, 30, middle)).toBe(1_000);
-    expect(retryDelay({ initialDelayMs: 100, maxDelayMs: 10_000 }, 2, () => 0)).toBe(160);
-    expect(retryDelay({ initialDelayMs: 100, maxDelayMs: 10_000 }, 2, () => 1)).toBe(240);
+    expect(retryDelay({ initialDelayMs: 100, maxDelayMs: 1_000 }, 1, middle)).toBe(75);
+    expect(retryDelay({ initialDelayMs: 100, maxDelayMs: 1_000 }, 3, middle)).toBe(300);
+    expect(retryDelay({ initialDelayMs: 100, maxDelayMs: 1_000 }, 30, middle)).toBe(750);
+    expect(retryDelay({ initialDelayMs: 100, maxDelayMs: 10_000 }, 2, () => 0)).toBe(100);
+    expect(retryDelay({ initialDelayMs: 100, maxDelayMs: 10_000 }, 2, () => 0.999)).toBeLessThan(200);
   });
 });

@@ -46,12 +46,7 @@ export interface AppConfig {
 }
 
 /** One logger for the API, the reactors and the payment function. */
-export interface AppLogger extends ReactorLogger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-}
+export type AppLogger = ReactorLogger;
 
 export interface RunningApp {
   /** The page; GraphQL is at `${url}graphql`. */
@@ -117,7 +112,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       try {
         await close();
       } catch (error) {
-        logger.error('error while closing', { error: String(error) });
+        logger.error({ error: String(error) }, 'error while closing');
       }
     }
     closers.length = 0;

@@ -3,13 +3,15 @@ import { configFromEnv, startApp, type AppLogger } from './app';
 
 const logger: AppLogger = {
   debug: () => {},
-  info: (message, fields) => console.log(line(message, fields)),
-  warn: (message, fields) => console.warn(line(message, fields)),
-  error: (message, fields) => console.error(line(message, fields)),
+  info: (first: Record<string, unknown> | string, message?: string) => console.log(line(first, message)),
+  warn: (first: Record<string, unknown> | string, message?: string) => console.warn(line(first, message)),
+  error: (first: Record<string, unknown> | string, message?: string) => console.error(line(first, message)),
 };
 
-function line(message: string, fields?: Record<string, unknown>): string {
-  return fields && Object.keys(fields).length > 0 ? `${message} ${JSON.stringify(fields)}` : message;
+/** `message {"field":1}` from either call shape (`(fields, message)` or `(message)`). */
+function line(first: Record<string, unknown> | string, message?: string): string {
+  if (typeof first === 'string') return first;
+  return Object.keys(first).length > 0 ? `${message ?? ''} ${JSON.stringify(first)}` : (message ?? '');
 }
 
 async function main(): Promise<void> {

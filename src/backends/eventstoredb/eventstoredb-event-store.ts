@@ -75,6 +75,7 @@ import {
   validateStreamName,
   type PreparedEvent,
 } from '../../event-store/validation';
+import { withTimeout } from '../../internal/delay';
 
 type EsdbModule = typeof Esdb;
 
@@ -550,20 +551,14 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   private async probe(url: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
-    });
     try {
-      await Promise.race([this.headPosition(), timeout]);
+      await withTimeout(this.headPosition(), CONNECT_TIMEOUT_MS, () => new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000} s`));
     } catch (error) {
       const reason = error instanceof StoreUnavailableError && error.cause !== undefined ? error.cause : error;
       throw new StoreUnavailableError(
         redactConnectionString(`cannot use EventStoreDB at ${url}: ${messageOf(reason)}`),
         { cause: error },
       );
-    } finally {
-      clearTimeout(timer);
     }
   }
 

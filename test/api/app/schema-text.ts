@@ -1,5 +1,5 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
-import { connectEventStore, InMemoryReadModelStore } from '../../../src';
+import { connectEventStore, InMemoryReadModelStore, silentLogger } from '../../../src';
 import { createApi } from '../../../src/api';
 import { ticket } from './ticket';
 import { ticketBoard } from './ticket-board.projection';
@@ -19,7 +19,7 @@ export async function testAppSchemaText(): Promise<string> {
       aggregates: [ticket],
       resolvers: ticketResolvers(),
       auth: { mode: 'off' },
-      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      logger: silentLogger,
     });
     return `${SCHEMA_HEADER}\n${printSchema(lexicographicSortSchema(api.schema))}\n`;
   } finally {

@@ -13,14 +13,14 @@ import { ticketResolvers } from '../app/ticket.graphql';
 export const JWT_SECRET = 'a-test-secret-that-is-long-enough-for-hs256!';
 
 /** A logger that keeps what was logged, for assertions (and keeps test output quiet). */
-export function memoryLogger(): ApiLogger & { lines: { level: string; message: string }[] } {
-  const lines: { level: string; message: string }[] = [];
-  return {
-    lines,
-    info: (message) => lines.push({ level: 'info', message }),
-    warn: (message) => lines.push({ level: 'warn', message }),
-    error: (message) => lines.push({ level: 'error', message }),
-  };
+export function memoryLogger(): ApiLogger & { lines: { level: string; message: string; fields?: Record<string, unknown> }[] } {
+  const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+  const at =
+    (level: string) =>
+    (first: Record<string, unknown> | string, message?: string): void => {
+      lines.push(typeof first === 'string' ? { level, message: first } : { level, message: message ?? '', fields: first });
+    };
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 export interface TestApi {

@@ -17,7 +17,7 @@ export const approvalReactor = defineReactor({
       await context.send(order, { streamName: order.streamName(event.data.orderId), command: { type: 'ApproveOrder', data: { approvedBy: 'auto' } } });
     } catch (error) {
       if (error instanceof BusinessRuleError && error.rule === 'ORDER_CANCELLED') {
-        context.logger.info('not approved: the order was cancelled', { orderId: event.data.orderId });
+        context.logger.info({ orderId: event.data.orderId }, 'not approved: the order was cancelled');
         return;
       }
       throw error;
