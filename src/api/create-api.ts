@@ -7,6 +7,7 @@ import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type IRouter, type RequestHandler, type Router } from 'express';
+import type { HttpApp } from './http-app';
 import {
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
@@ -133,7 +134,7 @@ export interface Api {
    * unless `health: false`, `/healthz` and `/readyz` into an existing Express app and its HTTP
    * server. The host keeps its server; `close` removes what the API added.
    */
-  mount(app: IRouter, server: Server, options?: { readonly health?: boolean }): Promise<void>;
+  mount(app: HttpApp, server: Server, options?: { readonly health?: boolean }): Promise<void>;
   readiness(): Promise<Readiness>;
   /**
    * Graceful shutdown: stops taking requests (503, readiness fails), ends live subscriptions and closes
@@ -310,7 +311,9 @@ class RunningApi implements Api {
     return { url, port, server };
   }
 
-  async mount(app: IRouter, server: Server, options: { readonly health?: boolean } = {}): Promise<void> {
+  async mount(httpApp: HttpApp, server: Server, options: { readonly health?: boolean } = {}): Promise<void> {
+    // The public type is structural (no @types/express for users); what is mounted into is Express.
+    const app = httpApp as unknown as IRouter;
     if (this.started) throw new TypeError('this API is already mounted or listening');
     this.started = true;
     this.server = server;
