@@ -109,6 +109,10 @@ describe('the published package, installed from its tarball', () => {
       }
     };
 
+    it('the minimal program of the Install section (core, then eventfold/testing)', async () => {
+      expect(await program('minimal')).toEqual({ program: 'minimal', revision: '0' });
+    });
+
     it('the event store: append, read, catch up on SQLite', async () => {
       expect(await program('store')).toEqual({ program: 'store', events: 1 });
     });
