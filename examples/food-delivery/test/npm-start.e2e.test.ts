@@ -97,8 +97,9 @@ describe('npm start (the compiled app)', () => {
       for (const round of ['first start', 'restart']) {
         const app = await startWithNpm(data.path);
         started.push(app.npm);
-        // One second is generous for a compiled start on a shared machine; the report quotes the real figure.
-        expect({ round, fast: app.servingAfterMs < 5_000 }).toEqual({ round, fast: true });
+        // Well under a second on an idle machine (no TypeScript loader any more); the bound leaves room for
+        // a loaded CI box while still failing if the app were compiled at start-up again.
+        expect({ round, fast: app.servingAfterMs < 10_000 }).toEqual({ round, fast: true });
         process.stdout.write(`npm start (${round}): serving after ${Math.round(app.servingAfterMs)} ms\n`);
         expect(app.npm.kill(signal)).toBe(true);
         const exit = await app.exited;
