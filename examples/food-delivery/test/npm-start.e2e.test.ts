@@ -49,8 +49,8 @@ async function startWithNpm(dataDir: string): Promise<Started> {
     output += chunk.toString();
     for (const wake of waiters.splice(0)) wake();
   };
-  npm.stdout!.on('data', collect);
-  npm.stderr!.on('data', collect);
+  npm.stdout.on('data', collect);
+  npm.stderr.on('data', collect);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
     npm.once('exit', (code, signal) => {
       for (const wake of waiters.splice(0)) wake();
