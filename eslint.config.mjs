@@ -21,7 +21,7 @@ function driverRules() {
 }
 
 export default tseslint.config(
-  { ignores: ['.tmp/**', 'dist/**', 'node_modules/**', 'bench/peers/**', 'bench/results/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['.tmp/**', 'dist/**', 'test/package/fixtures/**', 'examples/*/dist/**', 'node_modules/**', 'bench/peers/**', 'bench/results/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

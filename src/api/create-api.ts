@@ -4,6 +4,7 @@ import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { ApolloServer } from '@apollo/server';
 import express, { type IRouter } from 'express';
+import type { HttpApp } from './http-app';
 import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import type { Container } from 'inversify';
 import { ProjectionEngine } from '../projections/projection-engine';
@@ -58,7 +59,7 @@ export interface Api {
    * unless `health: false`, `/healthz` and `/readyz` into an existing Express app and its HTTP
    * server. The host keeps its server; `close` removes what the API added.
    */
-  mount(app: IRouter, server: Server, options?: { readonly health?: boolean }): Promise<void>;
+  mount(app: HttpApp, server: Server, options?: { readonly health?: boolean }): Promise<void>;
   readiness(): Promise<Readiness>;
   /**
    * Graceful shutdown: stops taking requests (503, readiness fails), ends live subscriptions and closes
@@ -191,7 +192,9 @@ class RunningApi implements Api {
     return { url, port, server };
   }
 
-  async mount(app: IRouter, server: Server, options: { readonly health?: boolean } = {}): Promise<void> {
+  async mount(httpApp: HttpApp, server: Server, options: { readonly health?: boolean } = {}): Promise<void> {
+    // The public type is structural (no @types/express for users); what is mounted into is Express.
+    const app = httpApp as unknown as IRouter;
     if (this.started) throw new TypeError('this API is already mounted or listening');
     this.started = true;
     this.server = server;

@@ -1,8 +1,31 @@
+// eventfold/graphql: the GraphQL API. Its libraries are optional peers of the package, so a user without
+// GraphQL downloads none of them; a missing one fails here with its name, before anything loads it.
+import { assertInstalled } from '../internal/optional-package';
+
+for (const name of [
+  'graphql',
+  'type-graphql',
+  'reflect-metadata',
+  'class-validator',
+  '@apollo/server',
+  '@as-integrations/express5',
+  'express',
+  'graphql-ws',
+  'ws',
+  'graphql-scalars',
+  'graphql-query-complexity',
+  'inversify',
+  'jose',
+]) {
+  assertInstalled(name, 'eventfold/graphql');
+}
+
 import 'reflect-metadata';
 
 export { API_SERVICES, type ApiContext, type ApiServices, type ApiUser, type LiveConnection, type ProjectionTracker } from './api-context';
 export { createApi, type Api, type ListeningApi } from './create-api';
 export type { ApiOptions } from './api-options';
+export type { HttpApp, HttpHandler } from './http-app';
 export type { Readiness } from './readiness';
 export { GOING_AWAY_CLOSE_CODE } from './websocket-server';
 export {

@@ -1,3 +1,9 @@
+// eventfold/testing: helpers for a user's own tests. fast-check is an optional peer of the package; a
+// missing one fails here with its name.
+import { assertInstalled } from '../internal/optional-package';
+
+assertInstalled('fast-check', 'eventfold/testing');
+
 export {
   deciderSpecification,
   SpecificationError,

@@ -173,7 +173,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
 
     const app = express();
     app.disable('x-powered-by');
-    const webDir = join(__dirname, 'web');
+    // The page is static files next to the sources; from src/ or from the compiled dist/ alike.
+    const webDir = join(__dirname, '..', 'src', 'web');
     app.get('/', (_request, response) => response.sendFile(join(webDir, 'index.html')));
     app.get(['/app.js', '/style.css'], (request, response) => response.sendFile(join(webDir, request.path)));
     app.get('/vendor/graphql-ws.min.js', (_request, response) => response.sendFile(graphqlWsBrowserBuild()));
