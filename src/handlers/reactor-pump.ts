@@ -1,4 +1,5 @@
 import { delay } from '../internal/delay';
+import { followStore, type FollowPolicy, type FollowRun } from '../internal/follow-store';
 import { setMaxListeners } from 'node:events';
 import type { CommandEnvironment } from '../commands/handle-command';
 import type { EventStore, RecordedEvent, Subscription } from '../event-store/event-store';
@@ -46,6 +47,9 @@ type Outcome =
   | { readonly kind: 'aborted' };
 
 const MAX_BUFFERED_INVOCATIONS = 200_000;
+/** A failed subscription is opened again after this, doubling per failure in a row up to the maximum. */
+const RESTART_DELAY_MS = 500;
+const RESTART_MAX_DELAY_MS = 30_000;
 
 /** Counters kept across sessions, for status. */
 export interface PumpCounters {
@@ -62,6 +66,7 @@ export interface PumpCounters {
 export class ReactorPump {
   readonly counters: PumpCounters = { handled: 0, failedAttempts: 0, lastError: undefined };
   private session: PumpSession | undefined;
+  private following: { readonly abort: AbortController; readonly done: Promise<unknown> } | undefined;
   private invocations: Invocation[] = [];
   private readonly progressListeners = new Set<() => void>();
   private progressScheduled = false;
@@ -81,8 +86,25 @@ export class ReactorPump {
 
   /** Starts following the store for these partitions (none: idle). */
   async run(partitions: ReadonlySet<number>): Promise<void> {
-    if (this.session) await this.halt();
+    if (this.following) await this.halt();
     if (partitions.size === 0) return;
+    const abort = new AbortController();
+    const policy: FollowPolicy = {
+      filter: this.reactor.filter,
+      open: () => this.openSession(partitions, abort.signal),
+      onFailure: (error, attempt) => {
+        this.environment.logger.error('reactor subscription failed; restarting it', { reactor: this.reactor.name, error: errorInfo(error) });
+        // A broken subscription resumes from the checkpoints through a fresh session.
+        return { kind: 'retry', delayMs: Math.min(RESTART_MAX_DELAY_MS, RESTART_DELAY_MS * 2 ** Math.min(attempt - 1, 10)) };
+      },
+    };
+    // The first session opens here, so that a state store that cannot be read fails the caller.
+    const opened = await this.openSession(partitions, abort.signal);
+    this.following = { abort, done: followStore(this.environment.store, policy, abort.signal, { opened }) };
+  }
+
+  /** Policy: at-least-once; a session reads from the lowest checkpoint of its partitions and checkpoints finished work. */
+  private async openSession(partitions: ReadonlySet<number>, signal: AbortSignal): Promise<FollowRun> {
     const checkpoints = await this.environment.state.loadCheckpoints(this.reactor.name);
     const blocked =
       this.reactor.ordering === 'per-stream' ? await this.environment.state.blockedStreams(this.reactor.name, [...partitions]) : [];
@@ -91,16 +113,29 @@ export class ReactorPump {
       const position = checkpoints.get(partition);
       if (position) held.set(partition, position);
     }
-    this.session = new PumpSession(this, this.reactor, this.environment, partitions, held, new Set(blocked));
-    this.session.start();
+    const session = new PumpSession(this, this.reactor, this.environment, partitions, held, new Set(blocked));
+    // A halt that came while the checkpoints loaded has made this session stale already.
+    if (!signal.aborted) this.session = session;
+    const interrupt = (): void => session.interrupt();
+    signal.addEventListener('abort', interrupt, { once: true });
+    return {
+      from: session.start(),
+      consume: (subscription, progressed) => session.read(subscription, progressed),
+      close: async () => {
+        signal.removeEventListener('abort', interrupt);
+        await session.halt();
+      },
+    };
   }
 
   /** Ends the session: stops reading, lets running handlers finish, checkpoints what finished. */
   async halt(): Promise<void> {
-    const session = this.session;
-    if (!session) return;
+    const following = this.following;
+    if (!following) return;
+    this.following = undefined;
     this.session = undefined;
-    await session.halt();
+    following.abort.abort();
+    await following.done;
     await this.flushInvocations();
   }
 
@@ -153,8 +188,6 @@ export class PumpSession {
   inFlight = 0;
   buffered = 0;
   caughtUp = false;
-  private subscription: Subscription | undefined;
-  private reading: Promise<void> = Promise.resolve();
   private space: (() => void) | undefined;
   private idle: (() => void) | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -194,7 +227,8 @@ export class PumpSession {
     return this.buffered - this.inFlight;
   }
 
-  start(): void {
+  /** Starts the session's timers; returns where its subscription starts: the lowest checkpoint, or the start. */
+  start(): Position | 'start' {
     let from: Position | undefined;
     let all = true;
     for (const partition of this.partitions) {
@@ -205,31 +239,17 @@ export class PumpSession {
       }
       if (!from || position.isBefore(from)) from = position;
     }
-    const fromPosition = all && from ? from : 'start';
-    this.subscription = this.environment.store.subscribeToAll({ fromPosition, filter: this.reactor.filter });
-    this.reading = this.read(this.subscription).catch((error: unknown) => {
-      if (this.abort.signal.aborted) return;
-      this.environment.logger.error('reactor subscription failed; restarting it', { reactor: this.reactor.name, error: errorInfo(error) });
-      this.restartSoon();
-    });
     this.flushTimer = setInterval(() => void this.flush(), this.environment.checkpointIntervalMs);
     this.flushTimer.unref?.();
     void this.pollRedrives();
+    return all && from ? from : 'start';
   }
 
-  private restartSoon(): void {
-    // A broken subscription resumes from the checkpoints through a fresh session.
-    const timer = setTimeout(() => {
-      if (this.abort.signal.aborted || this.pump.active !== this) return;
-      void this.pump.run(this.partitions);
-    }, 500);
-    timer.unref?.();
-  }
-
-  private async read(subscription: Subscription): Promise<void> {
+  async read(subscription: Subscription, progressed: () => void): Promise<void> {
     const { partitionCount } = this.environment;
     for await (const message of subscription) {
       if (this.abort.signal.aborted) break;
+      progressed();
       if (message.kind === 'caught-up') {
         this.caughtUp = true;
         this.pump.notifyProgress();
@@ -514,12 +534,16 @@ export class PumpSession {
     this.pump.notifyProgress();
   }
 
-  async halt(): Promise<void> {
+  /** Stops reading and handling: running handlers see the signal, a reader waiting for space wakes. */
+  interrupt(): void {
     this.abort.abort();
-    if (this.flushTimer) clearInterval(this.flushTimer);
     this.space?.();
-    await this.subscription?.close().catch(() => undefined);
-    await this.reading;
+  }
+
+  /** Ends the session once its subscription is closed: lets running handlers finish, checkpoints them. */
+  async halt(): Promise<void> {
+    this.interrupt();
+    if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     await this.flush();
   }
