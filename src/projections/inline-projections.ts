@@ -4,7 +4,8 @@ import type { ChangeFeed } from './change-feed';
 import { InlineProjectionFailedError, InvalidProjectionError } from './errors';
 import type { ProjectionEntry } from './projection-entry';
 import type { ReadModelStore } from './read-model-store';
-import { handleBatch, type ProjectionEventSource, type SlotRunner } from './slot-runner';
+import { handleBatch } from './handle-batch';
+import type { ProjectionEventSource, SlotRunner } from './slot-runner';
 
 /** One projection's share of an append, committed inline, to announce once the append has committed. */
 interface InlineApplied {

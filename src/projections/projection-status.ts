@@ -1,6 +1,6 @@
 import type { Position } from '../event-store/position';
 import type { ProjectionEntry, RebuildHandle } from './projection-entry';
-import { errorInfo } from './slot-runner';
+import { errorInfo } from './error-info';
 
 /** Where a projection is: reading history, at the head, stopped by request, or stopped on a failure. */
 export type ProjectionState = 'catching-up' | 'live' | 'stopped' | 'failed';

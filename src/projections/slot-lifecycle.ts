@@ -6,7 +6,8 @@ import type { ProjectionEngineOptions } from './projection-engine';
 import type { ProjectionEntry, RebuildHandle, SlotHandle } from './projection-entry';
 import { slotLayout, type ProjectionRecord, type SlotLayout } from './read-model-store';
 import { retryDelay } from './retry-policy';
-import { SlotRunner, errorInfo } from './slot-runner';
+import { errorInfo } from './error-info';
+import { SlotRunner } from './slot-runner';
 import { isTransientError } from './transient-error';
 
 /** Most events per batch when neither the engine nor the projection says. */

@@ -1,9 +1,11 @@
 import type { EventStore, RecordedEvent, Subscription } from '../event-store/event-store';
-import { Position } from '../event-store/position';
+import type { Position } from '../event-store/position';
 import { BatchReader } from './batch-reader';
+import { errorInfo, failureInfo } from './error-info';
+import { handleBatch } from './handle-batch';
 import { CheckpointConflictError, ReadModelUnavailableError } from './errors';
-import { ProgressSignal } from './progress-signal';
-import type { AnyProjection, ProjectionTransaction } from './projection';
+import type { ProgressSignal } from './progress-signal';
+import type { AnyProjection } from './projection';
 import type { ProjectionErrorInfo, ProjectionState, SlotStatus } from './projection-status';
 import type { ProjectionFailure, ReadModelStore, SlotLayout } from './read-model-store';
 import { followStore, type FollowRun, type FollowVerdict } from '../internal/follow-store';
@@ -339,49 +341,4 @@ export class SlotRunner {
     this.stateValue = state;
     this.options.progress.notify();
   }
-}
-
-/** Runs a projection's handler on one batch: its documents are prefetched first when it says which. */
-export async function handleBatch(definition: AnyProjection, events: readonly RecordedEvent[], tx: ProjectionTransaction): Promise<void> {
-  for (const [collection, keysOf] of Object.entries(definition.documentKeys ?? {})) {
-    if (!keysOf) continue;
-    const keys = new Set<string>();
-    for (const event of events) {
-      const found = keysOf(event as never);
-      if (typeof found === 'string') keys.add(found);
-      else if (found) for (const key of found) keys.add(key);
-    }
-    await tx.documents(collection).prefetch(keys);
-  }
-  await definition.handle(events, tx);
-}
-
-/**
- * Describes anything thrown. Duck-typed rather than `instanceof Error`: errors from native modules
- * (better-sqlite3) may come from another realm, and user code may throw plain objects.
- */
-export function errorInfo(error: unknown, event?: RecordedEvent): ProjectionErrorInfo {
-  const details = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown; code?: unknown };
-  return {
-    name: typeof details.name === 'string' ? details.name : 'Error',
-    code: typeof details.code === 'string' ? details.code : undefined,
-    message: typeof details.message === 'string' ? details.message : String(error),
-    at: new Date(),
-    event: event && { id: event.id, type: event.type, streamName: event.streamName, position: event.position },
-  };
-}
-
-function failureInfo(failure: ProjectionFailure): ProjectionErrorInfo {
-  return {
-    name: failure.error.name,
-    code: failure.error.code,
-    message: failure.error.message,
-    at: new Date(failure.failedAt),
-    event: {
-      id: failure.eventId,
-      type: failure.eventType,
-      streamName: failure.streamName,
-      position: Position.parse(failure.position),
-    },
-  };
 }
