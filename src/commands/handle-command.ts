@@ -127,7 +127,8 @@ export async function handleCommand<Command extends Message, Event extends Messa
 
   let loaded = await loadState(environment, aggregate, streamName, commandId);
   for (let attempt = 0; ; attempt++) {
-    // Every retry is recognised here, before deciding; a retry racing its own first run is not yet.
+    // Retries are recognised before deciding. Not yet: a retry racing its own first run (both loaded
+    // before either appended), which is where recogniseRetry will have to look again.
     const earlier = await recogniseRetry(environment.store, aggregate, context, loaded);
     if (earlier) return earlier;
 
