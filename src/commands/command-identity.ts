@@ -37,3 +37,6 @@ function canonicalJson(value: unknown): string {
     return sorted;
   });
 }
+
+/** The metadata key of a command's first event that holds its {@link commandFingerprint}. */
+export const COMMAND_HASH_KEY = 'commandHash';

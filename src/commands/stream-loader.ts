@@ -184,17 +184,3 @@ function decodeFolded<Event extends Message>(
     location: `${streamName}@${fromRevision + BigInt(index)}`,
   });
 }
-
-/**
- * Finds a command's events anywhere in a stream, newest first, by reading backwards — the slow path,
- * for when the command may hide behind a snapshot. Returns them in stream order.
- */
-export async function findCommandEvents(store: EventStoreReader, streamName: string, commandId: string): Promise<RecordedEvent[]> {
-  const found: RecordedEvent[] = [];
-  for await (const recorded of store.readStream(streamName, { direction: 'backwards', fromRevision: 'end' })) {
-    if (recorded.metadata.commandId === commandId) found.push(recorded);
-    // One command's events are one append, hence contiguous: the first miss after a hit ends them.
-    else if (found.length > 0) break;
-  }
-  return found.reverse();
-}

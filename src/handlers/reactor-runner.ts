@@ -1,15 +1,16 @@
+import { within } from '../internal/delay';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EventStore } from '../event-store/event-store';
 import type { Position } from '../event-store/position';
 import { InvalidReactorError, ReactorWaitTimeoutError, RunnerStoppedError, UnknownReactorError, errorInfo } from './errors';
 import { silentLogger } from '../internal/logger';
+import { PartitionLeases, sameSet } from './partition-leases';
 import { ReactorPump, type PumpEnvironment } from './reactor-pump';
 import { resolveReactor } from './reactor';
 import type { Invocation, InvocationQuery, ParkedPage, ParkedQuery, ReactorStateStore, RedriveParkedRequest } from './reactor-state-store';
 import { reactorStateStoreFor } from './state-store-for';
 import type { ReactorRunnerOptions, ReactorStatus, WorkerStatus } from './runner-types';
-import { within } from '../internal/delay';
 
 const DEFAULT_PARTITIONS = 16;
 const DEFAULT_LEASE_MS = 10_000;
@@ -33,14 +34,10 @@ export class ReactorRunner {
   private readonly pumps = new Map<string, ReactorPump>();
   private held = new Set<number>();
   private stopped = false;
-  private leaseTimer: NodeJS.Timeout | undefined;
   private redriveTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
-  private leaseRound: Promise<void> = Promise.resolve();
   private applying: Promise<void> = Promise.resolve();
-  private watchdogTimer: NodeJS.Timeout | undefined;
-  /** Local time before which the leases are surely still ours (measured from before the renewal). */
-  private leasesValidUntil = 0;
+  private leases: PartitionLeases | undefined;
   readonly workerId: string;
   readonly group: string;
   readonly partitionCount: number;
@@ -67,7 +64,7 @@ export class ReactorRunner {
       bufferSize: options.bufferSize ?? 4_096,
       logger: options.logger ?? silentLogger,
       random: options.random ?? Math.random,
-      onLeaseLost: () => void this.runLeaseRound(),
+      onLeaseLost: () => void this.leases?.runRound(),
     };
     for (const reactor of options.reactors) {
       const resolved = resolveReactor(reactor);
@@ -102,12 +99,9 @@ export class ReactorRunner {
     if (!this.state.shared) {
       await this.apply(new Set(Array.from({ length: this.partitionCount }, (_, partition) => partition)));
     } else {
-      await this.state.preparePartitions(this.group, this.partitionCount);
-      await this.runLeaseRound();
-      this.leaseTimer = setInterval(() => void this.runLeaseRound(), Math.max(10, Math.floor(this.leaseMs / 3)));
-      this.leaseTimer.unref?.();
-      this.watchdogTimer = setInterval(() => this.checkLeaseDeadline(), Math.max(10, Math.floor(this.leaseMs / 12)));
-      this.watchdogTimer.unref?.();
+      const settings = { state: this.state, group: this.group, workerId: this.workerId, partitionCount: this.partitionCount, leaseMs: this.leaseMs, logger };
+      this.leases = new PartitionLeases(settings, (partitions) => this.apply(partitions), () => this.held);
+      await this.leases.start();
     }
     this.redriveTimer = setInterval(() => {
       for (const pump of this.pumps.values()) void pump.pollRedrives();
@@ -124,38 +118,6 @@ export class ReactorRunner {
     this.pruneTimer.unref?.();
   }
 
-  /** One lease round at a time: renew, take a fair share, give up any surplus, restart on change. */
-  private runLeaseRound(): Promise<void> {
-    this.leaseRound = this.leaseRound.then(() => this.leaseRoundNow()).catch((error: unknown) => {
-      (this.options.logger ?? silentLogger).warn({ workerId: this.workerId, error: errorInfo(error) }, 'lease round failed');
-    });
-    return this.leaseRound;
-  }
-
-  private async leaseRoundNow(): Promise<void> {
-    if (this.stopped) return;
-    const roundStarted = Date.now();
-    const single = this.state.singleWriter;
-    const fairShare = (live: number): number => (single ? this.partitionCount : Math.ceil(this.partitionCount / Math.max(1, live)));
-    let grant;
-    try {
-      grant = await this.state.claimLeases(this.group, this.workerId, this.leaseMs, fairShare);
-    } catch (error) {
-      // Without a renewal the leases run out; stop handling before they do, so that two workers
-      // never handle one partition at once.
-      if (Date.now() > this.leasesValidUntil - this.leaseMs / 3) await this.apply(new Set());
-      throw error;
-    }
-    if (this.stopped) return;
-    this.leasesValidUntil = roundStarted + this.leaseMs;
-    const held = [...grant.held].sort((a, b) => a - b);
-    const share = fairShare(grant.liveWorkers);
-    const surplus = held.length > share ? held.slice(share) : [];
-    const keep = new Set(held.slice(0, held.length - surplus.length));
-    if (!sameSet(keep, this.held)) await this.apply(keep);
-    if (surplus.length > 0) await this.state.releaseLeases(this.group, this.workerId, surplus);
-  }
-
   /** Switches every pump to these partitions; one switch at a time. */
   private apply(partitions: Set<number>): Promise<void> {
     this.applying = this.applying.then(async () => {
@@ -164,18 +126,6 @@ export class ReactorRunner {
       await Promise.all([...this.pumps.values()].map((pump) => pump.run(partitions)));
     });
     return this.applying;
-  }
-
-  /**
-   * Stops handling before the leases could expire when renewals do not come back in time (a hung or
-   * unreachable database): another worker may take the partitions over then.
-   */
-  private checkLeaseDeadline(): void {
-    if (this.stopped || this.held.size === 0) return;
-    if (Date.now() > this.leasesValidUntil - this.leaseMs / 6) {
-      (this.options.logger ?? silentLogger).warn({ workerId: this.workerId }, 'leases not renewed in time: stopping work on all partitions');
-      void this.apply(new Set());
-    }
   }
 
   /**
@@ -343,12 +293,11 @@ export class ReactorRunner {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const timer of [this.leaseTimer, this.watchdogTimer, this.redriveTimer, this.pruneTimer]) if (timer) clearInterval(timer);
-    // A lease round stuck on an unreachable database must not keep the runner from stopping.
-    await within(this.leaseRound, this.leaseMs);
+    for (const timer of [this.redriveTimer, this.pruneTimer]) if (timer) clearInterval(timer);
+    await this.leases?.stop();
     await this.applying;
     await Promise.all([...this.pumps.values()].map((pump) => pump.halt()));
-    if (this.state.shared) await within(this.state.leaveGroup(this.group, this.workerId).catch(() => undefined), this.leaseMs);
+    await this.leases?.leave();
     if (this.ownsState) await this.state.close();
   }
 
@@ -388,13 +337,6 @@ function checkLimit(limit: number | undefined, fallback: number): number {
   if (limit === undefined) return fallback;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) throw new InvalidReactorError(`limit must be an integer from 1 to 10000, got ${String(limit)}`);
   return limit;
-}
-
-
-function sameSet(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
-  if (a.size !== b.size) return false;
-  for (const item of a) if (!b.has(item)) return false;
-  return true;
 }
 
 function maxOf(a: Position | undefined, b: Position | undefined): Position | undefined {

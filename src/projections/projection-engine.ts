@@ -1,26 +1,15 @@
-import { isAppendHookHost, type AppendHookContext } from '../event-store/append-hook';
-import { Position } from '../event-store/position';
+import type { Position } from '../event-store/position';
 import { ChangeFeed } from './change-feed';
-import {
-  EngineStoppedError,
-  InlineProjectionFailedError,
-  InvalidProjectionError,
-  ProjectionFailedError,
-  ProjectionVersionConflictError,
-  RebuildTimeoutError,
-  WaitForStateTimeoutError,
-  toError,
-  UnknownProjectionError,
-  WaitForPositionTimeoutError,
-} from './errors';
-import { ProgressSignal } from './progress-signal';
+import { InlineProjections } from './inline-projections';
+import { EngineStoppedError, InvalidProjectionError, ProjectionFailedError, UnknownProjectionError } from './errors';
 import { validateProjection, type AnyProjection } from './projection';
-import type { ProjectionErrorInfo, ProjectionState, ProjectionStatus, RebuildStatus, SlotStatus } from './projection-status';
-import { slotLayout, type ProjectionRecord, type ReadModelStore, type SlotLayout } from './read-model-store';
-import { delay, within } from '../internal/delay';
-import { retryDelay, type RetryPolicy } from './retry-policy';
-import { SlotRunner, errorInfo, handleBatch, type ProjectionEventSource } from './slot-runner';
-import { isTransientError } from './transient-error';
+import { newEntry, type ProjectionEntry } from './projection-entry';
+import { statusOf, type ProjectionState, type ProjectionStatus } from './projection-status';
+import { waitForCoverage, waitForRebuild, waitForStatusOf } from './projection-waits';
+import type { ReadModelStore } from './read-model-store';
+import type { RetryPolicy } from './retry-policy';
+import { DEFAULT_BATCH_SIZE, SlotLifecycle } from './slot-lifecycle';
+import type { ProjectionEventSource } from './slot-runner';
 
 export interface ProjectionEngineOptions {
   /** Where events come from. */
@@ -54,45 +43,6 @@ export interface WaitOptions {
   readonly timeoutMs?: number;
 }
 
-/** A slot of a projection: the runner that fills it, or none for an old version kept only to serve. */
-interface SlotHandle {
-  readonly layout: SlotLayout;
-  readonly runner: SlotRunner | undefined;
-  /** For a slot without a runner: its stored checkpoint. */
-  readonly storedPosition: Position | undefined;
-  readonly storedEventsHandled: number;
-}
-
-interface RebuildHandle extends SlotHandle {
-  readonly runner: SlotRunner;
-  readonly startedAt: Date;
-  readonly handledAtStart: number;
-}
-
-interface Entry {
-  readonly definition: AnyProjection;
-  active: SlotHandle | undefined;
-  rebuild: RebuildHandle | undefined;
-  /** Why the projection cannot run at all (e.g. the database holds a newer version). */
-  blocked: Error | undefined;
-  /** Why opening the projection is being retried (the database is unreachable). */
-  opening: ProjectionErrorInfo | undefined;
-  switching: Promise<void> | undefined;
-  readonly progress: ProgressSignal;
-}
-
-const DEFAULT_BATCH_SIZE = 5_000;
-
-/** One projection's share of an append, committed inline, to announce once the append has committed. */
-interface InlineApplied {
-  readonly entry: Entry;
-  readonly runner: SlotRunner;
-  readonly version: number;
-  readonly keys: readonly string[];
-  readonly position: Position;
-  readonly count: number;
-}
-
 /**
  * Runs async projections: each one follows the event store from its checkpoint, in batches, and
  * commits its read model and checkpoint together. It reports status, announces committed batches on
@@ -108,13 +58,13 @@ interface InlineApplied {
 export class ProjectionEngine {
   /** Committed batches of the versions readers see, announced in this process at once. */
   readonly changes = new ChangeFeed();
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, ProjectionEntry>();
   private started = false;
   private stopped = false;
   private readonly stopping = new AbortController();
   private removeAppendHook: (() => void) | undefined;
-  /** What each append transaction applied inline, for the announcements after its commit. */
-  private readonly appliedInline = new WeakMap<AppendHookContext, InlineApplied[]>();
+  private readonly inline: InlineProjections;
+  private readonly slots: SlotLifecycle;
 
   constructor(private readonly options: ProjectionEngineOptions) {
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -132,19 +82,14 @@ export class ProjectionEngine {
         if (owner) throw new InvalidProjectionError(`projections "${owner}" and "${definition.name}" both define "${name}"`);
         collections.set(name, definition.name);
       }
-      this.entries.set(definition.name, {
-        definition,
-        active: undefined,
-        rebuild: undefined,
-        blocked: undefined,
-        opening: undefined,
-        switching: undefined,
-        progress: new ProgressSignal(),
-      });
+      this.entries.set(definition.name, newEntry(definition));
     }
     for (const name of options.inline ?? []) {
       if (!this.entries.has(name)) throw new InvalidProjectionError(`inline projection "${name}" is not one of the engine's projections`);
     }
+    const inline = (options.inline ?? []).map((name) => this.entries.get(name)!);
+    this.inline = new InlineProjections(options.eventStore, options.readModels, inline, this.changes);
+    this.slots = new SlotLifecycle(options, this.changes, () => this.stopped, this.stopping.signal);
   }
 
   /**
@@ -155,15 +100,10 @@ export class ProjectionEngine {
   async start(): Promise<void> {
     if (this.stopped) throw new EngineStoppedError();
     if (this.started) return;
-    if ((this.options.inline ?? []).length > 0) await this.checkInlineSupport();
+    if ((this.options.inline ?? []).length > 0) await this.inline.checkSupport();
     this.started = true;
-    await Promise.all([...this.entries.values()].map((entry) => this.open(entry)));
-    if ((this.options.inline ?? []).length > 0 && !this.stopped && isAppendHookHost(this.options.eventStore)) {
-      this.removeAppendHook = this.options.eventStore.addAppendHook({
-        beforeCommit: (context) => this.applyInline(context),
-        afterCommit: (context) => this.announceInline(context),
-      });
-    }
+    await Promise.all([...this.entries.values()].map((entry) => this.slots.open(entry)));
+    if (!this.stopped) this.removeAppendHook = this.inline.install();
   }
 
   /** Stops every projection after its batch in flight; checkpoints stay where they are. */
@@ -190,29 +130,7 @@ export class ProjectionEngine {
    * @throws UnknownProjectionError for a name that is not registered.
    */
   async status(name: string): Promise<ProjectionStatus> {
-    const entry = this.entry(name);
-    const { definition } = entry;
-    const active = entry.active;
-    const rebuild = entry.rebuild;
-    const rebuildStatus = rebuild ? await this.rebuildStatus(rebuild) : undefined;
-    let slot: SlotStatus;
-    if (active?.runner) {
-      slot = await active.runner.status();
-    } else {
-      // No runner: an older version that only serves while the new one rebuilds, or nothing at all.
-      const position = active?.storedPosition;
-      const behind = rebuildStatus ? { lagEvents: rebuildStatus.lagEvents, lagMs: rebuildStatus.lagMs } : { lagEvents: undefined, lagMs: 0 };
-      slot = {
-        version: active?.layout.version ?? definition.version,
-        state: entry.blocked ? 'failed' : this.stopped || !this.started ? 'stopped' : 'catching-up',
-        position,
-        eventsHandled: active?.storedEventsHandled ?? 0,
-        ...behind,
-        lastError: entry.blocked ? errorInfo(entry.blocked) : entry.opening,
-        retry: undefined,
-      };
-    }
-    return { ...slot, name, definedVersion: definition.version, rebuild: rebuildStatus };
+    return statusOf(this.entry(name), this.started && !this.stopped);
   }
 
   /** Every projection's status. */
@@ -232,28 +150,7 @@ export class ProjectionEngine {
    * @throws ProjectionFailedError when the projection is stopped on a failure.
    */
   async waitForPosition(name: string, position: Position, options: WaitOptions = {}): Promise<void> {
-    const entry = this.entry(name);
-    const timeoutMs = options.timeoutMs ?? 5_000;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const progressed = entry.progress.next();
-      const runner = entry.active?.runner;
-      if (runner?.covers(position)) return;
-      if (this.stopped) throw new EngineStoppedError();
-      if (entry.blocked) throw new ProjectionFailedError(name, entry.blocked.message, { cause: entry.blocked });
-      if (runner?.state === 'failed') {
-        throw new ProjectionFailedError(name, runner.lastError?.message ?? 'stopped on a failure');
-      }
-      if (runner && runner.state !== 'stopped') {
-        await runner.probe().catch(() => undefined);
-        if (runner.covers(position)) return;
-      }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0 || !(await within(progressed, remaining))) {
-        if (runner?.covers(position)) return;
-        throw new WaitForPositionTimeoutError(name, position, timeoutMs, runner?.checkpoint ?? entry.active?.storedPosition);
-      }
-    }
+    return waitForCoverage(this.entry(name), position, options.timeoutMs ?? 5_000, () => this.stopped);
   }
 
   /**
@@ -286,17 +183,7 @@ export class ProjectionEngine {
     options: WaitOptions & { readonly what?: string } = {},
   ): Promise<ProjectionStatus> {
     const entry = this.entry(name);
-    const timeoutMs = options.timeoutMs ?? 5_000;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const progressed = entry.progress.next();
-      const status = await this.status(name);
-      if (accept(status)) return status;
-      const remaining = deadline - Date.now();
-      if (remaining <= 0 || !(await within(progressed, remaining))) {
-        throw new WaitForStateTimeoutError(name, options.what ?? 'the expected status', timeoutMs, status.state);
-      }
-    }
+    return waitForStatusOf(entry, () => this.status(name), accept, options.timeoutMs ?? 5_000, options.what ?? 'the expected status');
   }
 
   /**
@@ -309,13 +196,7 @@ export class ProjectionEngine {
     if (this.stopped || !this.started) throw new EngineStoppedError();
     if (entry.blocked) throw new ProjectionFailedError(name, entry.blocked.message, { cause: entry.blocked });
     if (entry.rebuild || entry.switching) return;
-    const record = await this.options.readModels.load(name);
-    const generation =
-      Math.max(-1, ...record.slots.filter((slot) => slot.version === entry.definition.version).map((slot) => slot.generation)) + 1;
-    const layout = slotLayout(entry.definition, entry.definition.version, generation);
-    await this.options.readModels.createSlot(layout);
-    if (entry.rebuild || entry.switching) return;
-    this.startRebuild(entry, layout, 0);
+    await this.slots.rebuild(entry);
   }
 
   /**
@@ -323,21 +204,7 @@ export class ProjectionEngine {
    * @throws ProjectionFailedError when the rebuild stops on a failure.
    */
   async whenRebuilt(name: string, options: WaitOptions = {}): Promise<void> {
-    const entry = this.entry(name);
-    const timeoutMs = options.timeoutMs ?? 60_000;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const progressed = entry.progress.next();
-      if (!entry.rebuild && !entry.switching) return;
-      if (this.stopped) throw new EngineStoppedError();
-      if (entry.rebuild?.runner.state === 'failed') {
-        throw new ProjectionFailedError(name, `rebuild failed: ${entry.rebuild.runner.lastError?.message ?? ''}`);
-      }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0 || !(await within(progressed, remaining))) {
-        throw new RebuildTimeoutError(name, timeoutMs);
-      }
-    }
+    return waitForRebuild(this.entry(name), options.timeoutMs ?? 60_000, () => this.stopped);
   }
 
   /**
@@ -352,268 +219,9 @@ export class ProjectionEngine {
     }
   }
 
-  private async checkInlineSupport(): Promise<void> {
-    const { eventStore, readModels } = this.options;
-    if (!isAppendHookHost(eventStore) || !readModels.commitInline || !readModels.sharesDatabaseWith) {
-      throw new InvalidProjectionError(
-        `inline projections need a SQLite or PostgreSQL event store and a read-model store of the same kind; got ${eventStore.backend} and ${readModels.dialect}`,
-      );
-    }
-    if (!(await readModels.sharesDatabaseWith(eventStore))) {
-      throw new InvalidProjectionError('inline projections need the read models in the event store’s own database (the same SQLite file or PostgreSQL database)');
-    }
-  }
-
-  /**
-   * The append hook: applies each inline projection's share of the append in the append's
-   * transaction. A projection that is not up to date before the append is left to its runner.
-   */
-  private async applyInline(context: AppendHookContext): Promise<void> {
-    const commitInline = this.options.readModels.commitInline?.bind(this.options.readModels);
-    if (!commitInline) return;
-    const applied: InlineApplied[] = [];
-    for (const name of this.options.inline ?? []) {
-      const entry = this.entries.get(name)!;
-      const slot = entry.active;
-      const runner = slot?.runner;
-      // A stopped runner is being switched away from (or the engine stops); a failed one waits for resume().
-      if (!slot || !runner || runner.state === 'stopped' || runner.state === 'failed') continue;
-      const types = new Set(entry.definition.eventTypes);
-      const events = context.events.filter((event) => types.has(event.type));
-      if (events.length === 0) continue;
-      try {
-        const result = await commitInline(
-          slot.layout,
-          { context, events, eventTypes: entry.definition.eventTypes },
-          (tx) => handleBatch(entry.definition, events, tx),
-        );
-        if (result) applied.push({ entry, runner, version: slot.layout.version, keys: result.keys, position: events[events.length - 1]!.position, count: events.length });
-      } catch (error) {
-        throw new InlineProjectionFailedError(name, error);
-      }
-    }
-    if (applied.length > 0) this.appliedInline.set(context, applied);
-  }
-
-  private announceInline(context: AppendHookContext): void {
-    for (const { entry, runner, version, keys, position, count } of this.appliedInline.get(context) ?? []) {
-      runner.advanceInline(position, count);
-      if (entry.active?.runner === runner) {
-        this.changes.publish({ projection: entry.definition.name, version, position, keys });
-      }
-      entry.progress.notify();
-    }
-  }
-
-  private entry(name: string): Entry {
+  private entry(name: string): ProjectionEntry {
     const entry = this.entries.get(name);
     if (!entry) throw new UnknownProjectionError(name);
     return entry;
   }
-
-  /**
-   * Opens a projection. When the database is unreachable, `start()` does not wait for it: the
-   * projection keeps trying in the background (its status says so) and starts when it can.
-   */
-  private async open(entry: Entry): Promise<void> {
-    if ((await this.tryOpen(entry)) === 'done') return;
-    void (async () => {
-      for (let attempt = 1; !this.stopped; attempt++) {
-        await delay(retryDelay(this.options.retry ?? {}, attempt), this.stopping.signal);
-        if (this.stopped || (await this.tryOpen(entry)) === 'done') return;
-      }
-    })();
-  }
-
-  private async tryOpen(entry: Entry): Promise<'done' | 'retry'> {
-    try {
-      await this.openOnce(entry);
-      entry.opening = undefined;
-      return 'done';
-    } catch (error) {
-      if (!isTransientError(error) || this.stopped) {
-        entry.blocked = toError(error);
-        entry.progress.notify();
-        this.options.onFailure?.(entry.definition.name, error);
-        return 'done';
-      }
-      entry.opening = errorInfo(error);
-      entry.progress.notify();
-      return 'retry';
-    }
-  }
-
-  /**
-   * Decides, from what the database holds, which slots to serve, run, rebuild and drop. Runners start
-   * only after every database step has succeeded, so a retried attempt never leaves a runner behind.
-   */
-  private async openOnce(entry: Entry): Promise<void> {
-    const { definition } = entry;
-    const store = this.options.readModels;
-    const record = await store.load(definition.name);
-    const active = record.active;
-    if (active && active.version > definition.version) {
-      throw new ProjectionVersionConflictError(definition.name, definition.version, active.version);
-    }
-    let serving: SlotHandle;
-    let rebuild: SlotLayout | undefined;
-    if (!active) {
-      // First run (or a first run that crashed before it activated): the new slot serves at once.
-      const layout = slotLayout(definition, definition.version, 0);
-      await store.createSlot(layout);
-      await store.activate(layout);
-      serving = this.handle(entry, layout, record);
-    } else if (active.version === definition.version) {
-      serving = this.handle(entry, slotLayout(definition, active.version, active.generation), record);
-      const pending = newest(record, definition.version, active.generation);
-      if (pending !== undefined) rebuild = slotLayout(definition, definition.version, pending);
-    } else {
-      // A version bump: the old version serves (without a runner: its code is gone) while the new builds.
-      serving = this.handle(entry, slotLayout(definition, active.version, active.generation), record, false);
-      rebuild = slotLayout(definition, definition.version, newest(record, definition.version, -1) ?? 0);
-    }
-    if (rebuild) await store.createSlot(rebuild);
-    await this.dropLeftovers(entry, record, new Set([serving.layout.id, rebuild?.id]));
-    entry.active = serving;
-    serving.runner?.start();
-    if (rebuild) this.startRebuild(entry, rebuild, 0);
-    entry.progress.notify();
-  }
-
-  private handle(entry: Entry, layout: SlotLayout, record: ProjectionRecord, withRunner = true): SlotHandle {
-    const stored = record.slots.find((slot) => slot.version === layout.version && slot.generation === layout.generation);
-    return {
-      layout,
-      runner: withRunner ? this.runner(entry, layout) : undefined,
-      storedPosition: stored?.position,
-      storedEventsHandled: stored?.eventsHandled ?? 0,
-    };
-  }
-
-  private runner(entry: Entry, layout: SlotLayout): SlotRunner {
-    return new SlotRunner({
-      definition: entry.definition,
-      layout,
-      eventStore: this.options.eventStore,
-      store: this.options.readModels,
-      batchSize: this.options.batchSize ?? DEFAULT_BATCH_SIZE,
-      retry: this.options.retry ?? {},
-      progress: entry.progress,
-      onCommitted: (runner, keys, position) => {
-        // Only the version readers see is announced: a rebuild's batches are invisible until the switch.
-        if (entry.active?.runner !== runner) return;
-        this.changes.publish({ projection: entry.definition.name, version: layout.version, position, keys });
-      },
-      onFailed: (_runner, error) => this.options.onFailure?.(entry.definition.name, error),
-    });
-  }
-
-  /** Starts filling a slot that exists; the switch-over follows whenever the slot is live. */
-  private startRebuild(entry: Entry, layout: SlotLayout, handledAtStart: number): void {
-    const runner = this.runner(entry, layout);
-    entry.rebuild = { layout, runner, storedPosition: undefined, storedEventsHandled: 0, startedAt: new Date(), handledAtStart };
-    // Switches over whenever the new slot is live; a switch-over abandoned because the rebuild failed
-    // is tried again once the rebuild is resumed and live again.
-    const watch = async (): Promise<void> => {
-      while (!this.stopped && entry.rebuild?.runner === runner) {
-        const progressed = entry.progress.next();
-        if (runner.state === 'live' && !entry.switching) {
-          entry.switching = this.switchOver(entry, entry.rebuild).finally(() => {
-            entry.switching = undefined;
-            entry.progress.notify();
-          });
-          await entry.switching;
-          continue;
-        }
-        await progressed;
-      }
-    };
-    void watch();
-    runner.start();
-    entry.progress.notify();
-  }
-
-  /**
-   * Switches readers to the rebuilt slot. The old runner stops first, and the switch waits until the
-   * new slot covers the old one's checkpoint, so readers never see the read model go backwards.
-   */
-  private async switchOver(entry: Entry, rebuild: RebuildHandle): Promise<void> {
-    const previous = entry.active;
-    if (!previous) return;
-    await previous.runner?.stop();
-    const target = previous.runner?.checkpoint ?? previous.storedPosition;
-    for (let attempt = 1; !this.stopped; attempt++) {
-      const progressed = entry.progress.next();
-      if (rebuild.runner.state === 'failed') {
-        // The old version goes on serving (and following the store) until the rebuild is fixed.
-        previous.runner?.start();
-        return;
-      }
-      if (target && !rebuild.runner.covers(target)) {
-        await rebuild.runner.probe().catch(() => undefined);
-        if (!rebuild.runner.covers(target)) {
-          await progressed;
-          continue;
-        }
-      }
-      try {
-        await this.options.readModels.activate(rebuild.layout);
-      } catch (error) {
-        if (!isTransientError(error)) {
-          entry.blocked = toError(error);
-          this.options.onFailure?.(entry.definition.name, error);
-          return;
-        }
-        await delay(retryDelay(this.options.retry ?? {}, attempt), this.stopping.signal);
-        continue;
-      }
-      entry.active = rebuild;
-      entry.rebuild = undefined;
-      this.changes.publish({
-        projection: entry.definition.name,
-        version: rebuild.layout.version,
-        position: rebuild.runner.checkpoint ?? target ?? Position.of(0n, 0n),
-        keys: 'all',
-      });
-      entry.progress.notify();
-      // Best effort: a slot left behind is dropped the next time the projection opens.
-      await this.options.readModels.dropSlot(previous.layout).catch(() => undefined);
-      return;
-    }
-  }
-
-  /** Slots no process can still need: older versions, and rebuilds superseded by a newer active slot. */
-  private async dropLeftovers(entry: Entry, record: ProjectionRecord, keep: ReadonlySet<string | undefined>): Promise<void> {
-    for (const slot of record.slots) {
-      const layout = slotLayout(entry.definition, slot.version, slot.generation);
-      if (keep.has(layout.id) || slot.version > entry.definition.version) continue;
-      await this.options.readModels.dropSlot(layout);
-    }
-  }
-
-  private async rebuildStatus(rebuild: RebuildHandle): Promise<RebuildStatus> {
-    const { runner } = rebuild;
-    const slot = await runner.status();
-    const { covered, head } = runner.coverage;
-    const done = runner.sequenceGap(undefined, covered);
-    const total = runner.sequenceGap(undefined, head && covered && covered.isAfter(head) ? covered : head);
-    const seconds = Math.max(0.001, (Date.now() - rebuild.startedAt.getTime()) / 1_000);
-    return {
-      ...slot,
-      generation: rebuild.layout.generation,
-      startedAt: rebuild.startedAt,
-      eventsDone: done,
-      eventsTotal: total,
-      eventsPerSecond: Math.round((runner.eventsHandled - rebuild.handledAtStart) / seconds),
-    };
-  }
 }
-
-/** The newest generation of `version` above `above`, if any. */
-function newest(record: ProjectionRecord, version: number, above: number): number | undefined {
-  const generations = record.slots.filter((slot) => slot.version === version && slot.generation > above).map((slot) => slot.generation);
-  return generations.length > 0 ? Math.max(...generations) : undefined;
-}
-
-
-

@@ -1,4 +1,6 @@
 import type { Position } from '../event-store/position';
+import type { ProjectionEntry, RebuildHandle } from './projection-entry';
+import { errorInfo } from './error-info';
 
 /** Where a projection is: reading history, at the head, stopped by request, or stopped on a failure. */
 export type ProjectionState = 'catching-up' | 'live' | 'stopped' | 'failed';
@@ -63,4 +65,48 @@ export interface ProjectionStatus extends SlotStatus {
   /** The version in the code; `version` is the one readers see, lower while a version bump rebuilds. */
   readonly definedVersion: number;
   readonly rebuild: RebuildStatus | undefined;
+}
+
+/** A projection's status: its readable version's runner's, or what is stored of a version that only serves. */
+export async function statusOf(entry: ProjectionEntry, running: boolean): Promise<ProjectionStatus> {
+  const name = entry.definition.name;
+  const { definition } = entry;
+  const active = entry.active;
+  const rebuild = entry.rebuild;
+  const rebuilding = rebuild ? await rebuildStatus(rebuild) : undefined;
+  let slot: SlotStatus;
+  if (active?.runner) {
+    slot = await active.runner.status();
+  } else {
+    // No runner: an older version that only serves while the new one rebuilds, or nothing at all.
+    const position = active?.storedPosition;
+    const behind = rebuilding ? { lagEvents: rebuilding.lagEvents, lagMs: rebuilding.lagMs } : { lagEvents: undefined, lagMs: 0 };
+    slot = {
+      version: active?.layout.version ?? definition.version,
+      state: entry.blocked ? 'failed' : !running ? 'stopped' : 'catching-up',
+      position,
+      eventsHandled: active?.storedEventsHandled ?? 0,
+      ...behind,
+      lastError: entry.blocked ? errorInfo(entry.blocked) : entry.opening,
+      retry: undefined,
+    };
+  }
+  return { ...slot, name, definedVersion: definition.version, rebuild: rebuilding };
+}
+
+async function rebuildStatus(rebuild: RebuildHandle): Promise<RebuildStatus> {
+  const { runner } = rebuild;
+  const slot = await runner.status();
+  const { covered, head } = runner.coverage;
+  const done = runner.sequenceGap(undefined, covered);
+  const total = runner.sequenceGap(undefined, head && covered && covered.isAfter(head) ? covered : head);
+  const seconds = Math.max(0.001, (Date.now() - rebuild.startedAt.getTime()) / 1_000);
+  return {
+    ...slot,
+    generation: rebuild.layout.generation,
+    startedAt: rebuild.startedAt,
+    eventsDone: done,
+    eventsTotal: total,
+    eventsPerSecond: Math.round((runner.eventsHandled - rebuild.handledAtStart) / seconds),
+  };
 }

@@ -1,12 +1,14 @@
 import type { EventStore, RecordedEvent, Subscription } from '../event-store/event-store';
-import { Position } from '../event-store/position';
+import type { Position } from '../event-store/position';
 import { BatchReader } from './batch-reader';
+import { errorInfo, failureInfo } from './error-info';
+import { handleBatch } from './handle-batch';
 import { CheckpointConflictError, ReadModelUnavailableError } from './errors';
-import { ProgressSignal } from './progress-signal';
-import type { AnyProjection, ProjectionTransaction } from './projection';
+import type { ProgressSignal } from './progress-signal';
+import type { AnyProjection } from './projection';
 import type { ProjectionErrorInfo, ProjectionState, SlotStatus } from './projection-status';
 import type { ProjectionFailure, ReadModelStore, SlotLayout } from './read-model-store';
-import { delay } from '../internal/delay';
+import { followStore, type FollowRun, type FollowVerdict } from '../internal/follow-store';
 import { retryDelay, type RetryPolicy } from './retry-policy';
 import { isTransientError } from './transient-error';
 
@@ -53,6 +55,7 @@ export class SlotRunner {
   private retryValue: SlotStatus['retry'];
   private abort = new AbortController();
   private running: Promise<void> | undefined;
+  private restartWhenDone = false;
   private subscription: Subscription | undefined;
   private probing: Promise<RecordedEvent | undefined> | undefined;
   private lastHead: Position | undefined;
@@ -102,16 +105,28 @@ export class SlotRunner {
 
   /** Starts (or, after a failure or stop, restarts from the stored checkpoint). */
   start(): void {
-    if (this.running) return;
+    if (this.running) {
+      // A loop that stopped on a failure may still be closing its subscription: start again once it has.
+      if (this.stateValue === 'failed') {
+        this.restartWhenDone = true;
+        this.setState('catching-up');
+      }
+      return;
+    }
     this.abort = new AbortController();
     // At once, so that nobody sees the failed state of before the restart.
     this.setState('catching-up');
     this.running = this.loop().finally(() => {
       this.running = undefined;
+      if (this.restartWhenDone) {
+        this.restartWhenDone = false;
+        this.start();
+      }
     });
   }
 
   async stop(): Promise<void> {
+    this.restartWhenDone = false;
     this.abort.abort();
     await this.subscription?.close();
     await this.running;
@@ -164,65 +179,74 @@ export class SlotRunner {
 
   private async loop(): Promise<void> {
     const { signal } = this.abort;
-    let attempt = 0;
-    while (!signal.aborted) {
-      let subscription: Subscription | undefined;
-      try {
-        await this.loadCheckpoint();
-        if (signal.aborted) break;
-        this.setState('catching-up');
-        subscription = this.options.eventStore.subscribeToAll({
-          fromPosition: this.checkpointValue ?? 'start',
-          filter: { eventTypes: this.options.definition.eventTypes },
-        });
-        this.subscription = subscription;
-        const reader = new BatchReader(subscription, this.options.definition.batchSize ?? this.options.batchSize);
-        for (let step = await reader.next(); step && !signal.aborted; step = await reader.next()) {
-          if (step.kind === 'caught-up') {
-            // Indexes are built once the slot holds its history (cheaper than maintaining them through
-            // a rebuild), and before it reports live, so a live slot (and a switch-over) has them.
-            if (!this.indexed) {
-              await this.options.store.indexSlot(this.layout);
-              this.indexed = true;
-            }
-            this.setState('live');
-            continue;
+    const end = await followStore(
+      this.options.eventStore,
+      {
+        filter: { eventTypes: this.options.definition.eventTypes },
+        open: () => this.openRun(),
+        onFailure: (error, attempt) => this.onFailure(error, attempt),
+      },
+      signal,
+    );
+    if (end === 'aborted') this.setState('stopped');
+  }
+
+  /** Policy: read model and checkpoint commit together, so a run resumes from the stored checkpoint. */
+  private async openRun(): Promise<FollowRun> {
+    await this.loadCheckpoint();
+    this.setState('catching-up');
+    return {
+      from: this.checkpointValue ?? 'start',
+      consume: (subscription, progressed) => this.consume(subscription, progressed),
+    };
+  }
+
+  private async consume(subscription: Subscription, progressed: () => void): Promise<void> {
+    const { signal } = this.abort;
+    this.subscription = subscription;
+    try {
+      const reader = new BatchReader(subscription, this.options.definition.batchSize ?? this.options.batchSize);
+      for (let step = await reader.next(); step && !signal.aborted; step = await reader.next()) {
+        if (step.kind === 'caught-up') {
+          // Indexes are built once the slot holds its history (cheaper than maintaining them through
+          // a rebuild), and before it reports live, so a live slot (and a switch-over) has them.
+          if (!this.indexed) {
+            await this.options.store.indexSlot(this.layout);
+            this.indexed = true;
           }
-          await this.process(step.events);
-          if (attempt > 0) {
-            attempt = 0;
-            this.retryValue = undefined;
-          }
-          // A full batch means more history is waiting: let the event loop serve queries and appends
-          // before the next one, so a long rebuild never starves the process.
-          if (!step.idle) await new Promise((resolve) => setImmediate(resolve));
+          this.setState('live');
+          continue;
         }
-        if (!signal.aborted) throw new ReadModelUnavailableError('the event subscription ended unexpectedly');
-      } catch (error) {
-        if (signal.aborted) break;
-        // Another writer (an inline commit, another process) moved the checkpoint: read on from there at once.
-        if (error instanceof CheckpointConflictError) continue;
-        if (error instanceof PoisonEvent) {
-          await this.fail(error.error, error.event);
-          return;
-        }
-        if (!isTransientError(error)) {
-          await this.fail(error, undefined);
-          return;
-        }
-        attempt++;
-        const delayMs = retryDelay(this.options.retry, attempt);
-        this.lastErrorValue = errorInfo(error, undefined);
-        this.retryValue = { attempt, nextAttemptAt: new Date(Date.now() + delayMs) };
-        this.setState('catching-up');
-        this.options.progress.notify();
-        await delay(delayMs, signal);
-      } finally {
-        this.subscription = undefined;
-        await subscription?.close();
+        await this.process(step.events);
+        progressed();
+        this.retryValue = undefined;
+        // A full batch means more history is waiting: let the event loop serve queries and appends
+        // before the next one, so a long rebuild never starves the process.
+        if (!step.idle) await new Promise((resolve) => setImmediate(resolve));
       }
+    } finally {
+      this.subscription = undefined;
     }
-    this.setState('stopped');
+  }
+
+  /** Policy: a poison event or a non-transient failure stops the slot; the database's failures back off. */
+  private async onFailure(error: unknown, attempt: number): Promise<FollowVerdict> {
+    // Another writer (an inline commit, another process) moved the checkpoint: read on from there at once.
+    if (error instanceof CheckpointConflictError) return { kind: 'resume-now' };
+    if (error instanceof PoisonEvent) {
+      await this.fail(error.error, error.event);
+      return { kind: 'stop' };
+    }
+    if (!isTransientError(error)) {
+      await this.fail(error, undefined);
+      return { kind: 'stop' };
+    }
+    const delayMs = retryDelay(this.options.retry, attempt);
+    this.lastErrorValue = errorInfo(error, undefined);
+    this.retryValue = { attempt, nextAttemptAt: new Date(Date.now() + delayMs) };
+    this.setState('catching-up');
+    this.options.progress.notify();
+    return { kind: 'retry', delayMs };
   }
 
   private async loadCheckpoint(): Promise<void> {
@@ -317,49 +341,4 @@ export class SlotRunner {
     this.stateValue = state;
     this.options.progress.notify();
   }
-}
-
-/** Runs a projection's handler on one batch: its documents are prefetched first when it says which. */
-export async function handleBatch(definition: AnyProjection, events: readonly RecordedEvent[], tx: ProjectionTransaction): Promise<void> {
-  for (const [collection, keysOf] of Object.entries(definition.documentKeys ?? {})) {
-    if (!keysOf) continue;
-    const keys = new Set<string>();
-    for (const event of events) {
-      const found = keysOf(event as never);
-      if (typeof found === 'string') keys.add(found);
-      else if (found) for (const key of found) keys.add(key);
-    }
-    await tx.documents(collection).prefetch(keys);
-  }
-  await definition.handle(events, tx);
-}
-
-/**
- * Describes anything thrown. Duck-typed rather than `instanceof Error`: errors from native modules
- * (better-sqlite3) may come from another realm, and user code may throw plain objects.
- */
-export function errorInfo(error: unknown, event?: RecordedEvent): ProjectionErrorInfo {
-  const details = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown; code?: unknown };
-  return {
-    name: typeof details.name === 'string' ? details.name : 'Error',
-    code: typeof details.code === 'string' ? details.code : undefined,
-    message: typeof details.message === 'string' ? details.message : String(error),
-    at: new Date(),
-    event: event && { id: event.id, type: event.type, streamName: event.streamName, position: event.position },
-  };
-}
-
-function failureInfo(failure: ProjectionFailure): ProjectionErrorInfo {
-  return {
-    name: failure.error.name,
-    code: failure.error.code,
-    message: failure.error.message,
-    at: new Date(failure.failedAt),
-    event: {
-      id: failure.eventId,
-      type: failure.eventType,
-      streamName: failure.streamName,
-      position: Position.parse(failure.position),
-    },
-  };
 }
