@@ -21,6 +21,8 @@ export interface ApiUser {
   readonly id: string;
   readonly roles: readonly string[];
   readonly tenantId?: string;
+  /** When the token stops being valid (ms since the epoch, clock tolerance included); absent if it never expires. */
+  readonly expiresAt?: number;
   /** Every claim of the token, for app-specific checks. */
   readonly claims: Readonly<Record<string, unknown>>;
 }

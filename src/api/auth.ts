@@ -6,8 +6,11 @@ import { UnauthenticatedError } from './errors';
  * How callers prove who they are.
  *
  * - `jwt`: a bearer token (`Authorization: Bearer …` over HTTP, `connectionParams.authorization` in the
- *   WebSocket `connection_init`), verified with `jose` against a shared secret (HS256) or a JWKS URL.
- *   The subject (`sub`) is the user id; `roles` (or `rolesClaim`) the roles.
+ *   WebSocket `connection_init`), verified with `jose` against a shared secret (HS256) or the keys an
+ *   identity provider publishes at a JWKS URL (RS256, ES256; rotated keys are fetched when a token names
+ *   a key id not seen yet). Only the configured `algorithms` are accepted, and a token must carry `exp`
+ *   unless `allowTokensWithoutExpiry` says otherwise. The subject (`sub`) is the user id; `roles` (or
+ *   `rolesClaim`) the roles.
  * - `off`: local development only. Every caller is `developmentUser`; the server logs a loud warning
  *   at startup.
  *
@@ -19,8 +22,14 @@ export type AuthOptions =
       readonly mode: 'jwt';
       /** HS256 shared secret (at least 32 bytes). */
       readonly secret?: string | Uint8Array;
-      /** Where the signing keys are published (RS256/ES256 etc.). */
+      /** Where the signing keys are published (a JWKS document, e.g. `https://idp.example.com/.well-known/jwks.json`). */
       readonly jwksUrl?: string;
+      /** How the key set is fetched: wait before refetching on an unknown key id (default 30 s), cache age (10 min), timeout (5 s). */
+      readonly jwks?: { readonly cooldownMs?: number; readonly cacheMaxAgeMs?: number; readonly timeoutMs?: number };
+      /** Signing algorithms accepted; default `['HS256']` with a secret, `['RS256', 'ES256']` with a JWKS URL. */
+      readonly algorithms?: readonly string[];
+      /** Accept tokens that never expire (no `exp` claim). Default false: such a token is refused. */
+      readonly allowTokensWithoutExpiry?: boolean;
       readonly issuer?: string;
       readonly audience?: string;
       /** The claim holding the roles; default `roles`. */
@@ -68,16 +77,27 @@ export function createAuthenticator(options: AuthOptions, clock: () => number = 
     return () => Promise.resolve(user);
   }
   let key: Uint8Array | JWTVerifyGetKey;
-  if (options.jwksUrl) key = createRemoteJWKSet(new URL(options.jwksUrl));
-  else if (options.secret !== undefined) {
+  if (options.jwksUrl) {
+    key = createRemoteJWKSet(new URL(options.jwksUrl), {
+      ...(options.jwks?.cooldownMs !== undefined ? { cooldownDuration: options.jwks.cooldownMs } : {}),
+      ...(options.jwks?.cacheMaxAgeMs !== undefined ? { cacheMaxAge: options.jwks.cacheMaxAgeMs } : {}),
+      ...(options.jwks?.timeoutMs !== undefined ? { timeoutDuration: options.jwks.timeoutMs } : {}),
+    });
+  } else if (options.secret !== undefined) {
     key = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
     if (key.byteLength < 32) throw new TypeError('auth.secret must be at least 32 bytes for HS256');
   } else throw new TypeError("auth mode 'jwt' needs a secret or a jwksUrl");
   const rolesClaim = options.rolesClaim ?? 'roles';
   const tenantClaim = options.tenantClaim ?? 'tenantId';
+  const algorithms = [...(options.algorithms ?? (options.jwksUrl ? ['RS256', 'ES256'] : ['HS256']))];
+  if (algorithms.length === 0 || algorithms.some((algorithm) => typeof algorithm !== 'string' || algorithm === 'none')) {
+    throw new TypeError('auth.algorithms must name at least one signing algorithm, and never "none"');
+  }
   const verifyOptions = {
     ...(options.issuer ? { issuer: options.issuer } : {}),
     ...(options.audience ? { audience: options.audience } : {}),
+    algorithms,
+    ...(options.allowTokensWithoutExpiry ? {} : { requiredClaims: ['exp'] }),
     clockTolerance: options.clockToleranceSeconds ?? 5,
   };
   const verified = new Map<string, { readonly user: ApiUser; readonly exp: number | undefined; readonly until: number }>();
@@ -98,8 +118,7 @@ export function createAuthenticator(options: AuthOptions, clock: () => number = 
       const checks = { ...verifyOptions, currentDate: new Date(clock()) };
       payload = typeof key === 'function' ? (await jwtVerify(match[1]!, key, checks)).payload : (await jwtVerify(match[1]!, key, checks)).payload;
     } catch (error) {
-      const reason = (error as { code?: unknown }).code === 'ERR_JWT_EXPIRED' ? 'the token has expired' : 'the token is invalid';
-      throw new UnauthenticatedError(reason);
+      throw new UnauthenticatedError(refusal(error));
     }
     if (typeof payload.sub !== 'string' || payload.sub === '') throw new UnauthenticatedError('the token has no subject');
     const roles = payload[rolesClaim];
@@ -109,6 +128,7 @@ export function createAuthenticator(options: AuthOptions, clock: () => number = 
       id: payload.sub,
       roles: Object.freeze(Array.isArray(roles) ? roles.filter((role): role is string => typeof role === 'string') : []),
       ...(typeof tenant === 'string' ? { tenantId: tenant } : {}),
+      ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 + verifyOptions.clockTolerance * 1000 } : {}),
       claims: Object.freeze(payload),
     });
     // Bounded: the oldest entry goes first (Map keeps insertion order).
@@ -116,4 +136,22 @@ export function createAuthenticator(options: AuthOptions, clock: () => number = 
     verified.set(authorization, { user, exp: typeof payload.exp === 'number' ? payload.exp : undefined, until: clock() + TOKEN_CACHE_MS });
     return user;
   };
+}
+
+/** Why jose refused a token, in words a client may see (never which key or secret was tried). */
+function refusal(error: unknown): string {
+  const { code, claim } = error as { code?: unknown; claim?: unknown };
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'the token has expired';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'the token is signed with an algorithm this API does not accept';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (claim === 'exp') return 'the token has no expiry (exp)';
+      if (claim === 'iss') return 'the token was issued by another issuer';
+      if (claim === 'aud') return 'the token is meant for another audience';
+      return 'the token is invalid';
+    default:
+      return 'the token is invalid';
+  }
 }

@@ -1,7 +1,16 @@
 import {
+  getArgumentValues,
+  getNamedType,
+  getOperationAST,
+  getVariableValues,
   GraphQLError,
+  isInterfaceType,
   isObjectType,
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLNamedType,
   Kind,
+  OperationTypeNode,
   type ASTVisitor,
   type DocumentNode,
   type GraphQLSchema,
@@ -11,7 +20,6 @@ import {
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
-import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { LimitExceededError } from './errors';
 
 /**
@@ -68,42 +76,67 @@ function limitError(limit: string, message: string, details: Record<string, unkn
 }
 
 /**
- * Refuses operations nested deeper than `maxDepth` fields (fragments followed, cycles guarded).
+ * Refuses operations nested deeper than `maxDepth` fields (fragments followed, cycles guarded). Each
+ * fragment's depth is computed once and remembered, so the rule is linear in the document's size even
+ * when fragments spread each other many times over (a "fragment bomb").
  *
  * @example
  * validate(schema, document, [...specifiedRules, depthLimitRule(10)]);
  */
 export function depthLimitRule(maxDepth: number): ValidationRule {
   return (context: ValidationContext): ASTVisitor => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const definition of context.getDocument().definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    }
-    const depthOf = (selectionSet: SelectionSetNode, seen: ReadonlySet<string>): number => {
+    const depthOf = fragmentMemo(context.getDocument(), (selectionSet, follow) => {
       let deepest = 0;
       for (const selection of selectionSet.selections) {
         if (selection.kind === Kind.FIELD) {
-          deepest = Math.max(deepest, selection.selectionSet ? 1 + depthOf(selection.selectionSet, seen) : 1);
+          deepest = Math.max(deepest, selection.selectionSet ? 1 + follow(selection.selectionSet) : 1);
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          deepest = Math.max(deepest, depthOf(selection.selectionSet, seen));
+          deepest = Math.max(deepest, follow(selection.selectionSet));
         } else {
-          const name = selection.name.value;
-          const fragment = fragments.get(name);
-          if (fragment && !seen.has(name)) deepest = Math.max(deepest, depthOf(fragment.selectionSet, new Set([...seen, name])));
+          deepest = Math.max(deepest, follow(selection.name.value));
         }
-        if (deepest > maxDepth) return deepest;
       }
       return deepest;
-    };
+    });
     return {
       OperationDefinition(node: OperationDefinitionNode) {
-        const depth = depthOf(node.selectionSet, new Set());
+        const depth = depthOf(node.selectionSet);
         if (depth > maxDepth) {
           context.reportError(limitError('depth', `query depth ${depth} exceeds the limit of ${maxDepth}`, { max: maxDepth }));
         }
       },
     };
   };
+}
+
+/**
+ * A fold over selection sets in which every named fragment is folded once: `follow` returns a nested
+ * set's value, or a fragment's remembered one (0 for an unknown fragment or one that spreads itself,
+ * which graphql-js's own rules refuse). Work is linear in the document's size. Exported for its tests only.
+ */
+export function fragmentMemo(
+  document: DocumentNode,
+  fold: (selectionSet: SelectionSetNode, follow: (next: SelectionSetNode | string) => number) => number,
+): (selectionSet: SelectionSetNode) => number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const memo = new Map<string, number>();
+  const active = new Set<string>();
+  const follow = (next: SelectionSetNode | string): number => {
+    if (typeof next !== 'string') return fold(next, follow);
+    const known = memo.get(next);
+    if (known !== undefined) return known;
+    const fragment = fragments.get(next);
+    if (!fragment || active.has(next)) return 0;
+    active.add(next);
+    const value = fold(fragment.selectionSet, follow);
+    active.delete(next);
+    memo.set(next, value);
+    return value;
+  };
+  return (selectionSet) => fold(selectionSet, follow);
 }
 
 /**
@@ -134,11 +167,15 @@ export function limitRules(limits: Required<ApiLimits>): ValidationRule[] {
 }
 
 /**
- * The cost of an operation with its variables (graphql-query-complexity: a field's `complexity`
- * extension, else 1 per field). When no field of the schema declares a `complexity` extension the
- * cost does not depend on the variables, so it is computed once per parsed document (Apollo and the
+ * The cost of an operation with its variables: each field costs its `complexity` extension (a number,
+ * or type-graphql's estimator function given `childComplexity` and `args`), else 1 plus its selections'
+ * cost times its page size (`first`, `last` or `limit`, when given). Each fragment's cost is computed
+ * once, so the check is linear in the document's size. When no field declares a `complexity` extension
+ * and the operation takes no variables, the cost is remembered per parsed document (Apollo and the
  * WebSocket path reuse parsed documents).
  *
+ * @example
+ * checkComplexity(schema, parse('{ tickets(first: 50) { nodes { ticketId } } }'), {}, undefined, 1_000); // 101
  * @throws LimitExceededError (`BAD_USER_INPUT`, `limit: 'complexity'`) over the limit.
  */
 export function checkComplexity(
@@ -148,25 +185,14 @@ export function checkComplexity(
   operationName: string | undefined,
   maxComplexity: number,
 ): number {
-  const cacheable = !hasComplexityExtensions(schema);
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return 0; // graphql-js reports the missing or ambiguous operation itself.
+  const cacheable = !hasComplexityExtensions(schema) && !operation.variableDefinitions?.length;
   const cache = cacheable ? complexityCache(schema) : undefined;
   const key = operationName ?? '';
   let complexity = cache?.get(document)?.get(key);
   if (complexity === undefined) {
-    try {
-      complexity = getComplexity({
-        schema,
-        query: document,
-        variables: variables ?? {},
-        ...(operationName ? { operationName } : {}),
-        estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-      });
-    } catch (error) {
-      // The estimator coerces the variables before execution does; a value of the wrong type is the
-      // client's input error (as graphql-js would report it), not a server fault.
-      if (error instanceof GraphQLError) throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT' } });
-      throw error;
-    }
+    complexity = operationCost(schema, document, operation, variables ?? {});
     if (cache) {
       let byOperation = cache.get(document);
       if (!byOperation) cache.set(document, (byOperation = new Map<string, number>()));
@@ -180,6 +206,86 @@ export function checkComplexity(
     });
   }
   return complexity;
+}
+
+/** Arguments that say how many items a field returns. */
+const PAGE_SIZE_ARGUMENTS = ['first', 'last', 'limit'];
+
+/** Type-graphql's `complexity` option: a number, or a function of the field's arguments and children. */
+type ComplexityExtension = number | ((options: { childComplexity: number; args: Record<string, unknown> }) => number);
+
+function operationCost(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, rawVariables: Record<string, unknown>): number {
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables);
+  // A value of the wrong type is the client's input error (as graphql-js would report it), not a server fault.
+  if (coerced.errors) throw new GraphQLError(coerced.errors[0]!.message, { extensions: { code: 'BAD_USER_INPUT' } });
+  const variables = coerced.coerced;
+  const fragmentTypes = new Map<string, GraphQLNamedType | undefined>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragmentTypes.set(definition.name.value, schema.getType(definition.typeCondition.name.value) ?? undefined);
+  }
+  // The parent type travels beside the fold: a fragment's type is its own condition, so its cost is
+  // the same wherever it is spread, and can be remembered.
+  let parents: (GraphQLNamedType | undefined)[] = [rootType(schema, operation)];
+  const costOf = fragmentMemo(document, (selectionSet, follow) => {
+    const parent = parents[parents.length - 1];
+    let total = 0;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FRAGMENT_SPREAD) {
+        const saved = parents;
+        parents = [...parents, fragmentTypes.get(selection.name.value)];
+        total += follow(selection.name.value);
+        parents = saved;
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        parents.push(selection.typeCondition ? (schema.getType(selection.typeCondition.name.value) ?? undefined) : parent);
+        total += follow(selection.selectionSet);
+        parents.pop();
+      } else {
+        const field = parent && (isObjectType(parent) || isInterfaceType(parent)) ? parent.getFields()[selection.name.value] : undefined;
+        parents.push(field ? getNamedType(field.type) : undefined);
+        const childComplexity = selection.selectionSet ? follow(selection.selectionSet) : 0;
+        parents.pop();
+        const args = field ? argumentsOf(field, selection, variables) : {};
+        const extension = field?.extensions.complexity as ComplexityExtension | undefined;
+        if (typeof extension === 'function') total += extension({ childComplexity, args });
+        else if (typeof extension === 'number') total += extension + childComplexity;
+        else total += 1 + pageSize(args) * childComplexity;
+      }
+    }
+    return total;
+  });
+  return costOf(operation.selectionSet);
+}
+
+function argumentsOf(field: GraphQLField<unknown, unknown>, node: FieldNode, variables: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return getArgumentValues(field, node, variables);
+  } catch (error) {
+    if (error instanceof GraphQLError) throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT' } });
+    throw error;
+  }
+}
+
+function pageSize(args: Record<string, unknown>): number {
+  for (const name of PAGE_SIZE_ARGUMENTS) {
+    const value = args[name];
+    if (typeof value === 'number' && Number.isFinite(value) && value > 1) return value;
+  }
+  return 1;
+}
+
+function rootType(schema: GraphQLSchema, operation: OperationDefinitionNode): GraphQLNamedType | undefined {
+  switch (operation.operation) {
+    case OperationTypeNode.QUERY:
+      return schema.getQueryType() ?? undefined;
+    case OperationTypeNode.MUTATION:
+      return schema.getMutationType() ?? undefined;
+    case OperationTypeNode.SUBSCRIPTION:
+      return schema.getSubscriptionType() ?? undefined;
+    default: {
+      const _never: never = operation.operation;
+      return _never;
+    }
+  }
 }
 
 const caches = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, number>>>();
