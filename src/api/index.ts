@@ -13,7 +13,6 @@ for (const name of [
   'graphql-ws',
   'ws',
   'graphql-scalars',
-  'graphql-query-complexity',
   'inversify',
   'jose',
 ]) {
