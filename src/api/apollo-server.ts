@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { ApiContext, ApiServices, ApiUser } from './api-context';
 import type { Authenticator } from './auth';
 import { ApiError } from './errors';
+import { httpStatusPlugin } from './http-status';
 import { checkComplexity, limitRules, type ApiLimits } from './limits';
 import type { ApiLogger } from './logger';
 
@@ -36,11 +37,16 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<ApiCont
     // `close()` is the graceful shutdown; Apollo's own SIGINT/SIGTERM handlers would stop the server
     // and re-send the signal to the process in the middle of the app's own shutdown.
     stopOnTerminationSignals: false,
+    // CSRF is refused by the HTTP layer instead (see `graphQLRouter`): a POST must be application/json,
+    // which no cross-site form can send without a CORS preflight, and GET runs queries only (Apollo
+    // answers 405 to a mutation over GET), so stock clients that send queries as GET (urql) work
+    // without Apollo's preflight headers.
+    csrfPrevention: false,
     validationRules: [...limitRules(limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])],
     formatError: options.format,
     // Cache control is on by default and wraps every field resolver of the schema (the WebSocket
     // path's too) to collect cache hints nobody here sets: about 3% of a mutation's CPU.
-    plugins: [complexityPlugin, ApolloServerPluginCacheControlDisabled()],
+    plugins: [complexityPlugin, httpStatusPlugin(), ApolloServerPluginCacheControlDisabled()],
     logger: {
       debug: () => undefined,
       info: (message: string) => logger.info(message),
@@ -51,8 +57,10 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<ApiCont
 }
 
 /**
- * The context of one GraphQL request over HTTP: the user from the `Authorization` header (a bad token
- * is a 401 with `UNAUTHENTICATED`) and the `Idempotency-Key` header as the command id.
+ * The context of one GraphQL request over HTTP: the user from the `Authorization` header and the
+ * `Idempotency-Key` header as the command id. A bad, expired or malformed token fails the whole request
+ * before anything runs: 401, `UNAUTHENTICATED`, and `WWW-Authenticate: Bearer error="invalid_token"`
+ * (RFC 6750).
  */
 export function httpContext(authenticate: Authenticator, services: ApiServices): (request: IncomingMessage) => Promise<ApiContext> {
   return async (request) => {
@@ -61,7 +69,8 @@ export function httpContext(authenticate: Authenticator, services: ApiServices):
       user = await authenticate(request.headers.authorization);
     } catch (error) {
       if (error instanceof ApiError) {
-        throw new GraphQLError(error.message, { extensions: { code: error.code, http: { status: 401 } } });
+        const challenge = `Bearer error="invalid_token", error_description="${error.message.replace(/[^\x20-\x7e]|["\\]/g, "'")}"`;
+        throw new GraphQLError(error.message, { extensions: { code: error.code, http: { status: 401, headers: new HeaderMap([['www-authenticate', challenge]]) } } });
       }
       throw error;
     }

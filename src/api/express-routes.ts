@@ -3,7 +3,7 @@ import type { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler, type IRouter, type RequestHandler, type Router } from 'express';
 import type { ApiContext } from './api-context';
-import { bodyTooLargeBody, internalErrorBody, malformedBodyBody, shuttingDownBody } from './http-error-bodies';
+import { bodyTooLargeBody, internalErrorBody, malformedBodyBody, shuttingDownBody, unsupportedMediaTypeBody } from './http-error-bodies';
 import type { ApiLogger } from './logger';
 import type { Readiness } from './readiness';
 import type { InFlightRequests } from './shutdown';
@@ -31,11 +31,20 @@ export function addHealthRoutes(app: IRouter, requests: InFlightRequests, readin
 /**
  * GraphQL over HTTP through Express (every request under `mount`; under `listen`, whatever the fast
  * path leaves): body-parser with the body limit, then Apollo; body errors get the API's error bodies.
+ *
+ * This is the API's CSRF protection: a POST must be `application/json` (else 415, before the body is
+ * read), which a cross-site page cannot send without a CORS preflight that the API never grants. The
+ * "simple requests" a page can send — forms and `text/plain` — never reach GraphQL. A GET runs queries
+ * only (Apollo answers 405 to any other operation), and a query has no side effects.
  */
 export function graphQLRouter(options: ExpressRouteOptions): Router {
   const router = express.Router();
   const middleware = expressMiddleware(options.apollo, { context: ({ req }) => options.context(req) });
   router.use(tracked(options.requests, (request, response, next) => {
+    if (request.method === 'POST' && !isJson(request.headers['content-type'])) {
+      response.status(415).json(unsupportedMediaTypeBody());
+      return;
+    }
     express.json({ limit: options.bodyLimit })(request, response, (error?: unknown) => {
       if (error) {
         next(error);
@@ -64,6 +73,11 @@ export function graphQLRouter(options: ExpressRouteOptions): Router {
   };
   router.use(bodyErrors);
   return router;
+}
+
+/** `application/json`, with or without parameters (`charset`), in any letter case. */
+function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
 }
 
 /** Counts a handler as in flight, so that shutdown waits for it; refuses new work while closing. */

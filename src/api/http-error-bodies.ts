@@ -24,6 +24,11 @@ export function malformedBodyBody(): ErrorBody {
   return errorBody('malformed request body', { code: 'BAD_USER_INPUT' });
 }
 
+/** 415 for a POST whose body is not JSON: a form or text a cross-site page could send without a preflight. */
+export function unsupportedMediaTypeBody(): ErrorBody {
+  return errorBody('a GraphQL POST must have the content type application/json', { code: 'BAD_USER_INPUT' });
+}
+
 /** 500 for a failure outside GraphQL; the details go to the log, never to the client. */
 export function internalErrorBody(): ErrorBody {
   return errorBody('Internal server error', { code: 'INTERNAL_SERVER_ERROR' });

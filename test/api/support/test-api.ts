@@ -1,6 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
 import { SignJWT } from 'jose';
 import { connectEventStore, type EventStore, type ReadModelStore } from '../../../src';
 import { SqliteReadModelStore } from '../../../src/backends/sqlite';
@@ -34,8 +37,12 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** The ticket test app on embedded SQLite files in a temp dir, listening on a free loopback port. */
-export async function startTestApi(overrides: Partial<ApiOptions> & { limits?: ApiLimits } = {}): Promise<TestApi> {
+/**
+ * The ticket test app on embedded SQLite files in a temp dir, listening on a free loopback port: on its
+ * own server (`listen`, where plain JSON POSTs take the fast path), or mounted into an Express app
+ * (`mount`, where every request goes through Express).
+ */
+export async function startTestApi(overrides: Partial<ApiOptions> & { limits?: ApiLimits } = {}, how: 'listen' | 'mount' = 'listen'): Promise<TestApi> {
   const dir = mkdtempSync(join(tmpdir(), 'eventfold-api-'));
   const eventStore = overrides.eventStore ?? (await connectEventStore(`sqlite:${join(dir, 'events.db')}`));
   const readModels = overrides.readModels ?? SqliteReadModelStore.open(join(dir, 'read-models.db'));
@@ -50,7 +57,7 @@ export async function startTestApi(overrides: Partial<ApiOptions> & { limits?: A
     logger,
     ...overrides,
   });
-  const listening = await api.listen({ port: 0, host: '127.0.0.1' });
+  const listening = how === 'listen' ? await api.listen({ port: 0, host: '127.0.0.1' }) : await mountOnExpress(api);
   return {
     api,
     listening,
@@ -61,11 +68,25 @@ export async function startTestApi(overrides: Partial<ApiOptions> & { limits?: A
     logger,
     async close() {
       await api.close({ timeoutMs: 2_000 });
+      if (how === 'mount') {
+        listening.server.closeAllConnections();
+        await new Promise<void>((resolve) => listening.server.close(() => resolve()));
+      }
       if (!overrides.readModels) await readModels.close();
       if (!overrides.eventStore) await eventStore.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The API mounted into a new Express app and its HTTP server, listening on a free loopback port. */
+async function mountOnExpress(api: Api): Promise<ListeningApi> {
+  const app = express();
+  const server = createServer(app);
+  await api.mount(app, server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/graphql`, port, server };
 }
 
 /** A signed HS256 token for the test secret. */
