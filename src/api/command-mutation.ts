@@ -10,7 +10,6 @@ import type { ApiContext, ApiUser } from './api-context';
 import { requireAccess, type AccessRule } from './authorization';
 import { CommandReceiptView } from './command-receipt.type';
 import { ApiError, ForbiddenError, validatorIssues } from './errors';
-import { validate } from 'class-validator';
 import type { ClassType } from './class-type';
 
 /**
@@ -192,7 +191,7 @@ function defineCommandMutation<Input extends object, Command extends Message>(
     ): Promise<CommandReceiptView> {
       const { services } = context;
       const user = requireAccess(context, definition.access);
-      const invalid = await validate(input, { forbidUnknownValues: false });
+      const invalid = await classValidator().validate(input, { forbidUnknownValues: false });
       if (invalid.length > 0) {
         const fields = validatorIssues(invalid, issuePrefix);
         throw new ApiError('BAD_USER_INPUT', `invalid ${argsType ? 'arguments' : 'input'}: ${fields.map((field) => `${field.path}: ${field.message}`).join('; ')}`, { fields });
@@ -239,4 +238,13 @@ function idempotencyCommandId(context: ApiContext, info: GraphQLResolveInfo): st
   if (key === undefined) return undefined;
   const rootFields = info.operation.selectionSet.selections.length;
   return rootFields > 1 ? `${key}/${String(info.path.key)}` : key;
+}
+
+/**
+ * class-validator loads with the first mutation, not with the API: it is a large module (its phone
+ * number tables alone), and an app whose inputs carry no validation decorators never needs it at start.
+ */
+function classValidator(): typeof import('class-validator') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
+  return require('class-validator') as typeof import('class-validator');
 }

@@ -1,4 +1,4 @@
-import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { InvalidReactorError, WebhookDeliveryError } from './errors';
 import { toDeliveryPayload } from './delivery-payload';
 import { resolveReactor, type Reactor, type ReactorContext, type ReactorEvent, type ReactorOptions } from './reactor';
@@ -81,7 +81,7 @@ export function defineWebhookReactor(options: WebhookReactorOptions): WebhookRea
   const path = `${target.pathname}${target.search}`;
   let agent: Pool | undefined;
   const dispatcher = (): Pool =>
-    (agent ??= new Pool(target.origin, {
+    (agent ??= new (undici().Pool)(target.origin, {
       connections: resolved.concurrency,
       keepAliveTimeout: keepAliveMs,
       keepAliveMaxTimeout: Math.max(keepAliveMs, 60_000),
@@ -144,7 +144,17 @@ function lowerCased(headers: Readonly<Record<string, string>>): Record<string, s
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
+/**
+ * undici loads with the first delivery, not with the kit: an app without webhooks never pays for it
+ * (about a sixth of the core's load time).
+ */
+function undici(): typeof import('undici') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
+  return require('undici') as typeof import('undici');
+}
+
 function describeTransportError(error: unknown, timeoutMs: number): string {
+  const undiciErrors = undici().errors;
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) return `timed out after ${timeoutMs} ms`;
   // DOMExceptions may come from another realm: match the name, not the class.
   const name = (error as { name?: unknown }).name;

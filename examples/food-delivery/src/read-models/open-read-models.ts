@@ -3,7 +3,6 @@ import { dirname, join } from 'node:path';
 import {
   InMemoryReadModelStore,
   parseConnectionString,
-  PostgresReadModelStore,
   SqliteReadModelStore,
   type ReadModelStore,
 } from '../eventfold';
@@ -23,8 +22,12 @@ export async function openReadModels(connectionString: string, dataDir: string):
       mkdirSync(dirname(location.path), { recursive: true });
       return SqliteReadModelStore.open(join(dirname(location.path), 'read-models.db'));
     }
-    case 'postgres':
+    case 'postgres': {
+      // Loaded here, so that an app on SQLite never loads pg.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { PostgresReadModelStore } = require('eventfold/postgres') as typeof import('eventfold/postgres');
       return PostgresReadModelStore.connect(location.url);
+    }
     case 'eventstoredb':
       mkdirSync(dataDir, { recursive: true });
       return SqliteReadModelStore.open(join(dataDir, 'read-models.db'));
