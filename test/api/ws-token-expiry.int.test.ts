@@ -1,4 +1,5 @@
 import { decodeJwt } from 'jose';
+import WebSocket from 'ws';
 import { ticket } from './app/ticket';
 import { bearer, gql, JWT_SECRET, startTestApi, token, type TestApi } from './support/test-api';
 import { subscribe, wsClient, type Closed } from './support/ws-client';
@@ -48,6 +49,40 @@ describe('WebSocket connections end when their token expires (real graphql-ws cl
       expect(read.body.data).toEqual({ ticket: null });
     } finally {
       await ws.dispose();
+    }
+  });
+
+  it('an operation already on its way when the token expires is refused, not executed', async () => {
+    const { jwt, expiresAt } = await shortLivedToken('in-flight');
+    const socket = new WebSocket(app.wsUrl, 'graphql-transport-ws');
+    const messages: { type: string; id?: string }[] = [];
+    let wake = (): void => undefined;
+    socket.on('message', (data: Buffer) => {
+      messages.push(JSON.parse(data.toString()) as { type: string; id?: string });
+      wake();
+    });
+    const closed = new Promise<number>((resolve) => socket.once('close', (code: number) => resolve(code)));
+    try {
+      await new Promise((resolve) => socket.once('open', resolve));
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${jwt}` } }));
+      await within(new Promise<void>((resolve) => (wake = () => messages.some((message) => message.type === 'connection_ack') && resolve())), 5_000, 'connection_ack');
+      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: OPEN, variables: { input: { ticketId: 'in-flight', title: 'late' } } } }));
+      // Client and server share this process: holding its event loop until past the expiry makes the
+      // server read the mutation only after the token expired (the race a busy server meets). This is
+      // the token's expiry itself being waited for, not a stand-in for an event.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, expiresAt - Date.now() + 50));
+      expect(await within(closed, 5_000, 'the close at expiry')).toBe(4403);
+      expect(messages.filter((message) => message.id === '1' && message.type === 'next')).toEqual([]);
+
+      // Nothing was written: the same ticket opens afterwards, and its only event is that one.
+      const opener = bearer(await token('opener', ['agent']));
+      const opened = await gql(app.url, OPEN, { input: { ticketId: 'in-flight', title: 'on time' } }, opener);
+      expect(opened.body.errors).toBeUndefined();
+      const stored: { metadata: Record<string, unknown> }[] = [];
+      for await (const event of app.eventStore.readStream(ticket.streamName('in-flight'))) stored.push(event);
+      expect(stored.map((event) => event.metadata.userId)).toEqual(['opener']);
+    } finally {
+      socket.terminate();
     }
   });
 
