@@ -7,6 +7,7 @@ import type { Authenticator } from './auth';
 import { ApiError } from './errors';
 import { httpStatusPlugin } from './http-status';
 import { checkComplexity, limitRules, type ApiLimits } from './limits';
+import { refuseSubscriptionsOverHttp } from './http-subscriptions';
 import type { ApiLogger } from './logger';
 
 /** What Apollo (the HTTP transport's GraphQL engine) is configured from. */
@@ -33,6 +34,9 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<ApiCont
   return new ApolloServer<ApiContext>({
     schema,
     introspection: options.introspection,
+    // "Did you mean …?" names schema fields: hidden with introspection (the API's formatter strips the
+    // suggestions that Apollo's plugin does not reach, and the WebSocket path's, too).
+    hideSchemaDetailsFromClientErrors: !options.introspection,
     includeStacktraceInErrorResponses: false,
     // `close()` is the graceful shutdown; Apollo's own SIGINT/SIGTERM handlers would stop the server
     // and re-send the signal to the process in the middle of the app's own shutdown.
@@ -46,7 +50,7 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<ApiCont
     formatError: options.format,
     // Cache control is on by default and wraps every field resolver of the schema (the WebSocket
     // path's too) to collect cache hints nobody here sets: about 3% of a mutation's CPU.
-    plugins: [complexityPlugin, httpStatusPlugin(), ApolloServerPluginCacheControlDisabled()],
+    plugins: [refuseSubscriptionsOverHttp(), complexityPlugin, httpStatusPlugin(), ApolloServerPluginCacheControlDisabled()],
     logger: {
       debug: () => undefined,
       info: (message: string) => logger.info(message),

@@ -15,6 +15,7 @@ import { createApolloServer, httpContext } from './apollo-server';
 import { createAuthenticator, type Authenticator } from './auth';
 import { composeApi } from './container';
 import { formatApiError } from './errors';
+import { withoutSuggestions } from './limits';
 import { addHealthRoutes, graphQLRouter } from './express-routes';
 import { graphQLPostFastPath } from './http-fast-path';
 import { checkReadiness, type Readiness } from './readiness';
@@ -118,7 +119,8 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     if (result.extensions?.code === 'INTERNAL_SERVER_ERROR') {
       logger.error({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, 'unexpected error in a GraphQL operation');
     }
-    return result;
+    // One place for HTTP and WebSocket, and for every kind of error (validation, variables, enums).
+    return resolved.introspection ? result : { ...result, message: withoutSuggestions(result.message) };
   };
   const apollo = createApolloServer({ schema, introspection: resolved.introspection, limits: resolved.limits, format, logger });
   return new RunningApi({ options, resolved, authenticate, engine, watcher, liveQueries, services, container, schema, format, apollo });

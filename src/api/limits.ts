@@ -71,6 +71,23 @@ export function resolveLimits(limits: ApiLimits = {}): Required<ApiLimits> {
   return resolved;
 }
 
+const SUGGESTION = ' Did you mean ';
+
+/**
+ * An error message without graphql-js's trailing "Did you mean …?" suggestion, which names fields,
+ * arguments, types or enum values of the schema: with introspection off, a caller must not learn them
+ * by misspelling. graphql 16 has no switch for it, and its suggestion always ends the message (after
+ * any echoed input), so the last one is cut. Linear in the message.
+ *
+ * @example
+ * withoutSuggestions('Cannot query field "tickt" on type "Query". Did you mean "ticket"?'); // 'Cannot query field "tickt" on type "Query".'
+ */
+export function withoutSuggestions(message: string): string {
+  if (!message.endsWith('?')) return message;
+  const at = message.lastIndexOf(SUGGESTION);
+  return at === -1 ? message : message.slice(0, at);
+}
+
 function limitError(limit: string, message: string, details: Record<string, unknown>): GraphQLError {
   return new LimitExceededError(limit, message, details);
 }

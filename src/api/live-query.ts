@@ -35,7 +35,7 @@ export interface LiveQueryOptions<T> {
 /**
  * A subscription's value stream, fed only by the projections' change feed: the current value first,
  * then the value again after each committed change that concerns it (unchanged values are not sent
- * twice). Changes that arrive while a read is running are folded into one re-read. Values wait in a
+ * twice, nor is an unchanged result: a subscriber who may not see what changed gets nothing). Changes that arrive while a read is running are folded into one re-read. Values wait in a
  * bounded buffer for a slow client; past `limits.subscriptionBuffer` values (or
  * `limits.socketBufferBytes` unsent bytes on the socket) the client's connection is closed with code
  * 1008 and a reason saying so, so that one slow client never holds up the others. Ends when the
@@ -149,7 +149,19 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
       return iterator;
     },
   };
+  liveQueries.add(iterator);
   return iterator;
+}
+
+const liveQueries = new WeakSet<object>();
+
+/**
+ * Whether a subscription's source is a live query, whose subscribers want each state they can see
+ * once: subscription execution then drops a result equal to the one it sent before (see
+ * `subscribeShared`), e.g. the `null` of a document a `canSee` hides, on each of its changes.
+ */
+export function isLiveQuery(source: unknown): boolean {
+  return typeof source === 'object' && source !== null && liveQueries.has(source);
 }
 
 type Wake = (change: ProjectionChange) => void;

@@ -11,8 +11,10 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
+import { isDeepStrictEqual } from 'node:util';
 import { getMetadataStorage } from 'type-graphql';
 import type { ApiContext } from './api-context';
+import { isLiveQuery } from './live-query';
 
 /**
  * Values a live query hands to every subscriber of the same document alike: the root field's value
@@ -74,7 +76,38 @@ export async function subscribeShared(
     }
     return result;
   };
-  return mapAsyncIterator(source, run);
+  return mapAsyncIterator(source, run, isLiveQuery(source) ? unchangedResults() : undefined);
+}
+
+/**
+ * A live query's subscriber wants what it may see, once per change of it: a result equal to the last
+ * one sent is dropped. The source's values differ (a `canSee` document changed), but the result does
+ * not (still `null` for who may not see it). A result with errors is always sent, and what follows it
+ * counts as news.
+ */
+function unchangedResults(): (result: ExecutionResult) => boolean {
+  let last: ExecutionResult | undefined;
+  return (result) => {
+    if (result.errors?.length) {
+      last = undefined;
+      return false;
+    }
+    const unchanged = last !== undefined && sameResult(last, result);
+    last = result;
+    return unchanged;
+  };
+}
+
+const comparisons = new WeakMap<ExecutionResult, { readonly next: ExecutionResult; readonly equal: boolean }>();
+
+/** Deep equality of two results, compared once per pair: subscribers sharing executions share results. */
+function sameResult(previous: ExecutionResult, next: ExecutionResult): boolean {
+  if (previous === next) return true;
+  const known = comparisons.get(previous);
+  if (known?.next === next) return known.equal;
+  const equal = isDeepStrictEqual(previous.data, next.data) && isDeepStrictEqual(previous.extensions, next.extensions);
+  comparisons.set(previous, { next, equal });
+  return equal;
 }
 
 /** graphql's `execute` with the result's errors formatted: queries and mutations over WebSocket. */
@@ -94,10 +127,15 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 }
 
 /**
- * Like graphql's internal `mapAsyncIterator`: maps each value, passes `return` and `throw` on. Written
- * with plain promise chains: it runs once per subscriber and change.
+ * Like graphql's internal `mapAsyncIterator`: maps each value, passes `return` and `throw` on; a mapped
+ * value that `skip` refuses is not yielded (the next one is awaited instead). Written with plain
+ * promise chains: it runs once per subscriber and change.
  */
-function mapAsyncIterator<T, U>(iterable: AsyncIterable<T>, map: (value: T) => U | Promise<U>): AsyncGenerator<U, void, void> {
+function mapAsyncIterator<T, U>(
+  iterable: AsyncIterable<T>,
+  map: (value: T) => U | Promise<U>,
+  skip?: (mapped: U) => boolean,
+): AsyncGenerator<U, void, void> {
   const iterator = iterable[Symbol.asyncIterator]();
   const close = async (): Promise<void> => {
     await iterator.return?.();
@@ -115,8 +153,10 @@ function mapAsyncIterator<T, U>(iterable: AsyncIterable<T>, map: (value: T) => U
     } catch (error) {
       return failed(error);
     }
-    return value instanceof Promise ? value.then((mapped: U) => ({ done: false, value: mapped }), failed) : { done: false, value };
+    return value instanceof Promise ? value.then(emit, failed) : emit(value);
   };
+  const emit = (value: U): IteratorResult<U, void> | Promise<IteratorResult<U, void>> =>
+    skip?.(value) ? iterator.next().then(step) : { done: false, value };
   const mapped: AsyncGenerator<U, void, void> = {
     next: () => iterator.next().then(step),
     async return() {

@@ -31,6 +31,12 @@ import { executeFormatted, subscribeShared } from './shared-execution';
  */
 export const GOING_AWAY_CLOSE_CODE = 1001;
 
+/** setTimeout's longest delay (about 24.8 days): a later expiry is waited for in steps. */
+const LONGEST_TIMER_MS = 2_147_483_647;
+
+/** The close reason at a token's expiry (also what a reconnect with the same token is told). */
+const EXPIRED_REASON = 'UNAUTHENTICATED: the token has expired';
+
 /** Parsed and validated WebSocket documents kept per API. */
 const DOCUMENT_CACHE_SIZE = 1_000;
 
@@ -65,8 +71,9 @@ type CheckedDocument = { document: DocumentNode } | { errors: GraphQLError[] };
 
 /**
  * Serves GraphQL over WebSocket (graphql-ws) at `path` on `server`: authenticates on `connection_init`,
- * applies the same validation, depth, alias and complexity limits as HTTP, caps subscriptions per
- * connection and formats every error with the API's one formatter.
+ * closes the connection with 4403 when its token expires, applies the same validation, depth, alias
+ * and complexity limits as HTTP, caps subscriptions per connection and formats every error with the
+ * API's one formatter.
  */
 export function attachGraphQLWebSockets(server: Server, options: WebSocketOptions): GraphQLWebSockets {
   const { limits, path, logger, schema, introspection, services } = options;
@@ -120,7 +127,9 @@ export function attachGraphQLWebSockets(server: Server, options: WebSocketOption
         const params = ctx.connectionParams ?? {};
         const authorization = params.authorization ?? params.Authorization;
         try {
-          ctx.extra.user = await options.authenticate(typeof authorization === 'string' ? authorization : undefined);
+          const user = await options.authenticate(typeof authorization === 'string' ? authorization : undefined);
+          ctx.extra.user = user;
+          if (user?.expiresAt !== undefined) closeAtExpiry(ctx.extra.socket, user.expiresAt, logger, user.id);
           return true;
         } catch (error) {
           const reason = error instanceof UnauthenticatedError ? `UNAUTHENTICATED: ${error.message}` : 'UNAUTHENTICATED';
@@ -130,6 +139,12 @@ export function attachGraphQLWebSockets(server: Server, options: WebSocketOption
       },
       onSubscribe: (ctx, id, payload) => {
         if (options.closing()) return asErrors([new ApiError('UNAVAILABLE', 'the server is shutting down')]);
+        const expiresAt = ctx.extra.user?.expiresAt;
+        if (expiresAt !== undefined && Date.now() >= expiresAt) {
+          // The expiry timer has not run yet (a busy event loop): nothing runs on an expired token.
+          expire(ctx.extra.socket, logger, ctx.extra.user?.id);
+          return asErrors([new UnauthenticatedError('the token has expired')]);
+        }
         // graphql-ws has already reserved this operation's id; count the others.
         const active = Object.keys(ctx.subscriptions).filter((other) => other !== id).length;
         if (active >= limits.subscriptionsPerConnection) {
@@ -191,6 +206,34 @@ export function attachGraphQLWebSockets(server: Server, options: WebSocketOption
       await new Promise<void>((resolve) => webSockets.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A connection lives no longer than its token: at `expiresAt` (the token's `exp` plus the clock
+ * tolerance) the socket is closed with 4403 (graphql-ws's Forbidden), which ends its subscriptions;
+ * the client reconnects with a fresh token. The timer goes with the socket.
+ */
+function closeAtExpiry(socket: WebSocket, expiresAt: number, logger: ApiLogger, userId: string): void {
+  if (socket.readyState !== socket.OPEN) return;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    const remaining = expiresAt - Date.now();
+    if (remaining <= 0) {
+      expire(socket, logger, userId);
+      return;
+    }
+    timer = setTimeout(arm, Math.min(remaining, LONGEST_TIMER_MS));
+    // An open socket keeps the process alive anyway; the timer must not hold up a shutdown.
+    timer.unref();
+  };
+  arm();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+function expire(socket: WebSocket, logger: ApiLogger, userId: string | undefined): void {
+  if (socket.readyState !== socket.OPEN) return;
+  logger.info({ user: userId }, 'closing a WebSocket connection: its token has expired');
+  socket.close(CloseCode.Forbidden, EXPIRED_REASON);
 }
 
 function withCode(error: GraphQLError, code: string): GraphQLError {

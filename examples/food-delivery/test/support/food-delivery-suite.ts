@@ -130,6 +130,20 @@ export function foodDeliverySuite(backendName: string, backend: SuiteBackend): v
       expect(restaurants[1]!.menu).toContainEqual({ id: 'gyoza', name: 'Gyoza (6)', price: 6.9 });
     });
 
+    it('a subscription over plain HTTP POST is a client error (400, BAD_USER_INPUT) and runs no resolver', async () => {
+      const response = await fetch(app.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'subscription { orderUpdated(id: "over-http") { id status } }' }),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        errors: [{ message: 'subscriptions need a WebSocket (graphql-ws) connection', extensions: { code: 'BAD_USER_INPUT' } }],
+      });
+      // The resolver would have run without the value its subscribe produces (a TypeError, logged).
+      expect(app.output).not.toContain('Cannot read properties of undefined');
+    });
+
     it('happy path: the receipt comes at once, then every transition reaches the subscriber up to DRIVER_ASSIGNED', async () => {
       const input = orderInput();
       const early = watch(app, ws, input.orderId, null); // subscribed before the order exists
