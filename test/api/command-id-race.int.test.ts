@@ -26,7 +26,7 @@ describe('mutations racing with one command id (SQLite, real HTTP)', () => {
     return events;
   }
 
-  it('answer one of 8 different payloads with a receipt for what was stored, the other 7 with COMMAND_ID_REUSED', async () => {
+  it('answer one of 8 different payloads with a receipt for what was stored, the other 7 with the reuse refusal', async () => {
     for (let round = 0; round < 4; round++) {
       const ticketId = `race-${round}-${randomUUID().slice(0, 8)}`;
       const commandId = randomUUID();
@@ -37,8 +37,14 @@ describe('mutations racing with one command id (SQLite, real HTTP)', () => {
       );
       const winners = responses.flatMap((response, caller) => (response.body.data?.openTicket ? [{ caller, receipt: response.body.data.openTicket }] : []));
       expect(winners).toHaveLength(1);
-      const codes = responses.filter((response) => !response.body.data?.openTicket).map((response) => response.body.errors?.[0]?.extensions?.code);
-      expect(codes).toEqual(Array.from({ length: 7 }, () => 'COMMAND_ID_REUSED'));
+      // The API maps COMMAND_ID_REUSED (a validation error) to BAD_USER_INPUT (src/api/errors.ts); the
+      // message is the command layer's refusal of the reused id, not a success and not another error.
+      const refusals = responses.filter((response) => !response.body.data?.openTicket).map((response) => response.body.errors?.[0]);
+      expect(refusals).toHaveLength(7);
+      for (const refusal of refusals) {
+        expect(refusal?.extensions?.code).toBe('BAD_USER_INPUT');
+        expect(refusal?.message).toContain(`command id ${commandId} was already used for a different command`);
+      }
       const events = await stored(`ticket-${ticketId}`);
       expect(events).toEqual([{ title: `Title ${winners[0]!.caller}`, position: winners[0]!.receipt.position }]);
     }
