@@ -58,7 +58,7 @@ const expected: Record<string, readonly string[]> = {
     'StoreUnavailableError', 'StoredEventShape', 'StreamAlreadyExistsError', 'StreamExpectation',
     'StreamFoldPage', 'StreamLoaderEnvironment', 'StreamNameParts', 'StreamNotFoundError',
     'SubscribeToAllOptions', 'SubscribeToStreamOptions', 'Subscription', 'SubscriptionMessage',
-    'TableDefinition', 'UnknownCommandError', 'UnknownProjectionError', 'UnknownReactorError', 'Upcaster',
+    'TableDefinition', 'UnknownCommandError', 'UnknownProjectionError', 'UnknownReactorError', 'UpcastEvent', 'Upcaster',
     'ValidationError', 'ValidationIssue', 'VerifySignatureOptions', 'VersionedEvent',
     'WaitForPositionTimeoutError', 'WaitForStateTimeoutError', 'WaitOptions', 'WatchOptions',
     'WebhookDeliveryError', 'WebhookReactor', 'WebhookReactorOptions', 'Where', 'WorkerStatus',
@@ -67,7 +67,7 @@ const expected: Record<string, readonly string[]> = {
     'defineProjection', 'defineReactor', 'defineWebhookReactor', 'eventTime', 'fold', 'handleCommand',
     'handleSignedDelivery', 'loadAt', 'maxPosition', 'parseConnectionString', 'parseDelivery',
     'parseStreamName', 'partitionOf', 'reactorCommandId', 'readCorrelation', 'readStreamForFold',
-    'resolveConnectionString', 'signDelivery', 'toStreamName', 'upcaster', 'verifySignature', 'versioned',
+    'resolveConnectionString', 'signDelivery', 'toStreamName', 'upcastKnown', 'upcastRecorded', 'upcaster', 'verifySignature', 'versioned',
   ],
   'eventfold/sqlite': [
     'SqliteAppendHookContext', 'SqliteEventStore', 'SqliteEventStoreOptions', 'SqliteReactorStateStore',
