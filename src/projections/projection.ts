@@ -194,6 +194,8 @@ export function defineCollection<TDoc extends object>(
  *     }
  *   },
  * });
+ * With `events: cartEvents` (an aggregate's catalog) the handler gets that catalog's events upcast to
+ * its current schema, `data` typed per event type (then end the `switch` with `const _never: never = event`).
  * @throws InvalidProjectionError or InvalidIdentifierError when the definition is malformed.
  */
 export function defineProjection<const TType extends string, C extends CollectionMap = Record<never, never>, Event extends Message = never>(
