@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { v5 as uuidV5 } from 'uuid';
 import type { Message } from '../domain/message';
+import { APPEND_FINGERPRINT_KEY } from '../event-store/idempotency';
 
 /** Fixed forever: changing it would give retried commands new event ids and break idempotency. */
 const EVENT_ID_NAMESPACE = 'ba1cd0e8-9c32-4de9-bb92-254d5d07e93b';
@@ -38,5 +39,8 @@ function canonicalJson(value: unknown): string {
   });
 }
 
-/** The metadata key of a command's first event that holds its {@link commandFingerprint}. */
-export const COMMAND_HASH_KEY = 'commandHash';
+/**
+ * The metadata key of a command's first event that holds its {@link commandFingerprint}: the store's
+ * append fingerprint, so that the store itself refuses a racing command that reused the id.
+ */
+export const COMMAND_HASH_KEY = APPEND_FINGERPRINT_KEY;

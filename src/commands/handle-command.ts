@@ -128,8 +128,9 @@ export async function handleCommand<Command extends Message, Event extends Messa
 
   let loaded = await loadState(environment, aggregate, streamName, commandId);
   for (let attempt = 0; ; attempt++) {
-    // Retries are recognised before deciding. Not yet: a retry racing its own first run (both loaded
-    // before either appended), which is where recogniseRetry will have to look again.
+    // Retries are recognised before deciding. A retry racing its own first run (both loaded before either
+    // appended) is settled by the store: the same decision is answered with the first result, another
+    // decision under the same ids is refused (ids-taken) and judged against the stored fingerprint.
     const earlier = await recogniseRetry(environment.store, aggregate, context, loaded);
     if (earlier) return earlier;
 

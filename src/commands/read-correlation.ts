@@ -1,6 +1,12 @@
 import type { EventCatalog } from '../domain/event-catalog';
 import type { EventStoreReader, RecordedEvent } from '../event-store/event-store';
-import { decodeRecorded } from './stream-loader';
+import { upcastRecorded } from './upcast-recorded';
+
+/** What reading by category needs of an aggregate: its stream category and its event catalog. */
+export interface CategoryCatalog {
+  readonly category: string;
+  readonly events: EventCatalog;
+}
 
 /**
  * One workflow's history for an audit: every event whose correlation id is `correlationId`, across
@@ -16,17 +22,27 @@ import { decodeRecorded } from './stream-loader';
 export async function* readCorrelation(
   store: EventStoreReader,
   correlationId: string,
-  aggregates: readonly { readonly category: string; readonly events: EventCatalog }[] = [],
+  aggregates: readonly CategoryCatalog[] = [],
 ): AsyncIterable<RecordedEvent> {
-  const byCategory = new Map(aggregates.map((aggregate) => [aggregate.category, aggregate]));
-  for await (const recorded of store.readCorrelation(correlationId)) {
+  const current = upcastByCategory(aggregates);
+  for await (const recorded of store.readCorrelation(correlationId)) yield current(recorded);
+}
+
+/**
+ * Upcasts an event with the catalog of the aggregate whose category its stream name starts with
+ * (`cart-1`: `cart`), validated by it; events of other categories as stored.
+ *
+ * @example
+ * const current = upcastByCategory([cart, order]);
+ * for await (const recorded of store.readStream('cart-1')) show(current(recorded));
+ * @throws InvalidStoredEventError (from the returned function) when an event of a known category does not fit
+ * its catalog (an unknown type included).
+ */
+export function upcastByCategory(aggregates: readonly CategoryCatalog[]): (recorded: RecordedEvent) => RecordedEvent {
+  const byCategory = new Map(aggregates.map((aggregate) => [aggregate.category, aggregate.events]));
+  return (recorded) => {
     const dash = recorded.streamName.indexOf('-');
-    const aggregate = dash > 0 ? byCategory.get(recorded.streamName.slice(0, dash)) : undefined;
-    if (!aggregate) {
-      yield recorded;
-      continue;
-    }
-    const { data } = decodeRecorded(aggregate.events, recorded);
-    yield { ...recorded, data: data as RecordedEvent['data'] };
-  }
+    const catalog = dash > 0 ? byCategory.get(recorded.streamName.slice(0, dash)) : undefined;
+    return catalog ? (upcastRecorded(catalog, recorded) as unknown as RecordedEvent) : recorded;
+  };
 }

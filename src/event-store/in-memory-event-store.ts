@@ -50,7 +50,7 @@ export class InMemoryEventStore extends PagedEventStore {
     if (prior) {
       const start = Number(prior.revision);
       const slots = prior.streamName === streamName ? stream.slice(start, start + ids.length) : [];
-      return resolveRepeatedAppend(streamName, ids, expected, prior, slots, current);
+      return resolveRepeatedAppend(streamName, events, expected, prior, slots, current);
     }
     checkExpectedRevision(streamName, expected, current);
     const taken = events.find((event) => this.byId.has(event.id));

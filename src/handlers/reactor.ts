@@ -1,5 +1,7 @@
 import type { Logger } from '../internal/logger';
 import type { CommandReceipt } from '../commands/handle-command';
+import { upcastRecorded, type UpcastEvent } from '../commands/upcast-recorded';
+import type { EventCatalog } from '../domain/event-catalog';
 import type { Aggregate } from '../domain/aggregate';
 import type { Message } from '../domain/message';
 import type { EventFilter, JsonObject, RecordedEvent } from '../event-store/event-store';
@@ -142,14 +144,21 @@ export interface Reactor extends ReactorOptions {
 }
 
 /**
- * What {@link defineReactor} takes: the options and the handler.
+ * What {@link defineReactor} takes: the options and the handler. With `events` (an aggregate's event
+ * catalog) the handler gets each event upcast to the catalog's current schema, typed per event type;
+ * every type in `filter.eventTypes` must then be one the catalog knows.
  *
  * @example
  * const definition: ReactorDefinition = { name: 'notify', filter: { eventTypes: ['OrderShipped'] }, handle };
+ * const typed: ReactorDefinition<OrderEvent> = { name: 'notify', filter: { eventTypes: ['OrderShipped'] }, events: orderEvents, handle };
  */
-export interface ReactorDefinition extends ReactorOptions {
-  readonly handle: ReactorHandler;
+export interface ReactorDefinition<Event extends Message = never> extends ReactorOptions {
+  readonly events?: EventCatalog<Event>;
+  readonly handle: (event: CatalogReactorEvent<Event>, context: ReactorContext) => Promise<void> | void;
 }
+
+/** The event a reactor's handler gets: as recorded, or with a catalog upcast to its current schema. */
+export type CatalogReactorEvent<Event extends Message> = [Event] extends [never] ? ReactorEvent : UpcastEvent<Event>;
 
 /** A reactor with every default applied (what the runner works with). */
 export interface ResolvedReactor extends Reactor {
@@ -187,10 +196,38 @@ const REACTOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
  * });
  * @throws InvalidReactorError for a bad name, filter, limit or policy.
  */
-export function defineReactor(definition: ReactorDefinition): Reactor {
-  const reactor: Reactor = { ...definition, kind: 'function' };
+export function defineReactor<Event extends Message>(definition: ReactorDefinition<Event> & { readonly events: EventCatalog<Event> }): Reactor;
+export function defineReactor(definition: ReactorDefinition): Reactor;
+export function defineReactor<Event extends Message>(definition: ReactorDefinition<Event>): Reactor {
+  const { events: catalog, handle, ...options } = definition;
+  const reactor: Reactor = { ...options, kind: 'function', handle: withCurrentSchema(String(options.name), catalog, handle, options.filter) };
   resolveReactor(reactor);
   return reactor;
+}
+
+/**
+ * A handler that gets events upcast by `catalog` (as recorded without one). An event the catalog cannot
+ * decode throws InvalidStoredEventError: retried, then parked with that reason, never dropped.
+ *
+ * @throws InvalidReactorError when `catalog` is not a catalog or does not know a filtered event type.
+ */
+export function withCurrentSchema<Event extends Message>(
+  name: string,
+  catalog: EventCatalog<Event> | undefined,
+  handle: (event: CatalogReactorEvent<Event>, context: ReactorContext) => Promise<void> | void,
+  filter?: EventFilter,
+): ReactorHandler {
+  if (typeof handle !== 'function') return handle;
+  if (catalog === undefined) return handle as ReactorHandler;
+  if (typeof catalog !== 'object' || catalog === null || typeof catalog.decode !== 'function' || typeof catalog.has !== 'function') {
+    throw new InvalidReactorError(`reactor "${name}": events must be an event catalog (defineEvents)`);
+  }
+  const listed: unknown = filter?.eventTypes;
+  const unknown = Array.isArray(listed) ? listed.filter((type): type is string => typeof type === 'string' && !catalog.has(type)) : [];
+  if (unknown.length > 0) {
+    throw new InvalidReactorError(`reactor "${name}": filter.eventTypes ${unknown.join(', ')} are not in its events catalog`);
+  }
+  return (event, context) => handle(upcastRecorded(catalog, event) as CatalogReactorEvent<Event>, context);
 }
 
 /** Applies the defaults and checks every option. */

@@ -1,4 +1,6 @@
 import type { Dispatcher, Pool } from 'undici';
+import { upcastKnown } from '../commands/upcast-recorded';
+import type { EventCatalog } from '../domain/event-catalog';
 import { InvalidReactorError, WebhookDeliveryError } from './errors';
 import { toDeliveryPayload } from './delivery-payload';
 import { resolveReactor, type Reactor, type ReactorContext, type ReactorEvent, type ReactorOptions } from './reactor';
@@ -31,6 +33,12 @@ export interface WebhookReactorOptions extends ReactorOptions {
   readonly keepAliveMs?: number;
   /** Current unix time in milliseconds, for the signature. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * The aggregate's event catalog: events of its types are delivered upcast to its current schema (with
+   * the current `schemaVersion` in their metadata), so the function is written against today's shape.
+   * Other events go as recorded.
+   */
+  readonly events?: EventCatalog;
 }
 
 /** A webhook reactor; `close()` closes its kept-alive connections. */
@@ -76,7 +84,11 @@ export function defineWebhookReactor(options: WebhookReactorOptions): WebhookRea
       throw new InvalidReactorError(`${where}: header ${JSON.stringify(name)} is not a valid HTTP header`);
     }
   }
-  const resolved = resolveReactor({ ...options, kind: 'webhook', handle: () => Promise.resolve() });
+  const { events: catalog } = options;
+  if (catalog !== undefined && (typeof catalog !== 'object' || catalog === null || typeof catalog.decode !== 'function' || typeof catalog.has !== 'function')) {
+    throw new InvalidReactorError(`${where}: events must be an event catalog (defineEvents)`);
+  }
+  const resolved = resolveReactor({ ...withoutCatalog(options), kind: 'webhook', handle: () => Promise.resolve() });
   // One origin, so a Pool (its request() is several times cheaper than the top-level request()).
   const path = `${target.pathname}${target.search}`;
   let agent: Pool | undefined;
@@ -91,7 +103,9 @@ export function defineWebhookReactor(options: WebhookReactorOptions): WebhookRea
     }));
 
   const handle = async (event: ReactorEvent, context: ReactorContext): Promise<void> => {
-    const body = JSON.stringify(toDeliveryPayload(resolved.name, event, context.delivery));
+    // An event that does not fit its definition throws InvalidStoredEventError: retried, then parked with the reason.
+    const current = catalog ? upcastKnown(catalog, event) : event;
+    const body = JSON.stringify(toDeliveryPayload(resolved.name, current, context.delivery));
     // The time limits are undici's (connect, headers, body: each `timeoutMs`): cheaper than a timer
     // signal per request. The context's signal aborts on stop.
     const signal = context.signal;
@@ -128,7 +142,7 @@ export function defineWebhookReactor(options: WebhookReactorOptions): WebhookRea
   };
 
   return {
-    ...options,
+    ...withoutCatalog(options),
     kind: 'webhook',
     url: target.toString(),
     handle,
@@ -173,4 +187,9 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
   if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+function withoutCatalog(options: WebhookReactorOptions): Omit<WebhookReactorOptions, 'events'> {
+  const { events: _events, ...rest } = options;
+  return rest;
 }

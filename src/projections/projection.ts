@@ -1,3 +1,6 @@
+import { upcastKnown, type UpcastEvent } from '../commands/upcast-recorded';
+import type { EventCatalog } from '../domain/event-catalog';
+import type { Message } from '../domain/message';
 import type { RecordedEvent } from '../event-store/event-store';
 import type { DocumentWriter, IndexType } from './document';
 import { InvalidProjectionError } from './errors';
@@ -42,6 +45,16 @@ export interface TableDefinition {
 
 /** An event as a projection sees it: its `type` narrowed to the types the projection declared. */
 export type ProjectionEvent<TType extends string = string> = RecordedEvent & { readonly type: TType };
+
+/**
+ * An event as a projection with an `events` catalog sees it: types the catalog knows come upcast to its
+ * current schema with typed `data`; other listed types as recorded.
+ */
+export type CatalogProjectionEvent<TType extends string, Event extends Message> = [Event] extends [never]
+  ? ProjectionEvent<TType>
+  : TType extends Event['type']
+    ? UpcastEvent<Extract<Event, { readonly type: TType }>>
+    : ProjectionEvent<TType>;
 
 /** A value bound to a SQL parameter. */
 export type SqlParameter = string | number | bigint | boolean | null | Buffer;
@@ -119,16 +132,23 @@ export type AnyProjection = Omit<ProjectionDefinition<string, CollectionMap>, 'd
   };
 };
 
-/** What `defineProjection` takes: the definition without defaults filled in. */
-export interface ProjectionOptions<TType extends string, C extends CollectionMap> {
+/**
+ * What `defineProjection` takes: the definition without defaults filled in. With `events` (an
+ * aggregate's event catalog), the handler and `documentKeys` get the catalog's events upcast to its
+ * current schema, so a projection is written against today's shape whatever version is stored.
+ */
+export interface ProjectionOptions<TType extends string, C extends CollectionMap, Event extends Message = never> {
   readonly name: string;
   readonly version: number;
   readonly eventTypes: readonly TType[];
+  readonly events?: EventCatalog<Event>;
   readonly collections?: C;
   readonly tables?: Readonly<Record<string, TableDefinition>>;
   readonly batchSize?: number;
-  readonly documentKeys?: DocumentKeys<TType, C>;
-  handle(events: readonly ProjectionEvent<TType>[], tx: ProjectionTransaction<C>): void | Promise<void>;
+  readonly documentKeys?: {
+    readonly [K in keyof C]?: (event: CatalogProjectionEvent<TType, Event>) => string | readonly string[] | undefined;
+  };
+  handle(events: readonly CatalogProjectionEvent<TType, Event>[], tx: ProjectionTransaction<C>): void | Promise<void>;
 }
 
 const PROJECTION_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -174,11 +194,14 @@ export function defineCollection<TDoc extends object>(
  *     }
  *   },
  * });
+ * With `events: cartEvents` (an aggregate's catalog) the handler gets that catalog's events upcast to
+ * its current schema, `data` typed per event type (then end the `switch` with `const _never: never = event`).
  * @throws InvalidProjectionError or InvalidIdentifierError when the definition is malformed.
  */
-export function defineProjection<const TType extends string, C extends CollectionMap = Record<never, never>>(
-  options: ProjectionOptions<TType, C>,
+export function defineProjection<const TType extends string, C extends CollectionMap = Record<never, never>, Event extends Message = never>(
+  options: ProjectionOptions<TType, C, Event>,
 ): ProjectionDefinition<TType, C> {
+  const current = currentSchema<TType, Event>(options.name, options.events);
   const definition: ProjectionDefinition<TType, C> = {
     name: options.name,
     version: options.version,
@@ -186,11 +209,47 @@ export function defineProjection<const TType extends string, C extends Collectio
     collections: options.collections ?? ({} as C),
     tables: options.tables ?? {},
     batchSize: options.batchSize,
-    documentKeys: options.documentKeys,
-    handle: (events, tx) => options.handle(events, tx),
+    documentKeys: options.documentKeys && upcastKeys(options.documentKeys, current),
+    handle: (events, tx) => options.handle(events.map(current), tx),
   };
   validateProjection(definition);
   return definition;
+}
+
+/**
+ * How a projection's events reach its code: upcast by its catalog (each recorded event once, though
+ * `documentKeys` and `handle` both see it), or as recorded when it has none. A stored event that does
+ * not fit its definition throws InvalidStoredEventError, which stops the projection: never skipped.
+ */
+function currentSchema<TType extends string, Event extends Message>(
+  name: string,
+  catalog: EventCatalog<Event> | undefined,
+): (event: ProjectionEvent<TType>) => CatalogProjectionEvent<TType, Event> {
+  if (catalog === undefined) return (event) => event as unknown as CatalogProjectionEvent<TType, Event>;
+  if (typeof catalog !== 'object' || catalog === null || typeof catalog.decode !== 'function' || typeof catalog.has !== 'function') {
+    throw new InvalidProjectionError(`projection "${name}": events must be an event catalog (defineEvents)`);
+  }
+  const upcast = new WeakMap<RecordedEvent, RecordedEvent>();
+  return (event) => {
+    let known = upcast.get(event);
+    if (!known) upcast.set(event, (known = upcastKnown(catalog, event)));
+    return known as unknown as CatalogProjectionEvent<TType, Event>;
+  };
+}
+
+function upcastKeys<TType extends string, C extends CollectionMap, Event extends Message>(
+  keys: NonNullable<ProjectionOptions<TType, C, Event>['documentKeys']>,
+  current: (event: ProjectionEvent<TType>) => CatalogProjectionEvent<TType, Event>,
+): DocumentKeys<TType, C> {
+  const wrapped: Record<string, unknown> = {};
+  for (const [collection, keysOf] of Object.entries(keys)) {
+    // A non-function is left as given, for validateProjection to refuse with its own message.
+    wrapped[collection] =
+      typeof keysOf === 'function'
+        ? (event: ProjectionEvent<TType>) => keysOf(current(event))
+        : keysOf;
+  }
+  return wrapped as DocumentKeys<TType, C>;
 }
 
 /** Checks a definition made by hand (without `defineProjection`). */

@@ -1,5 +1,5 @@
 // The command layer on a durable backend: one suite, run against SQLite and PostgreSQL by one call each.
-import { decodeRecorded, handleCommand, StateCache, type CommandReceipt, type SnapshotStore } from '../../src/commands';
+import { CommandIdReusedError, decodeRecorded, handleCommand, StateCache, type CommandReceipt, type SnapshotStore } from '../../src/commands';
 import { loadStream } from '../../src/commands/stream-loader';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -178,6 +178,47 @@ export function runCommandSuite(name: string, newDatabase: () => Promise<OpenBac
       const receipts = await Promise.all(Array.from({ length: 8 }, () => handleCommand(environment, cart, request)));
       for (const receipt of receipts) expect(receipt).toMatchObject({ revision: 1n, commandId: 'add-dup' });
       expect(await readAllOf(backend.store, 'cart-dup')).toHaveLength(2);
+    });
+
+    it('acknowledges one of 8 racing commands that reuse one command id with different payloads; the rest learn COMMAND_ID_REUSED', async () => {
+      const environment = { store: backend.store };
+      for (let round = 0; round < 6; round++) {
+        const streamName = `cart-reuse${round}`;
+        const commandId = `reuse-${round}-${randomUUID()}`;
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, caller) =>
+            handleCommand(environment, cart, {
+              streamName,
+              commandId,
+              command: { type: 'OpenCart', data: { customerId: `u-${caller}`, openedAt: at } },
+            }),
+          ),
+        );
+        const receipts = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+        expect(receipts).toHaveLength(1);
+        const refusals = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+        expect(refusals).toHaveLength(7);
+        for (const refusal of refusals) expect(refusal).toBeInstanceOf(CommandIdReusedError);
+        const stored = await readAllOf(backend.store, streamName);
+        expect(stored).toHaveLength(1);
+        expect(receipts[0]!.events).toEqual(stored.map((event) => decodeRecorded(cart.events, event)));
+        expect(receipts[0]!.position?.equals(stored[0]!.position)).toBe(true);
+      }
+    });
+
+    it('gives 8 racing identical retries on a new stream one receipt and stores their events once', async () => {
+      const environment = { store: backend.store };
+      for (let round = 0; round < 3; round++) {
+        const streamName = `cart-retry${round}`;
+        const request = { streamName, command: open, commandId: `open-${round}-${randomUUID()}` };
+        const receipts = await Promise.all(Array.from({ length: 8 }, () => handleCommand(environment, cart, request)));
+        const stored = await readAllOf(backend.store, streamName);
+        expect(stored).toHaveLength(1);
+        for (const receipt of receipts) {
+          expect(receipt).toMatchObject({ commandId: request.commandId, revision: 0n, events: [decodeRecorded(cart.events, stored[0]!)] });
+          expect(receipt.position?.equals(stored[0]!.position)).toBe(true);
+        }
+      }
     });
   });
 }

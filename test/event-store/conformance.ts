@@ -390,6 +390,62 @@ export function runConformanceSuite(
         expect(changed).toBeInstanceOf(DuplicateEventIdError);
         expect(await readStream(stream('owner'))).toHaveLength(1);
       });
+
+      it('refuses the same event ids carrying a different decision, writing nothing', async () => {
+        const ids = [randomUUID(), randomUUID()];
+        const decided = (amount: number, hash: string): EventData[] =>
+          ids.map((id, index) => ({ id, type: 'Paid', data: { amount, index }, metadata: { commandHash: hash } }));
+        const first = await store.appendToStream(stream('d'), decided(1, 'h1'), { expectedRevision: 'no_stream' });
+        const otherData = await store
+          .appendToStream(stream('d'), decided(2, 'h1'), { expectedRevision: 'no_stream' })
+          .catch((e: unknown) => e);
+        expect(otherData).toBeInstanceOf(DuplicateEventIdError);
+        // The same events under another fingerprint are another caller's decision, not a retry.
+        const otherFingerprint = await store
+          .appendToStream(stream('d'), decided(1, 'h2'), { expectedRevision: 'no_stream' })
+          .catch((e: unknown) => e);
+        expect(otherFingerprint).toBeInstanceOf(DuplicateEventIdError);
+        const otherType = await store
+          .appendToStream(stream('d'), decided(1, 'h1').map((e) => ({ ...e, type: 'Refunded' })), { expectedRevision: 'any' })
+          .catch((e: unknown) => e);
+        expect(otherType).toBeInstanceOf(DuplicateEventIdError);
+        // Key order and metadata other than the fingerprint (time, trace) do not make a retry another decision.
+        const reordered = decided(1, 'h1').map((e, index) => ({
+          ...e,
+          data: { index, amount: 1 },
+          metadata: { commandHash: 'h1', time: new Date().toISOString() },
+        }));
+        const retry = await store.appendToStream(stream('d'), reordered, { expectedRevision: 'no_stream' });
+        expect(retry.revision).toBe(first.revision);
+        expect(retry.position.equals(first.position)).toBe(true);
+        const stored = await readStream(stream('d'));
+        expect(stored.map((e) => e.data)).toEqual([{ amount: 1, index: 0 }, { amount: 1, index: 1 }]);
+      });
+
+      it('lets one of many racing appends of the same ids with different data win, refusing every other', async () => {
+        for (let round = 0; round < 5; round++) {
+          const ids = [randomUUID(), randomUUID()];
+          const name = stream(`race-${round}`);
+          const outcomes = await Promise.allSettled(
+            Array.from({ length: 8 }, (_, writer) =>
+              store.appendToStream(
+                name,
+                ids.map((id) => ({ id, type: 'Paid', data: { writer }, metadata: { commandHash: `h${writer}` } })),
+                { expectedRevision: 'no_stream' },
+              ),
+            ),
+          );
+          const won = outcomes.flatMap((outcome, writer) => (outcome.status === 'fulfilled' ? [writer] : []));
+          expect(won).toHaveLength(1);
+          for (const outcome of outcomes) {
+            if (outcome.status === 'rejected') {
+              expect([DuplicateEventIdError, WrongExpectedRevisionError].some((type) => outcome.reason instanceof type)).toBe(true);
+            }
+          }
+          const stored = await readStream(name);
+          expect(stored.map((e) => e.data)).toEqual([{ writer: won[0] }, { writer: won[0] }]);
+        }
+      });
     });
 
     describe('bad input', () => {

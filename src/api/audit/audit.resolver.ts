@@ -2,7 +2,7 @@ import { GraphQLDateTime } from 'graphql-scalars';
 import { injectable } from 'inversify';
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import { loadAt, type PointInTime } from '../../commands/load-at';
-import { readCorrelation } from '../../commands/read-correlation';
+import { readCorrelation, upcastByCategory } from '../../commands/read-correlation';
 import { Position } from '../../event-store/position';
 import type { ApiContext } from '../api-context';
 import { requireAccess } from '../authorization';
@@ -44,12 +44,13 @@ export class AuditResolver {
     const from = parseRevision(fromRevision, 'fromRevision') ?? 0n;
     const events: AuditEventView[] = [];
     let nextRevision: string | null = null;
+    const current = upcastByCategory(context.services.aggregates);
     for await (const event of context.services.eventStore.readStream(streamName, { fromRevision: from < 0n ? 0n : from, maxCount: size + 1 })) {
       if (events.length === size) {
         nextRevision = event.revision.toString();
         break;
       }
-      events.push(AuditEventView.from(event));
+      events.push(AuditEventView.from(current(event)));
     }
     return Object.assign(new StreamEventPage(), { events, nextRevision });
   }

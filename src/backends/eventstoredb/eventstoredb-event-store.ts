@@ -21,6 +21,7 @@ import {
   toPosition,
   toRecordedEvent,
   toRevision,
+  toStoredDecision,
 } from './eventstoredb-mapping';
 import {
   allStreamSteps,
@@ -30,6 +31,7 @@ import {
   watchSubscription,
   type SubscriptionPlan,
 } from './eventstoredb-subscription';
+import { repeatsStoredEvents } from '../../event-store/idempotency';
 import {
   BatchTooLargeError,
   DuplicateEventIdError,
@@ -408,23 +410,18 @@ export class EventStoreDbEventStore implements EventStore {
     return -1n;
   }
 
-  private async eventAt(streamName: string, revision: bigint): Promise<EsdbRecordedEvent | undefined> {
-    const records = this.scan(
-      () => this.client.readStream(streamName, { direction: 'forwards', fromRevision: revision, maxCount: 1 }),
-      (resolved: ResolvedEvent) => resolved.event,
-      1,
-    );
-    for await (const record of records) return record;
-    return undefined;
-  }
-
   /**
    * The append's own answer is not always the `$all` position that reads and subscriptions report for
    * the last event: a retry ESDB deduplicated gets no position from servers before 23.x and only a log
    * position from later ones, and some versions answer (commit, commit) rather than the event's
-   * (commit, prepare). Reading the last event back gives the exact position, so a checkpoint taken from an
-   * append compares correctly with events read later. The answer is the fallback when the read-back
-   * misses (a follower that is behind).
+   * (commit, prepare). Reading the appended events back gives the exact position, so a checkpoint taken
+   * from an append compares correctly with events read later. The answer is the fallback when the
+   * read-back misses (a follower that is behind).
+   *
+   * The read-back is also the idempotency check ESDB cannot make: it deduplicates by event id alone, so an
+   * append whose ids are stored with another decision (a command id reused by a racing caller) is
+   * "successful" without writing anything. What is stored must be this very decision, else the append is
+   * refused like on every other backend.
    */
   private async appendResult(
     streamName: string,
@@ -432,15 +429,33 @@ export class EventStoreDbEventStore implements EventStore {
     response: EsdbAppendResult,
   ): Promise<AppendResult> {
     const revision = response.nextExpectedRevision;
-    const lastId = prepared[prepared.length - 1]!.id;
-    const stored = await this.eventAt(streamName, revision).catch(() => undefined);
-    const position = stored?.id === lastId && stored.position ? stored.position : response.position;
+    const first = revision - BigInt(prepared.length) + 1n;
+    const stored = await this.eventsAt(streamName, first, prepared.length).catch(() => []);
+    if (stored.length === prepared.length && !repeatsStoredEvents(prepared, stored.map(toStoredDecision))) {
+      throw new DuplicateEventIdError(
+        prepared[0]!.id,
+        `stream "${streamName}" holds it at revision ${first} with another decision; EventStoreDB deduplicated the append by id`,
+      );
+    }
+    const last = stored[stored.length - 1];
+    const position = last?.id === prepared[prepared.length - 1]!.id && last.position ? last.position : response.position;
     if (!position) {
       throw new StoreUnavailableError(
         `EventStoreDB appended to "${streamName}" up to revision ${revision} but reported no position for it`,
       );
     }
     return { revision, position: toPosition(position) };
+  }
+
+  private async eventsAt(streamName: string, fromRevision: bigint, count: number): Promise<EsdbRecordedEvent[]> {
+    const stored: EsdbRecordedEvent[] = [];
+    const records = this.scan(
+      () => this.client.readStream(streamName, { direction: 'forwards', fromRevision, maxCount: count }),
+      (resolved: ResolvedEvent) => resolved.event,
+      count,
+    );
+    for await (const record of records) stored.push(record);
+    return stored;
   }
 
   /**
@@ -478,8 +493,8 @@ export class EventStoreDbEventStore implements EventStore {
 
   /**
    * The stream already holding this append's first event where this append would have put it: the
-   * original result when it holds exactly these events (the same rule as `resolveRepeatedAppend`), a
-   * DuplicateEventIdError when it holds only some; undefined when it is not there.
+   * original result when it holds exactly this decision (the same rule as `resolveRepeatedAppend`), a
+   * DuplicateEventIdError when it holds only some of the ids or another decision under them; undefined when it is not there.
    */
   private async earlierAppend(
     streamName: string,
@@ -494,16 +509,9 @@ export class EventStoreDbEventStore implements EventStore {
           ? 0n
           : await this.recentRevisionOf(streamName, firstId);
     if (slot === undefined) return undefined;
-    const stored: EsdbRecordedEvent[] = [];
-    const records = this.scan(
-      () => this.client.readStream(streamName, { direction: 'forwards', fromRevision: slot, maxCount: prepared.length }),
-      (resolved: ResolvedEvent) => resolved.event,
-      prepared.length,
-    );
-    for await (const record of records) stored.push(record);
+    const stored = await this.eventsAt(streamName, slot, prepared.length);
     if (stored[0]?.id !== firstId) return undefined;
-    const exact = stored.length === prepared.length && stored.every((record, index) => record.id === prepared[index]!.id);
-    if (!exact) {
+    if (!repeatsStoredEvents(prepared, stored.map(toStoredDecision))) {
       return new DuplicateEventIdError(
         firstId,
         `stream "${streamName}" holds it at revision ${slot}, but this append does not repeat that earlier append exactly`,

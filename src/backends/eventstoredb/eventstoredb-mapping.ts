@@ -8,6 +8,7 @@ import type {
   RecordedEvent as EsdbRecordedEvent,
 } from '@eventstore/db-client';
 import { StoreUnavailableError } from '../../event-store/errors';
+import type { StoredSlot } from '../../event-store/idempotency';
 import type { EventFilter, EventMetadata, ExpectedRevision, JsonValue, RecordedEvent } from '../../event-store/event-store';
 import { Position, type FromPosition } from '../../event-store/position';
 import type { PreparedEvent } from '../../event-store/validation';
@@ -130,6 +131,14 @@ export function toRecordedEvent(record: EsdbRecordedEvent): RecordedEvent | unde
     metadata: toMetadata(record.metadata),
     recordedAt: record.created,
   };
+}
+
+/**
+ * What the idempotency rule compares of a stored record, without its position (servers before 22.10
+ * leave that out of stream reads).
+ */
+export function toStoredDecision(record: EsdbRecordedEvent): Pick<StoredSlot, 'id' | 'type' | 'data' | 'metadata'> {
+  return { id: record.id, type: record.type, data: toJsonValue(record.data), metadata: toMetadata(record.metadata) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../../event-store/errors';
-import type { AppendResult, ExpectedRevision } from '../../event-store/event-store';
+import type { AppendResult, EventMetadata, ExpectedRevision, JsonValue } from '../../event-store/event-store';
 import { resolveRepeatedAppend } from '../../event-store/idempotency';
 import { Position } from '../../event-store/position';
 import type { PreparedEvent } from '../../event-store/validation';
@@ -95,19 +95,22 @@ async function outcome(pool: pg.Pool, append: PendingAppend, row: AppendRow): Pr
       const slots =
         prior.streamName === append.streamName
           ? (
-              await pool.query<{ event_text: string; transaction_text: string; sequence: string }>(
-                `SELECT event_id::text AS event_text, transaction_id::text AS transaction_text, sequence
+              await pool.query<{ event_text: string; transaction_text: string; sequence: string; type: string; data: string; metadata: string }>(
+                `SELECT event_id::text AS event_text, transaction_id::text AS transaction_text, sequence, type, data, metadata
                  FROM eventfold_events WHERE stream_name = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
                 [append.streamName, prior.revision.toString(), append.events.length],
               )
             ).rows.map((slot) => ({
               id: slot.event_text,
               position: Position.of(BigInt(slot.transaction_text), BigInt(slot.sequence)),
+              type: slot.type,
+              data: JSON.parse(slot.data) as JsonValue,
+              metadata: JSON.parse(slot.metadata) as EventMetadata,
             }))
           : [];
       return resolveRepeatedAppend(
         append.streamName,
-        append.events.map((event) => event.id),
+        append.events,
         append.expected,
         prior,
         slots,

@@ -124,8 +124,8 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
       findEvent: db.prepare<[string], { stream_name: string; revision: number }>(
         'SELECT stream_name, revision FROM eventfold_events WHERE event_id = ?',
       ),
-      slots: db.prepare<[string, number, number], { event_id: string; position: number }>(
-        `SELECT event_id, position FROM eventfold_events
+      slots: db.prepare<[string, number, number], { event_id: string; position: number; type: string; data: string; metadata: string }>(
+        `SELECT event_id, position, type, data, metadata FROM eventfold_events
          WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
       ),
       streamRevision: db.prepare<[string], { revision: number }>(
@@ -335,10 +335,16 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
     if (prior) {
       const slots = s.slots
         .all(streamName, prior.revision, ids.length)
-        .map((row) => ({ id: row.event_id, position: Position.of(BigInt(row.position), BigInt(row.position)) }));
+        .map((row) => ({
+          id: row.event_id,
+          position: Position.of(BigInt(row.position), BigInt(row.position)),
+          type: row.type,
+          data: JSON.parse(row.data) as JsonValue,
+          metadata: JSON.parse(row.metadata) as EventMetadata,
+        }));
       return resolveRepeatedAppend(
         streamName,
-        ids,
+        events,
         expected,
         { streamName: prior.stream_name, revision: BigInt(prior.revision) },
         prior.stream_name === streamName ? slots : [],

@@ -1,4 +1,4 @@
-import { BusinessRuleError, decodeRecorded, defineReactor } from '../eventfold';
+import { BusinessRuleError, defineReactor } from '../eventfold';
 import { order } from '../domain/order';
 import { orderEvents } from '../domain/order-messages';
 
@@ -10,8 +10,9 @@ import { orderEvents } from '../domain/order-messages';
 export const approvalReactor = defineReactor({
   name: 'restaurant-approval',
   filter: { eventTypes: ['PaymentSucceeded'], streamPrefixes: ['order-'] },
-  async handle(recorded, context) {
-    const event = decodeRecorded(orderEvents, recorded);
+  // Upcast by the catalog: the handler reads today's shape of every stored version.
+  events: orderEvents,
+  async handle(event, context) {
     if (event.type !== 'PaymentSucceeded') return;
     try {
       await context.send(order, { streamName: order.streamName(event.data.orderId), command: { type: 'ApproveOrder', data: { approvedBy: 'auto' } } });

@@ -1,4 +1,4 @@
-import { decodeRecorded, defineReactor } from '../eventfold';
+import { defineReactor } from '../eventfold';
 import { order } from '../domain/order';
 import { orderEvents } from '../domain/order-messages';
 import { driverFor } from '../restaurants/drivers';
@@ -10,8 +10,9 @@ import { driverFor } from '../restaurants/drivers';
 export const driverAssignmentReactor = defineReactor({
   name: 'driver-assignment',
   filter: { eventTypes: ['OrderApproved'], streamPrefixes: ['order-'] },
-  async handle(recorded, context) {
-    const event = decodeRecorded(orderEvents, recorded);
+  // Upcast by the catalog: the handler reads today's shape of every stored version.
+  events: orderEvents,
+  async handle(event, context) {
     if (event.type !== 'OrderApproved') return;
     const { orderId } = event.data;
     await context.send(order, { streamName: order.streamName(orderId), command: { type: 'AssignDriver', data: { driverId: driverFor(orderId) } } });

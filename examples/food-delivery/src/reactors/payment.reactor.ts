@@ -1,4 +1,5 @@
 import { defineWebhookReactor, type WebhookReactor } from '../eventfold';
+import { orderEvents } from '../domain/order-messages';
 
 /**
  * Payment as a serverless function: each validated order is POSTed, signed with the shared secret, to
@@ -11,6 +12,8 @@ export function paymentReactor(options: { readonly url: string; readonly secret:
     filter: { eventTypes: ['OrderValidated'], streamPrefixes: ['order-'] },
     url: options.url,
     secret: options.secret,
+    // Deliveries carry the current shape of the order's events, whatever version is stored.
+    events: orderEvents,
     timeoutMs: 5_000,
     // A payment service may be down for a while: keep trying for about a minute, then park (redrive later).
     retry: { maxAttempts: 20, initialDelayMs: 100, maxDelayMs: 5_000 },

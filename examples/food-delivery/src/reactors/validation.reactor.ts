@@ -1,4 +1,4 @@
-import { decodeRecorded, defineReactor } from '../eventfold';
+import { defineReactor } from '../eventfold';
 import { order } from '../domain/order';
 import { orderEvents } from '../domain/order-messages';
 import { priceOrder } from '../restaurants/catalog';
@@ -11,8 +11,9 @@ import { priceOrder } from '../restaurants/catalog';
 export const validationReactor = defineReactor({
   name: 'order-validation',
   filter: { eventTypes: ['OrderPlaced'], streamPrefixes: ['order-'] },
-  async handle(recorded, context) {
-    const event = decodeRecorded(orderEvents, recorded);
+  // Upcast by the catalog: the handler reads today's shape of every stored version.
+  events: orderEvents,
+  async handle(event, context) {
     if (event.type !== 'OrderPlaced') return;
     const { orderId, restaurantId, items } = event.data;
     const priced = priceOrder(restaurantId, items);

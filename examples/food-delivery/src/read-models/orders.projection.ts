@@ -1,4 +1,4 @@
-import { decodeRecorded, defineCollection, defineProjection, type ProjectionEvent } from '../eventfold';
+import { defineCollection, defineProjection, type RecordedEvent } from '../eventfold';
 import { ORDER_EVENT_TYPES, orderEvents, type OrderEvent } from '../domain/order-messages';
 import type { OrderStatusName, OrderUpdate, OrderView } from './order-view';
 
@@ -18,7 +18,11 @@ export function updateKey(orderId: string, revision: number): string {
 const cents = (amount: number): number => amount / 100;
 
 /** Applies one event to the order's view. Pure, so that the unit tests can fold events through it. */
-export function applyToOrderView(view: OrderView | undefined, event: OrderEvent, recorded: ProjectionEvent): OrderView | undefined {
+export function applyToOrderView(
+  view: OrderView | undefined,
+  event: OrderEvent,
+  recorded: Pick<RecordedEvent, 'position' | 'revision' | 'metadata' | 'recordedAt'>,
+): OrderView | undefined {
   const at = {
     position: recorded.position.toString(),
     revision: Number(recorded.revision),
@@ -73,7 +77,7 @@ export function applyToOrderView(view: OrderView | undefined, event: OrderEvent,
   }
 }
 
-const orderIdOf = (event: ProjectionEvent): string => (event.data as { orderId: string }).orderId;
+const orderIdOf = (event: { readonly data: unknown }): string => (event.data as { orderId: string }).orderId;
 
 /**
  * The `orders` read model: one document per order (for `order`, `orders` and the subscription's first
@@ -84,17 +88,18 @@ export const ordersProjection = defineProjection({
   name: 'orders',
   version: 1,
   eventTypes: ORDER_EVENT_TYPES,
+  // Upcast by the catalog: the handler reads today's shape of every stored version.
+  events: orderEvents,
   collections: { orders, order_updates: orderUpdates },
   documentKeys: { orders: orderIdOf },
   async handle(events, tx) {
     const views = tx.documents('orders');
     const updates = tx.documents('order_updates');
-    for (const recorded of events) {
-      const event = decodeRecorded(orderEvents, recorded);
-      const orderId = orderIdOf(recorded);
-      const view = applyToOrderView(await views.get(orderId), event, recorded);
+    for (const event of events) {
+      const orderId = orderIdOf(event);
+      const view = applyToOrderView(await views.get(orderId), event, event);
       // Impossible while OrderPlaced opens every order stream; if it happens, stop loudly (never skip silently).
-      if (!view) throw new Error(`${recorded.type} at ${recorded.streamName}@${recorded.revision}: the order has no OrderPlaced`);
+      if (!view) throw new Error(`${event.type} at ${event.streamName}@${event.revision}: the order has no OrderPlaced`);
       views.put(orderId, view);
       updates.put(updateKey(orderId, view.revision), { orderId, revision: view.revision, order: view });
     }
