@@ -12,6 +12,7 @@ import { CommandReceiptView } from './command-receipt.type';
 import { ApiError, ForbiddenError, validatorIssues } from './errors';
 import { validate } from 'class-validator';
 import type { ClassType } from './class-type';
+import { requireTenant, storedStreamName } from './tenancy';
 
 /**
  * What a mutation asks for: one command on one stream. Built from the GraphQL input by an explicit
@@ -192,6 +193,8 @@ function defineCommandMutation<Input extends object, Command extends Message>(
     ): Promise<CommandReceiptView> {
       const { services } = context;
       const user = requireAccess(context, definition.access);
+      // With tenancy on, the tenant is the token's, and the command acts on that tenant's stream only.
+      const tenantId = requireTenant(context);
       const invalid = await validate(input, { forbidUnknownValues: false });
       if (invalid.length > 0) {
         const fields = validatorIssues(invalid, issuePrefix);
@@ -209,13 +212,14 @@ function defineCommandMutation<Input extends object, Command extends Message>(
       for (const hook of [services.authorizeCommand as CommandAuthorizer<Command> | undefined, definition.authorize]) {
         if (hook && (await hook(intent, context)) === false) throw new ForbiddenError(`not allowed to run ${definition.name}`);
       }
+      const streamName = storedStreamName(tenantId, intent.streamName);
       const receipt = await handleCommand(services.commands, aggregate, {
-        streamName: intent.streamName,
+        streamName,
         command: intent.command,
         commandId: commandId ?? idempotencyCommandId(context, info),
         ...(intent.correlationId !== undefined ? { correlationId: intent.correlationId } : {}),
         ...(user ? { userId: user.id } : {}),
-        ...(user?.tenantId !== undefined ? { tenantId: user.tenantId } : {}),
+        ...((tenantId ?? user?.tenantId) !== undefined ? { tenantId: tenantId ?? user?.tenantId } : {}),
         metadata: { ...intent.metadata, ...(user ? { roles: [...user.roles] } : {}) },
       });
       const position = receipt.position;
@@ -223,7 +227,8 @@ function defineCommandMutation<Input extends object, Command extends Message>(
         const timeoutMs = definition.waitTimeoutMs ?? services.waitTimeoutMs;
         await Promise.all(projections.map((name) => services.projections.waitForPosition(name, position, { timeoutMs })));
       }
-      return CommandReceiptView.from(receipt);
+      // The receipt names the stream as the caller did, not as it is stored.
+      return CommandReceiptView.from({ ...receipt, streamName: intent.streamName });
     }
   }
   Object.defineProperty(CommandMutationResolver, 'name', { value: `${definition.name}MutationResolver` });

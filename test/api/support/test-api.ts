@@ -68,9 +68,13 @@ export async function startTestApi(overrides: Partial<ApiOptions> & { limits?: A
   };
 }
 
-/** A signed HS256 token for the test secret. */
-export async function token(subject: string, roles: string[] = [], options: { expiresIn?: string; secret?: string } = {}): Promise<string> {
-  return new SignJWT({ roles })
+/** A signed HS256 token for the test secret; `tenantId` puts the tenant claim in it. */
+export async function token(
+  subject: string,
+  roles: string[] = [],
+  options: { expiresIn?: string; secret?: string; tenantId?: string } = {},
+): Promise<string> {
+  return new SignJWT({ roles, ...(options.tenantId !== undefined ? { tenantId: options.tenantId } : {}) })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(subject)
     .setIssuedAt()
