@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectEventStore, type EventStore, type ReadModelStore } from '../../src';
+import { connectEventStore, defineReactor, NonRetryableError, Position, ReactorRunner, type EventStore, type ReadModelStore } from '../../src';
+import { ticket } from './app/ticket';
 import { PostgresReadModelStore } from '../../src/backends/postgres';
 import { SqliteReadModelStore } from '../../src/backends/sqlite';
 import { testDatabase } from '../support/postgres';
@@ -38,9 +39,11 @@ function tenancyContract(backendName: string, connect: () => Promise<TenancyBack
   describe(`tenancy on ${backendName}: tenants are walls`, () => {
     let backend: TenancyBackend;
     let app: TestApi;
+    let runner: ReactorRunner;
     let alice: Headers;
     let bob: Headers;
     let noTenant: Headers;
+    let operator: Headers;
 
     async function open(ticketId: string, title: string, headers: Headers): Promise<{ streamName: string; correlationId: string }> {
       const response = await gql<{ openTicket: { streamName: string; correlationId: string } }>(app.url, OPEN, { input: { ticketId, title } }, headers);
@@ -56,14 +59,36 @@ function tenancyContract(backendName: string, connect: () => Promise<TenancyBack
 
     beforeAll(async () => {
       backend = await connect();
-      app = await startTestApi({ eventStore: backend.eventStore, readModels: backend.readModels, tenancy: { mode: 'required' } });
+      // A reactor: a ticket titled "escalate" gets a follow-up ticket; titles with "poison" are parked.
+      const followUp = defineReactor({
+        name: 'follow-up',
+        filter: { eventTypes: ['TicketOpened'] },
+        retry: { maxAttempts: 1 },
+        handle: async (event, context) => {
+          const data = event.data as { ticketId: string; title: string };
+          if (data.title.includes('poison')) throw new NonRetryableError(`cannot follow up on ${data.title}`);
+          if (data.title === 'escalate') {
+            const ticketId = `${data.ticketId}-follow-up`;
+            await context.send(ticket, { streamName: ticket.streamName(ticketId), command: { type: 'OpenTicket', data: { ticketId, title: 'follow-up' } } });
+          }
+        },
+      });
+      runner = await ReactorRunner.start({ store: backend.eventStore, reactors: [followUp] });
+      app = await startTestApi({
+        eventStore: backend.eventStore,
+        readModels: backend.readModels,
+        reactors: runner,
+        tenancy: { mode: 'required', operatorRoles: ['operator'] },
+      });
       alice = bearer(await token('alice', ['agent', 'admin'], { tenantId: 'acme' }));
       bob = bearer(await token('bob', ['agent', 'admin'], { tenantId: 'globex' }));
       noTenant = bearer(await token('carol', ['agent', 'admin']));
+      operator = bearer(await token('olga', ['admin', 'operator']));
       await open('t-1', 'acme secret', alice);
     }, 60_000);
 
     afterAll(async () => {
+      await runner?.stop();
       await app?.close();
       await backend?.close();
     });
@@ -173,6 +198,59 @@ function tenancyContract(backendName: string, connect: () => Promise<TenancyBack
         } finally {
           await socket.dispose();
         }
+      });
+    });
+
+    describe('reactors and the admin API', () => {
+      it('a reactor’s follow-up command lands in the triggering event’s tenant: A sees the follow-up, B does not', async () => {
+        const socket = wsClient(app.wsUrl, { authorization: alice.authorization });
+        const bobSocket = wsClient(app.wsUrl, { authorization: bob.authorization });
+        try {
+          const query = 'subscription { ticketChanged(id: "r-1-follow-up") { ticketId title } }';
+          const alices = subscribe<{ ticketChanged: TicketNode | null }>(socket.client, query);
+          const bobs = subscribe<{ ticketChanged: TicketNode | null }>(bobSocket.client, query);
+          expect((await alices.next()).data).toEqual({ ticketChanged: null });
+          expect((await bobs.next()).data).toEqual({ ticketChanged: null });
+          await open('r-1', 'escalate', alice);
+          expect((await alices.next()).data).toEqual({ ticketChanged: { ticketId: 'r-1-follow-up', title: 'follow-up' } });
+          expect(await ticketOf('r-1-follow-up', bob)).toBeNull();
+          // The follow-up's events carry A's tenant and live in A's stream.
+          const audit = await gql<{ streamEvents: { events: { metadata: { tenantId: string } }[] } }>(
+            app.url,
+            '{ streamEvents(streamName: "ticket-r-1-follow-up") { events { metadata } } }',
+            {},
+            alice,
+          );
+          expect(audit.body.data!.streamEvents.events.map((event) => event.metadata.tenantId)).toEqual(['acme']);
+          await alices.stop();
+          await bobs.stop();
+        } finally {
+          await socket.dispose();
+          await bobSocket.dispose();
+        }
+      });
+
+      it('a tenant’s admin sees its own tenant’s parked events only; cross-tenant admin needs an operator role', async () => {
+        await open('p-1', 'acme poison', alice);
+        const last = await gql<{ openTicket: { position: string } }>(app.url, OPEN, { input: { ticketId: 'p-2', title: 'globex poison' } }, bob);
+        await runner.waitForPosition('follow-up', Position.parse(last.body.data!.openTicket.position), { timeoutMs: 5_000 });
+
+        const parked = '{ parkedEvents(reactor: "follow-up", first: 50) { items { streamName reason } } }';
+        type Parked = { parkedEvents: { items: { streamName: string; reason: string }[] } };
+        const bobs = await gql<Parked>(app.url, parked, {}, bob);
+        expect(bobs.body.errors).toBeUndefined();
+        expect(bobs.body.data!.parkedEvents.items).toEqual([{ streamName: 'ticket-p-2', reason: expect.stringContaining('globex poison') as string }]);
+        const alices = await gql<Parked>(app.url, parked, {}, alice);
+        expect(alices.body.data!.parkedEvents.items).toEqual([{ streamName: 'ticket-p-1', reason: expect.stringContaining('acme poison') as string }]);
+        const operators = await gql<Parked>(app.url, parked, {}, operator);
+        expect(operators.body.data!.parkedEvents.items).toHaveLength(2);
+
+        for (const operation of ['{ reactorStatuses { name parkedCount lastError } }', '{ projectionStatuses { name } }', 'mutation { redriveParked(reactor: "follow-up") }']) {
+          const refused = await gql(app.url, operation, {}, bob);
+          expect(refused.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+        }
+        const statuses = await gql<{ reactorStatuses: { parkedCount: number }[] }>(app.url, '{ reactorStatuses { name parkedCount } }', {}, operator);
+        expect(statuses.body.data!.reactorStatuses).toEqual([expect.objectContaining({ parkedCount: 2 })]);
       });
     });
 
