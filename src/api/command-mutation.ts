@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { GraphQLResolveInfo } from 'graphql';
 import { injectable } from 'inversify';
 import { Arg, Args, createParameterDecorator, Ctx, ID, Info, Mutation, Resolver } from 'type-graphql';
@@ -12,7 +13,7 @@ import { CommandReceiptView } from './command-receipt.type';
 import { ApiError, ForbiddenError, validatorIssues } from './errors';
 import { validate } from 'class-validator';
 import type { ClassType } from './class-type';
-import { requireTenant, storedStreamName } from './tenancy';
+import { requireTenant, storedCommandId, storedStreamName } from './tenancy';
 
 /**
  * What a mutation asks for: one command on one stream. Built from the GraphQL input by an explicit
@@ -213,11 +214,17 @@ function defineCommandMutation<Input extends object, Command extends Message>(
         if (hook && (await hook(intent, context)) === false) throw new ForbiddenError(`not allowed to run ${definition.name}`);
       }
       const streamName = storedStreamName(tenantId, intent.streamName);
+      // Under tenancy the id is made here when the caller brings none, so that the receipt's id is one
+      // a retry can send back (it is stored qualified by the tenant).
+      const clientCommandId =
+        commandId ?? idempotencyCommandId(context, info) ?? (tenantId !== undefined ? (services.commands.newId ?? randomUUID)() : undefined);
+      // Under tenancy the workflow is named by the caller's own id, not by how the command id is stored.
+      const correlationId = intent.correlationId ?? (tenantId !== undefined ? clientCommandId : undefined);
       const receipt = await handleCommand(services.commands, aggregate, {
         streamName,
         command: intent.command,
-        commandId: commandId ?? idempotencyCommandId(context, info),
-        ...(intent.correlationId !== undefined ? { correlationId: intent.correlationId } : {}),
+        commandId: storedCommandId(tenantId, clientCommandId),
+        ...(correlationId !== undefined ? { correlationId } : {}),
         ...(user ? { userId: user.id } : {}),
         ...((tenantId ?? user?.tenantId) !== undefined ? { tenantId: tenantId ?? user?.tenantId } : {}),
         metadata: { ...intent.metadata, ...(user ? { roles: [...user.roles] } : {}) },
@@ -227,8 +234,8 @@ function defineCommandMutation<Input extends object, Command extends Message>(
         const timeoutMs = definition.waitTimeoutMs ?? services.waitTimeoutMs;
         await Promise.all(projections.map((name) => services.projections.waitForPosition(name, position, { timeoutMs })));
       }
-      // The receipt names the stream as the caller did, not as it is stored.
-      return CommandReceiptView.from({ ...receipt, streamName: intent.streamName });
+      // The receipt names the stream and the command as the caller did, not as they are stored.
+      return CommandReceiptView.from({ ...receipt, streamName: intent.streamName, commandId: clientCommandId ?? receipt.commandId });
     }
   }
   Object.defineProperty(CommandMutationResolver, 'name', { value: `${definition.name}MutationResolver` });

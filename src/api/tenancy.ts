@@ -114,6 +114,14 @@ export function storedStreamName(tenantId: string | undefined, streamName: strin
   return tenantId === undefined ? streamName : tenantStreamName(streamName, tenantId);
 }
 
+/**
+ * Where a command id the caller gives is stored: with tenancy on it is the tenant's own
+ * (`<tenant>~<id>`), so another tenant reusing it neither collides with it nor learns that it was used.
+ */
+export function storedCommandId(tenantId: string | undefined, commandId: string | undefined): string | undefined {
+  return tenantId === undefined || commandId === undefined ? commandId : `${tenantId}~${commandId}`;
+}
+
 /** A stored stream name as its tenant names it (unchanged without tenancy). */
 export function callerStreamName(tenantId: string | undefined, streamName: string): string {
   if (tenantId === undefined) return streamName;

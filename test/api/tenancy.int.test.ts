@@ -133,6 +133,30 @@ function tenancyContract(backendName: string, connect: () => Promise<TenancyBack
       expect((await ticketOf('t-1', bob))?.title).toBe('globex renamed');
     });
 
+    it('a command id is the tenant’s own: B reusing A’s command id runs B’s command, and A’s retry still gets A’s receipt', async () => {
+      const OPEN_WITH_ID = `mutation Open($input: OpenTicketInput!, $commandId: ID) { openTicket(input: $input, commandId: $commandId) { commandId streamName revision position } }`;
+      type Receipt = { commandId: string; streamName: string; revision: string; position: string };
+      const first = await gql<{ openTicket: Receipt }>(app.url, OPEN_WITH_ID, { input: { ticketId: 'i-1', title: 'acme idem' }, commandId: 'cmd-1' }, alice);
+      expect(first.body.errors).toBeUndefined();
+      expect(first.body.data!.openTicket.commandId).toBe('cmd-1');
+      const bobs = await gql<{ openTicket: Receipt }>(app.url, OPEN_WITH_ID, { input: { ticketId: 'i-2', title: 'globex idem' }, commandId: 'cmd-1' }, bob);
+      expect(bobs.body.errors).toBeUndefined();
+      expect(bobs.body.data!.openTicket).toEqual(expect.objectContaining({ commandId: 'cmd-1', streamName: 'ticket-i-2', revision: '0' }));
+      const retried = await gql<{ openTicket: Receipt }>(app.url, OPEN_WITH_ID, { input: { ticketId: 'i-1', title: 'acme idem' }, commandId: 'cmd-1' }, alice);
+      expect(retried.body.data!.openTicket).toEqual(first.body.data!.openTicket);
+
+      // Without a command id the receipt's generated id is one a retry can send back.
+      const generated = await gql<{ openTicket: Receipt }>(app.url, OPEN_WITH_ID, { input: { ticketId: 'i-3', title: 'acme generated' } }, alice);
+      const again = await gql<{ openTicket: Receipt }>(
+        app.url,
+        OPEN_WITH_ID,
+        { input: { ticketId: 'i-3', title: 'acme generated' }, commandId: generated.body.data!.openTicket.commandId },
+        alice,
+      );
+      expect(again.body.errors).toBeUndefined();
+      expect(again.body.data!.openTicket).toEqual(generated.body.data!.openTicket);
+    });
+
     it('a caller without a tenant is refused (anonymous: UNAUTHENTICATED, no tenant claim: FORBIDDEN) and nothing is written', async () => {
       const before = await eventCount(backend.eventStore);
       const anonymous = await gql(app.url, TICKET, { id: 't-1' });
