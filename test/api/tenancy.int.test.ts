@@ -275,6 +275,21 @@ function tenancyContract(backendName: string, connect: () => Promise<TenancyBack
         }
         const statuses = await gql<{ reactorStatuses: { parkedCount: number }[] }>(app.url, '{ reactorStatuses { name parkedCount } }', {}, operator);
         expect(statuses.body.data!.reactorStatuses).toEqual([expect.objectContaining({ parkedCount: 2 })]);
+
+        // A tenant's admin redrives its own parked events by id; another tenant's id is NOT_FOUND and stays parked.
+        const ids = await gql<{ parkedEvents: { items: { eventId: string; streamName: string }[] } }>(
+          app.url,
+          '{ parkedEvents(reactor: "follow-up", first: 50) { items { eventId streamName } } }',
+          {},
+          operator,
+        );
+        const idOf = (streamName: string): string => ids.body.data!.parkedEvents.items.find((item) => item.streamName.endsWith(streamName))!.eventId;
+        const redrive = 'mutation Redrive($ids: [String!]) { redriveParked(reactor: "follow-up", eventIds: $ids) }';
+        const foreign = await gql(app.url, redrive, { ids: [idOf('p-1')] }, bob);
+        expect(foreign.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+        expect((await gql<Parked>(app.url, parked, {}, alice)).body.data!.parkedEvents.items).toHaveLength(1);
+        const own = await gql<{ redriveParked: number }>(app.url, redrive, { ids: [idOf('p-2')] }, bob);
+        expect(own.body.data).toEqual({ redriveParked: 1 });
       });
     });
 

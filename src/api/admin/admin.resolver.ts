@@ -107,7 +107,33 @@ export class AdminResolver {
     @Arg('eventIds', () => [String], { nullable: true }) eventIds: string[] | null,
     @Ctx() context: ApiContext,
   ): Promise<number> {
-    requireOperator(context);
-    return reactorsOf(context).redrive({ reactor, ...(eventIds != null ? { eventIds } : {}) });
+    requireAccess(context, ADMIN);
+    const scope = adminScope(context);
+    const reactors = reactorsOf(context);
+    if (scope.all) return reactors.redrive({ reactor, ...(eventIds != null ? { eventIds } : {}) });
+    if (eventIds == null || eventIds.length === 0 || eventIds.length > 500) {
+      throw new ForbiddenError("with tenancy on, an admin redrives its own tenant's parked events by id (1 to 500 of them); redriving all needs an operator role");
+    }
+    await checkOwnParked(reactors, reactor, eventIds, scope.tenantId);
+    return reactors.redrive({ reactor, eventIds });
   }
+}
+
+/**
+ * Checks that every id is a parked event of the reactor in the tenant's streams, reading the parked
+ * events once (linear in how many are parked). Any other id is NOT_FOUND, like one that does not exist.
+ */
+async function checkOwnParked(reactors: ReactorAdmin, reactor: string, eventIds: readonly string[], tenantId: string): Promise<void> {
+  const wanted = new Set(eventIds);
+  const own = new Set<string>();
+  let after: string | undefined;
+  do {
+    const page = await reactors.listParked({ reactor, limit: 500, ...(after !== undefined ? { after } : {}) });
+    for (const item of page.items) {
+      if (wanted.has(item.eventId) && splitTenantStream(item.streamName)?.tenantId === tenantId) own.add(item.eventId);
+    }
+    after = page.next;
+  } while (after !== undefined && own.size < wanted.size);
+  const missing = [...wanted].filter((id) => !own.has(id));
+  if (missing.length > 0) throw new ApiError('NOT_FOUND', `no parked event ${missing.map((id) => JSON.stringify(id)).join(', ')} of ${JSON.stringify(reactor)} in your tenant`);
 }
