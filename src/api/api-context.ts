@@ -9,6 +9,7 @@ import type { CommandAuthorizer } from './command-mutation';
 import type { AuditableAggregate } from './audit/audit-aggregate';
 import type { ApiLimits } from './limits';
 import type { ReactorAdmin } from './reactor-admin';
+import type { ResolvedTenancy } from './tenancy';
 
 /**
  * Who is calling: taken from a verified JWT (or the development user when auth is off). Its id and
@@ -72,6 +73,8 @@ export interface ApiServices {
   readonly development: boolean;
   /** Aborted when the server starts shutting down; live subscriptions end on it. */
   readonly shutdown: AbortSignal;
+  /** Tenancy (absent: off). Resolvers ask `requireTenant` / `tenantReader` rather than reading it. */
+  readonly tenancy?: ResolvedTenancy;
 }
 
 /** The inversify token under which {@link ApiServices} is bound. */

@@ -12,6 +12,7 @@ import { resolveLimits, type ApiLimits } from './limits';
 import { silentLogger } from '../internal/logger';
 import type { ApiLogger } from './logger';
 import type { ReactorAdmin } from './reactor-admin';
+import { resolveTenancy, type ResolvedTenancy, type TenancyOptions } from './tenancy';
 
 /**
  * Everything an API process is made of. Only `eventStore`, `readModels`, `resolvers` and `auth` are
@@ -50,6 +51,11 @@ export interface ApiOptions {
   /** Snapshots, state cache, clock, retries for commands. */
   readonly commands?: Omit<CommandEnvironment, 'store'>;
   readonly auth: AuthOptions;
+  /**
+   * Tenants as walls: with `{ mode: 'required' }` every command, query, subscription, audit and admin
+   * call acts for the tenant of the caller's verified token only. Default off. See `TenancyOptions`.
+   */
+  readonly tenancy?: TenancyOptions;
   /** Runs before every command mutation; return false or throw `ForbiddenError` to refuse. */
   readonly authorizeCommand?: CommandAuthorizer;
   /** Roles allowed to use the audit API. Default `['admin', 'auditor']`. */
@@ -84,6 +90,7 @@ export interface ResolvedApiOptions {
   readonly auditRoles: readonly string[];
   readonly waitTimeoutMs: number;
   readonly keepAliveMs: number;
+  readonly tenancy: ResolvedTenancy;
 }
 
 /**
@@ -106,5 +113,6 @@ export function resolveApiOptions(options: ApiOptions): ResolvedApiOptions {
     auditRoles: options.auditRoles ?? ['admin', 'auditor'],
     waitTimeoutMs: options.waitTimeoutMs ?? 5_000,
     keepAliveMs: options.keepAliveMs ?? 12_000,
+    tenancy: resolveTenancy(options.tenancy),
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { GraphQLResolveInfo } from 'graphql';
 import { injectable } from 'inversify';
 import { Arg, Args, createParameterDecorator, Ctx, ID, Info, Mutation, Resolver } from 'type-graphql';
@@ -11,6 +12,7 @@ import { requireAccess, type AccessRule } from './authorization';
 import { CommandReceiptView } from './command-receipt.type';
 import { ApiError, ForbiddenError, validatorIssues } from './errors';
 import type { ClassType } from './class-type';
+import { requireTenant, storedCommandId, storedStreamName } from './tenancy';
 
 /**
  * What a mutation asks for: one command on one stream. Built from the GraphQL input by an explicit
@@ -191,6 +193,8 @@ function defineCommandMutation<Input extends object, Command extends Message>(
     ): Promise<CommandReceiptView> {
       const { services } = context;
       const user = requireAccess(context, definition.access);
+      // With tenancy on, the tenant is the token's, and the command acts on that tenant's stream only.
+      const tenantId = requireTenant(context);
       const invalid = await classValidator().validate(input, { forbidUnknownValues: false });
       if (invalid.length > 0) {
         const fields = validatorIssues(invalid, issuePrefix);
@@ -208,13 +212,20 @@ function defineCommandMutation<Input extends object, Command extends Message>(
       for (const hook of [services.authorizeCommand as CommandAuthorizer<Command> | undefined, definition.authorize]) {
         if (hook && (await hook(intent, context)) === false) throw new ForbiddenError(`not allowed to run ${definition.name}`);
       }
+      const streamName = storedStreamName(tenantId, intent.streamName);
+      // Under tenancy the id is made here when the caller brings none, so that the receipt's id is one
+      // a retry can send back (it is stored qualified by the tenant).
+      const clientCommandId =
+        commandId ?? idempotencyCommandId(context, info) ?? (tenantId !== undefined ? (services.commands.newId ?? randomUUID)() : undefined);
+      // Under tenancy the workflow is named by the caller's own id, not by how the command id is stored.
+      const correlationId = intent.correlationId ?? (tenantId !== undefined ? clientCommandId : undefined);
       const receipt = await handleCommand(services.commands, aggregate, {
-        streamName: intent.streamName,
+        streamName,
         command: intent.command,
-        commandId: commandId ?? idempotencyCommandId(context, info),
-        ...(intent.correlationId !== undefined ? { correlationId: intent.correlationId } : {}),
+        commandId: storedCommandId(tenantId, clientCommandId),
+        ...(correlationId !== undefined ? { correlationId } : {}),
         ...(user ? { userId: user.id } : {}),
-        ...(user?.tenantId !== undefined ? { tenantId: user.tenantId } : {}),
+        ...((tenantId ?? user?.tenantId) !== undefined ? { tenantId: tenantId ?? user?.tenantId } : {}),
         metadata: { ...intent.metadata, ...(user ? { roles: [...user.roles] } : {}) },
       });
       const position = receipt.position;
@@ -222,7 +233,8 @@ function defineCommandMutation<Input extends object, Command extends Message>(
         const timeoutMs = definition.waitTimeoutMs ?? services.waitTimeoutMs;
         await Promise.all(projections.map((name) => services.projections.waitForPosition(name, position, { timeoutMs })));
       }
-      return CommandReceiptView.from(receipt);
+      // The receipt names the stream and the command as the caller did, not as they are stored.
+      return CommandReceiptView.from({ ...receipt, streamName: intent.streamName, commandId: clientCommandId ?? receipt.commandId });
     }
   }
   Object.defineProperty(CommandMutationResolver, 'name', { value: `${definition.name}MutationResolver` });

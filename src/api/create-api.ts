@@ -19,6 +19,7 @@ import { withoutSuggestions } from './limits';
 import { addHealthRoutes, graphQLRouter } from './express-routes';
 import { graphQLPostFastPath } from './http-fast-path';
 import { checkReadiness, type Readiness } from './readiness';
+import { checkTenantCollections } from './tenancy';
 import { InFlightRequests, shutDown } from './shutdown';
 import { attachGraphQLWebSockets, type GraphQLWebSockets } from './websocket-server';
 
@@ -81,6 +82,7 @@ export interface Api {
 export async function createApi(options: ApiOptions): Promise<Api> {
   const resolved = resolveApiOptions(options);
   const { logger, development, projections } = resolved;
+  checkTenantCollections(resolved.tenancy, projections);
   // One authenticator for HTTP and WebSocket: it remembers verified tokens.
   const authenticate = createAuthenticator(options.auth);
   const engine =
@@ -112,6 +114,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     waitTimeoutMs: resolved.waitTimeoutMs,
     development,
     shutdown: liveQueries.signal,
+    tenancy: resolved.tenancy,
   };
   const { container, schema } = await composeApi(services, options.resolvers, options.container ? { parent: options.container } : {});
   const format = (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {

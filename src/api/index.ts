@@ -72,3 +72,4 @@ export type {
 export type { AuditableAggregate } from './audit/audit-aggregate';
 export { AuditEventView } from './audit/audit.types';
 export type { ClassType } from './class-type';
+export { requireTenant, tenantReader, type TenancyOptions } from './tenancy';

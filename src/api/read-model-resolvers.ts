@@ -9,6 +9,8 @@ import type { ClassType } from './class-type';
 import { liveQuery, sharedRead } from './live-query';
 import { sameForEverySubscriber } from './shared-execution';
 import { connectionType, paginate, type Connection } from './pagination';
+import { tenantDocumentKey } from '../projections/tenant-documents';
+import { requireTenant, tenantReader } from './tenancy';
 
 /**
  * A projection as the read-model resolvers need it: its name and collections. Any `defineProjection`
@@ -98,7 +100,7 @@ export function documentQuery<C extends CollectionMap, K extends keyof C & strin
     @Query(() => definition.type, { name: definition.name, description: definition.description, nullable: true })
     async execute(@Arg(keyArg, () => ID) key: string, @Ctx() context: ApiContext): Promise<View | null> {
       requireAccess(context, definition.access);
-      const doc = await context.services.readModels.documents(definition.projection, definition.collection).get(key);
+      const doc = await tenantReader(context, definition.projection, definition.collection).get(key);
       return visible(definition, doc, context);
     }
   }
@@ -136,7 +138,7 @@ export function documentListQuery<C extends CollectionMap, K extends keyof C & s
       @Ctx() context: ApiContext,
     ): Promise<Connection<View>> {
       requireAccess(context, definition.access);
-      const reader = context.services.readModels.documents(definition.projection, definition.collection);
+      const reader = tenantReader(context, definition.projection, definition.collection);
       const where = definition.where?.(filter, context);
       const connection = await paginate(
         reader,
@@ -189,14 +191,16 @@ export function documentSubscription<C extends CollectionMap, K extends keyof C 
         const ctx = context as ApiContext;
         requireAccess(ctx, definition.access);
         const key = String((args as Record<string, unknown>)[keyArg]);
-        const reader = ctx.services.readModels.documents(definition.projection, definition.collection);
+        const reader = tenantReader(ctx, definition.projection, definition.collection);
+        // With tenancy on, the changes followed (and the reads shared) are those of the caller's tenant's document.
+        const storedKey = tenantDocumentKey(requireTenant(ctx), key);
         return liveQuery(ctx, {
           projection: definition.projection.name,
-          keys: [key],
+          keys: [storedKey],
           // One read and one value object per change for every subscriber of the document, so that
           // their executions can be shared too (see shared-execution.ts).
           read: (change) =>
-            sharedRead(ctx.services.readModels, `${definition.projection.name}\u0000${definition.collection}\u0000${key}`, change, async () =>
+            sharedRead(ctx.services.readModels, `${definition.projection.name}\u0000${definition.collection}\u0000${storedKey}`, change, async () =>
               valueFor<{ doc: DocumentOf<C[K]> | undefined }>(definition, { doc: await reader.get(key) }),
             ),
         });
@@ -239,8 +243,16 @@ export function documentListSubscription<C extends CollectionMap, K extends keyo
         const ctx = context as ApiContext;
         requireAccess(ctx, definition.access);
         const where = definition.where?.(Object.assign(new FilterArgs(), args) as Filter, ctx);
-        const reader = ctx.services.readModels.documents(definition.projection, definition.collection);
-        const listKey = JSON.stringify([definition.projection.name, definition.collection, where ?? null, definition.orderBy, definition.direction, definition.limit]);
+        const reader = tenantReader(ctx, definition.projection, definition.collection);
+        const listKey = JSON.stringify([
+          definition.projection.name,
+          definition.collection,
+          requireTenant(ctx) ?? null,
+          where ?? null,
+          definition.orderBy,
+          definition.direction,
+          definition.limit,
+        ]);
         return liveQuery(ctx, {
           projection: definition.projection.name,
           // Subscribers of the same list (same filter, order and limit) share one read and one value

@@ -13,3 +13,4 @@ export {
   type StoreLocation,
 } from './connect';
 export type { AppendHook, AppendHookContext, AppendHookHost } from './append-hook';
+export { isValidTenantId, splitTenantStream, tenantOfEvent, tenantStreamName } from './tenant-stream';

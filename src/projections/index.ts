@@ -59,3 +59,4 @@ export type { ProjectionEventSource } from './slot-runner';
 export { ProjectionEngine, type ProjectionEngineOptions, type WaitOptions } from './projection-engine';
 export { ProjectionWatcher, type ProjectionWatcherOptions } from './projection-watcher';
 export { InMemoryReadModelStore } from './in-memory-read-model-store';
+export { TENANT_FIELD, tenantDocumentKey, tenantDocuments } from './tenant-documents';

@@ -20,7 +20,13 @@ describe('resolveApiOptions', () => {
       auditRoles: ['admin', 'auditor'],
       waitTimeoutMs: 5_000,
       keepAliveMs: 12_000,
+      tenancy: { mode: 'off', operatorRoles: [] },
     });
+  });
+
+  it('turns tenancy on only when asked, and refuses a mode it does not know', () => {
+    expect(resolveApiOptions({ ...required, tenancy: { mode: 'required', operatorRoles: ['ops'] } }).tenancy).toEqual({ mode: 'required', operatorRoles: ['ops'] });
+    expect(() => resolveApiOptions({ ...required, tenancy: { mode: 'on' as 'required' } })).toThrow(TypeError);
   });
 
   it('turns introspection on with development mode unless told otherwise', () => {

@@ -3,8 +3,10 @@ import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { ProjectionEngine } from '../../projections/projection-engine';
 import type { ApiContext } from '../api-context';
 import { requireAccess } from '../authorization';
-import { ApiError } from '../errors';
+import { splitTenantStream } from '../../event-store/tenant-stream';
+import { ApiError, ForbiddenError } from '../errors';
 import type { ReactorAdmin } from '../reactor-admin';
+import { adminScope, callerStreamName } from '../tenancy';
 import { ParkedEventPage, ParkedEventView, ProjectionStatusView, ReactorStatusView } from './admin.types';
 
 const ADMIN = { roles: ['admin'] } as const;
@@ -21,6 +23,15 @@ function reactorsOf(context: ApiContext): ReactorAdmin {
   return reactors;
 }
 
+/**
+ * Admin of every tenant: projections and reactors are shared by all tenants, so their status, errors
+ * and rebuilds are for admins without tenancy or with an operator role only.
+ */
+function requireOperator(context: ApiContext): void {
+  requireAccess(context, ADMIN);
+  if (!adminScope(context).all) throw new ForbiddenError('with tenancy on, this admin operation spans every tenant: it needs an operator role');
+}
+
 function checkProjection(context: ApiContext, name: string): void {
   if (!context.services.projectionDefinitions.some((projection) => projection.name === name)) {
     throw new ApiError('NOT_FOUND', `no projection named ${JSON.stringify(name)}`);
@@ -33,14 +44,14 @@ function checkProjection(context: ApiContext, name: string): void {
 export class AdminResolver {
   @Query(() => [ProjectionStatusView], { description: 'Every projection: position, lag, state, last error, rebuild progress.' })
   async projectionStatuses(@Ctx() context: ApiContext): Promise<ProjectionStatusView[]> {
-    requireAccess(context, ADMIN);
+    requireOperator(context);
     const statuses = await engineOf(context).statuses();
     return statuses.map((status) => ProjectionStatusView.from(status));
   }
 
   @Mutation(() => ProjectionStatusView, { description: 'Starts rebuilding a projection; readers switch over once it has caught up.' })
   async rebuildProjection(@Arg('name', () => String) name: string, @Ctx() context: ApiContext): Promise<ProjectionStatusView> {
-    requireAccess(context, ADMIN);
+    requireOperator(context);
     checkProjection(context, name);
     const engine = engineOf(context);
     await engine.rebuild(name);
@@ -49,7 +60,7 @@ export class AdminResolver {
 
   @Mutation(() => ProjectionStatusView, { description: 'Resumes a projection stopped on a failure, from its checkpoint.' })
   async resumeProjection(@Arg('name', () => String) name: string, @Ctx() context: ApiContext): Promise<ProjectionStatusView> {
-    requireAccess(context, ADMIN);
+    requireOperator(context);
     checkProjection(context, name);
     const engine = engineOf(context);
     engine.resume(name);
@@ -58,7 +69,7 @@ export class AdminResolver {
 
   @Query(() => [ReactorStatusView])
   async reactorStatuses(@Ctx() context: ApiContext): Promise<ReactorStatusView[]> {
-    requireAccess(context, ADMIN);
+    requireOperator(context);
     const statuses = await reactorsOf(context).status();
     return statuses.map((status) => ReactorStatusView.from(status));
   }
@@ -71,6 +82,7 @@ export class AdminResolver {
     @Ctx() context: ApiContext,
   ): Promise<ParkedEventPage> {
     requireAccess(context, ADMIN);
+    const scope = adminScope(context);
     const limit = first ?? 50;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 500) {
       throw new ApiError('BAD_USER_INPUT', 'first must be from 1 to 500', { fields: [{ path: 'first', message: 'out of range' }] });
@@ -80,7 +92,13 @@ export class AdminResolver {
       ...(reactor != null ? { reactor } : {}),
       ...(after != null ? { after } : {}),
     });
-    return Object.assign(new ParkedEventPage(), { items: page.items.map((item) => ParkedEventView.from(item)), next: page.next ?? null });
+    // A tenant's admin sees its tenant's parked events only (a page may then hold fewer than `first`).
+    const items = scope.all
+      ? page.items
+      : page.items
+          .filter((item) => splitTenantStream(item.streamName)?.tenantId === scope.tenantId)
+          .map((item) => ({ ...item, streamName: callerStreamName(scope.tenantId, item.streamName) }));
+    return Object.assign(new ParkedEventPage(), { items: items.map((item) => ParkedEventView.from(item)), next: page.next ?? null });
   }
 
   @Mutation(() => Int, { description: "Puts a reactor's parked events (all, or the given ids) back into delivery; answers how many." })
@@ -90,6 +108,32 @@ export class AdminResolver {
     @Ctx() context: ApiContext,
   ): Promise<number> {
     requireAccess(context, ADMIN);
-    return reactorsOf(context).redrive({ reactor, ...(eventIds != null ? { eventIds } : {}) });
+    const scope = adminScope(context);
+    const reactors = reactorsOf(context);
+    if (scope.all) return reactors.redrive({ reactor, ...(eventIds != null ? { eventIds } : {}) });
+    if (eventIds == null || eventIds.length === 0 || eventIds.length > 500) {
+      throw new ForbiddenError("with tenancy on, an admin redrives its own tenant's parked events by id (1 to 500 of them); redriving all needs an operator role");
+    }
+    await checkOwnParked(reactors, reactor, eventIds, scope.tenantId);
+    return reactors.redrive({ reactor, eventIds });
   }
+}
+
+/**
+ * Checks that every id is a parked event of the reactor in the tenant's streams, reading the parked
+ * events once (linear in how many are parked). Any other id is NOT_FOUND, like one that does not exist.
+ */
+async function checkOwnParked(reactors: ReactorAdmin, reactor: string, eventIds: readonly string[], tenantId: string): Promise<void> {
+  const wanted = new Set(eventIds);
+  const own = new Set<string>();
+  let after: string | undefined;
+  do {
+    const page = await reactors.listParked({ reactor, limit: 500, ...(after !== undefined ? { after } : {}) });
+    for (const item of page.items) {
+      if (wanted.has(item.eventId) && splitTenantStream(item.streamName)?.tenantId === tenantId) own.add(item.eventId);
+    }
+    after = page.next;
+  } while (after !== undefined && own.size < wanted.size);
+  const missing = [...wanted].filter((id) => !own.has(id));
+  if (missing.length > 0) throw new ApiError('NOT_FOUND', `no parked event ${missing.map((id) => JSON.stringify(id)).join(', ')} of ${JSON.stringify(reactor)} in your tenant`);
 }

@@ -3,10 +3,13 @@ import { injectable } from 'inversify';
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import { loadAt, type PointInTime } from '../../commands/load-at';
 import { readCorrelation, upcastByCategory } from '../../commands/read-correlation';
+import type { EventStoreReader, RecordedEvent } from '../../event-store/event-store';
 import { Position } from '../../event-store/position';
+import { tenantOfEvent } from '../../event-store/tenant-stream';
 import type { ApiContext } from '../api-context';
 import { requireAccess } from '../authorization';
 import { ApiError } from '../errors';
+import { callerStreamName, requireTenant, storedStreamName } from '../tenancy';
 import { AggregateStateView, AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEventView, CorrelationPage, StreamEventPage } from './audit.types';
 
 function pageSize(first: number | null | undefined): number {
@@ -26,6 +29,31 @@ function parseRevision(text: string | null | undefined, field: string): bigint |
 }
 
 /**
+ * With tenancy on, a stream the caller names is its tenant's stream: one that does not exist there is
+ * NOT_FOUND, exactly like one that exists only in another tenant, so existence never leaks.
+ */
+async function auditedStream(context: ApiContext, streamName: string): Promise<{ readonly tenantId: string | undefined; readonly stored: string }> {
+  const tenantId = requireTenant(context);
+  const stored = storedStreamName(tenantId, streamName);
+  if (tenantId !== undefined && !(await hasEvents(context.services.eventStore, stored))) {
+    throw new ApiError('NOT_FOUND', `no stream ${JSON.stringify(streamName)} in your tenant`);
+  }
+  return { tenantId, stored };
+}
+
+async function hasEvents(store: EventStoreReader, streamName: string): Promise<boolean> {
+  for await (const _event of store.readStream(streamName, { maxCount: 1 })) return true;
+  return false;
+}
+
+/** An event as its tenant's caller sees it: streams named the way the tenant names them. */
+function auditView(tenantId: string | undefined, event: RecordedEvent): AuditEventView {
+  const view = AuditEventView.from(event);
+  view.streamName = callerStreamName(tenantId, event.streamName);
+  return view;
+}
+
+/**
  * The audit API (roles `admin` or `auditor` by default): a stream's events with revisions and
  * metadata, an aggregate's state at a revision or a time, and one workflow's events by correlation id.
  */
@@ -42,15 +70,16 @@ export class AuditResolver {
     requireAccess(context, { roles: context.services.auditRoles });
     const size = pageSize(first);
     const from = parseRevision(fromRevision, 'fromRevision') ?? 0n;
+    const { tenantId, stored } = await auditedStream(context, streamName);
     const events: AuditEventView[] = [];
     let nextRevision: string | null = null;
     const current = upcastByCategory(context.services.aggregates);
-    for await (const event of context.services.eventStore.readStream(streamName, { fromRevision: from < 0n ? 0n : from, maxCount: size + 1 })) {
+    for await (const event of context.services.eventStore.readStream(stored, { fromRevision: from < 0n ? 0n : from, maxCount: size + 1 })) {
       if (events.length === size) {
         nextRevision = event.revision.toString();
         break;
       }
-      events.push(AuditEventView.from(current(event)));
+      events.push(auditView(tenantId, current(event)));
     }
     return Object.assign(new StreamEventPage(), { events, nextRevision });
   }
@@ -74,7 +103,8 @@ export class AuditResolver {
       throw new ApiError('NOT_FOUND', `no aggregate is registered for the stream ${JSON.stringify(streamName)}`);
     }
     const at: PointInTime = time != null ? { time } : { revision: parseRevision(revision, 'revision')! };
-    const historic = await loadAt(context.services.eventStore, aggregate, streamName, at);
+    const { stored } = await auditedStream(context, streamName);
+    const historic = await loadAt(context.services.eventStore, aggregate, stored, at);
     return Object.assign(new AggregateStateView(), {
       streamName,
       revision: historic.revision.toString(),
@@ -92,17 +122,20 @@ export class AuditResolver {
     @Ctx() context: ApiContext,
   ): Promise<CorrelationPage> {
     requireAccess(context, { roles: context.services.auditRoles });
+    const tenantId = requireTenant(context);
     const size = pageSize(first);
     const from = after == null ? undefined : Position.parse(after);
     const events: AuditEventView[] = [];
     let nextCursor: string | null = null;
     for await (const event of readCorrelation(context.services.eventStore, correlationId, context.services.aggregates)) {
       if (from && !event.position.isAfter(from)) continue;
+      // A correlation id is no secret: with tenancy on, only the caller's tenant's events are shown.
+      if (tenantId !== undefined && tenantOfEvent(event) !== tenantId) continue;
       if (events.length === size) {
         nextCursor = events.at(-1)!.position;
         break;
       }
-      events.push(AuditEventView.from(event));
+      events.push(auditView(tenantId, event));
     }
     return Object.assign(new CorrelationPage(), { events, nextCursor });
   }

@@ -2,7 +2,7 @@ import { IsNotEmpty, MaxLength } from 'class-validator';
 import { inject, injectable } from 'inversify';
 import { ArgsType, Ctx, Field, ID, InputType, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import { documentListQuery, documentQuery } from '../../../src/api';
-import { commandMutations, documentListSubscription, documentSubscription, API_SERVICES, ForbiddenError, requireAccess, type ApiContext, type ApiServices, type ClassType } from '../../../src/api';
+import { commandMutations, documentListSubscription, documentSubscription, API_SERVICES, ForbiddenError, requireAccess, tenantReader, type ApiContext, type ApiServices, type ClassType } from '../../../src/api';
 import { ticket } from './ticket';
 import { ticketBoard, type TicketDoc } from './ticket-board.projection';
 
@@ -157,8 +157,9 @@ export class TicketStatsResolver {
   constructor(@inject(API_SERVICES) private readonly services: ApiServices) {}
 
   @Query(() => Int, { description: 'Open tickets.' })
-  openTicketCount(): Promise<number> {
-    return this.services.readModels.documents(ticketBoard, 'tickets').count({ status: 'open' });
+  openTicketCount(@Ctx() context: ApiContext): Promise<number> {
+    // Through tenantReader: with tenancy on, only the caller's tenant's tickets are counted.
+    return tenantReader(context, ticketBoard, 'tickets').count({ status: 'open' });
   }
 
   @Query(() => Boolean, { description: 'Fails like a bug would (a driver error quoting SQL), for error-formatting tests.' })

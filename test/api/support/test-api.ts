@@ -89,9 +89,13 @@ async function mountOnExpress(api: Api): Promise<ListeningApi> {
   return { url: `http://127.0.0.1:${port}/graphql`, port, server };
 }
 
-/** A signed HS256 token for the test secret. */
-export async function token(subject: string, roles: string[] = [], options: { expiresIn?: string; secret?: string } = {}): Promise<string> {
-  return new SignJWT({ roles })
+/** A signed HS256 token for the test secret; `tenantId` puts the tenant claim in it. */
+export async function token(
+  subject: string,
+  roles: string[] = [],
+  options: { expiresIn?: string; secret?: string; tenantId?: string } = {},
+): Promise<string> {
+  return new SignJWT({ roles, ...(options.tenantId !== undefined ? { tenantId: options.tenantId } : {}) })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(subject)
     .setIssuedAt()
