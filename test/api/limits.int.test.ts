@@ -71,6 +71,25 @@ describe('limits', () => {
     }
   });
 
+  it('a 30-level fragment bomb (2^30 fields once expanded, about 1 kB) is refused over HTTP and WebSocket with its exact cost', async () => {
+    // Each fragment spreads the one below it twice. A rule that walks a fragment again at every spread
+    // would take 2^30 steps here and never answer within the test's timeout; the checks fold each
+    // fragment once.
+    let bomb = 'query { ...F30 }\nfragment F0 on Query { __typename }\n';
+    for (let level = 1; level <= 30; level++) bomb += `fragment F${level} on Query { ...F${level - 1} ...F${level - 1} }\n`;
+    const overHttp = await gql(app.url, bomb);
+    expect(overHttp.body.errors).toEqual([
+      expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', limit: 'complexity', max: 10, actual: 2 ** 30 } }),
+    ]);
+    const ws = wsClient(app.wsUrl);
+    try {
+      const overWs = subscribe(ws.client, bomb);
+      expect(await overWs.failure()).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', limit: 'complexity', max: 10, actual: 2 ** 30 } })]);
+    } finally {
+      await ws.dispose();
+    }
+  });
+
   it('WebSocket operations get the same limits, plus a cap on subscriptions per connection', async () => {
     const ws = wsClient(app.wsUrl);
     try {
