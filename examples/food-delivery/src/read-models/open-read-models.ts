@@ -25,7 +25,7 @@ export async function openReadModels(connectionString: string, dataDir: string):
     case 'postgres': {
       // Loaded here, so that an app on SQLite never loads pg.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { PostgresReadModelStore } = require('eventfold/postgres') as typeof import('eventfold/postgres');
+      const { PostgresReadModelStore } = require('../postgres') as typeof import('../postgres');
       return PostgresReadModelStore.connect(location.url);
     }
     case 'eventstoredb':
