@@ -74,6 +74,8 @@ describe('the published package, installed from its tarball', () => {
     for (const project of ['esm', 'cjs']) {
       cpSync(join(FIXTURES, project), join(work, project), { recursive: true });
       cpSync(join(FIXTURES, 'shared'), join(work, project, 'src'), { recursive: true });
+      // The README's order aggregate: the same file the README tests use, not a copy of it.
+      cpSync(join(__dirname, '..', 'support', 'readme-order.ts'), join(work, project, 'src', 'order.ts'));
     }
   }, 900_000);
 

@@ -1,7 +1,8 @@
-// The README's order aggregate (section "Domain and commands"), verbatim apart from imports. The README
-// tests of every section use this one copy: if it stops compiling or passing, the docs are wrong.
+// The README's order aggregate (section "Domain and commands"), verbatim, imported from the package as a
+// user writes it. The README tests of every section use this one copy, and the package test installs it
+// into its consumer projects: if it stops compiling or passing, the docs are wrong.
 import { z } from 'zod';
-import { BusinessRuleError, defineAggregate, defineCommands, defineEvents, type CommandOf, type Decider, type EventOf } from '../../src/domain';
+import { BusinessRuleError, defineAggregate, defineCommands, defineEvents, type CommandOf, type Decider, type EventOf } from 'eventfold';
 
 const line = z.object({ sku: z.string().min(1), quantity: z.number().int().positive() });
 
