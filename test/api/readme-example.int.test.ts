@@ -9,37 +9,19 @@ import { join } from 'node:path';
 import { IsNotEmpty, Min } from 'class-validator';
 import express from 'express';
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
-import { connectEventStore, defineCollection, defineProjection, defineReactor, handleCommand, ProjectionEngine, ReactorRunner } from '../../src';
+import { connectEventStore, defineReactor, handleCommand, ProjectionEngine, ReactorRunner } from '../../src';
 import { documentQuery } from '../../src/api';
 import { SqliteReadModelStore } from '../../src/backends/sqlite';
 import { commandMutations, createApi, documentSubscription } from '../../src/api';
 import { order } from '../support/readme-order';
+import { orderSummary } from '../support/readme-order-summary';
 import { bearer, gql, JWT_SECRET, memoryLogger, token } from './support/test-api';
 import { subscribe, wsClient } from './support/ws-client';
 
 
 // README: "Declare the API"
 
-// A read model of the orders from "Domain and commands".
-interface OrderDoc { orderId: string; customerId: string; status: 'placed' | 'shipped'; items: number }
-export const orderSummary = defineProjection({
-  name: 'order-summary',
-  version: 1,
-  eventTypes: ['OrderPlaced', 'OrderShipped'],
-  collections: { orders: defineCollection<OrderDoc>({ indexes: { status: 'text', customerId: 'text' } }) },
-  async handle(events, tx) {
-    const orders = tx.documents('orders');
-    for (const event of events) {
-      const orderId = event.streamName.slice('order-'.length);
-      if (event.type === 'OrderPlaced') {
-        const data = event.data as { customerId: string; lines: { quantity: number }[] };
-        orders.put(orderId, { orderId, customerId: data.customerId, status: 'placed', items: data.lines.reduce((sum, line) => sum + line.quantity, 0) });
-      } else {
-        await orders.patch(orderId, { status: 'shipped' });
-      }
-    }
-  },
-});
+// A read model of the orders from "Domain and commands": test/support/readme-order-summary.ts.
 
 @InputType() class LineInput {
   @Field() @IsNotEmpty() sku!: string;

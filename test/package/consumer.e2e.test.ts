@@ -73,9 +73,9 @@ describe('the published package, installed from its tarball', () => {
     install = await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], work, 600_000, installEnv);
     for (const project of ['esm', 'cjs']) {
       cpSync(join(FIXTURES, project), join(work, project), { recursive: true });
-      cpSync(join(FIXTURES, 'shared'), join(work, project, 'src'), { recursive: true });
-      // The README's order aggregate: the same file the README tests use, not a copy of it.
+      // The README's aggregate and read model: the same files the README tests use, not copies of them.
       cpSync(join(__dirname, '..', 'support', 'readme-order.ts'), join(work, project, 'src', 'order.ts'));
+      cpSync(join(__dirname, '..', 'support', 'readme-order-summary.ts'), join(work, project, 'src', 'order-summary.ts'));
     }
   }, 900_000);
 
