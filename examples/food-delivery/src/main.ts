@@ -1,5 +1,9 @@
 // `npm start`: the food-delivery app on the embedded SQLite store (or EVENTFOLD_STORE), until Ctrl-C.
-import { configFromEnv, startApp, type AppLogger } from './app';
+import type { AppLogger } from './app';
+import { loadApp } from './load-app';
+
+const { app: appModule, saveCodeCache } = loadApp();
+const { configFromEnv, startApp } = appModule;
 
 const logger: AppLogger = {
   debug: () => {},
@@ -17,6 +21,7 @@ function line(first: Record<string, unknown> | string, message?: string): string
 async function main(): Promise<void> {
   const config = configFromEnv(process.env, logger);
   const app = await startApp(config);
+  saveCodeCache();
   console.log(
     [
       '',

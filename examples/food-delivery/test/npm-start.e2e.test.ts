@@ -97,10 +97,16 @@ describe('npm start (the compiled app)', () => {
       for (const round of ['first start', 'restart']) {
         const app = await startWithNpm(data.path);
         started.push(app.npm);
-        // Well under a second on an idle machine (no TypeScript loader any more); the bound leaves room for
-        // a loaded CI box while still failing if the app were compiled at start-up again.
-        expect({ round, fast: app.servingAfterMs < 10_000 }).toEqual({ round, fast: true });
+        // How fast is measured by `npm run bench -- startup`, never here; this prints it for the record.
         process.stdout.write(`npm start (${round}): serving after ${Math.round(app.servingAfterMs)} ms\n`);
+        // The bundled app answers GraphQL, and its first start left the code cache for the next one.
+        const answer = await fetch(`http://127.0.0.1:${app.port}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ __typename }' }),
+        });
+        expect(await answer.json()).toEqual({ data: { __typename: 'Query' } });
+        expect(existsSync(join(ROOT, 'examples', 'food-delivery', 'dist', 'app.bundle.js.v8cache'))).toBe(true);
         expect(app.npm.kill(signal)).toBe(true);
         const exit = await app.exited;
         expect(app.output()).toContain('stopped cleanly');
