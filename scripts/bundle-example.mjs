@@ -26,6 +26,10 @@ await build({
   external: ['better-sqlite3', 'pg', 'pg-native', '@eventstore/db-client', '@opentelemetry/*'],
   // A new id at every build keys the V8 code cache to this exact bundle (load-app.ts).
   banner: { js: `// eventfold-build ${randomUUID()}` },
+  // Minified (a third less to read and deserialise at every start), keeping function and class names:
+  // type-graphql names GraphQL types after classes. Stack traces map back with --enable-source-maps.
+  minify: true,
+  keepNames: true,
   sourcemap: 'linked',
   logLevel: 'warning',
   // app.ts resolves graphql-ws's browser build with require.resolve; the bundle runs with a require made
