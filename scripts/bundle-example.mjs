@@ -1,5 +1,5 @@
-// Bundles the compiled reference app (examples/food-delivery/dist/app.js, written by `tsc -b`) into one
-// file, dist/app.bundle.js, which `npm start` loads with a V8 code cache (see src/load-app.ts). One file
+// Bundles the compiled reference app (examples/food-delivery/dist/entry.js, written by `tsc -b`: the app,
+// its logger and telemetry) into one file, dist/app.bundle.js, which `npm start` loads with a V8 code cache (see src/load-app.ts). One file
 // instead of ~1,150 modules saves Node's module resolution and file reads at every start; the code cache
 // saves compiling it. Decorator metadata is already in tsc's output, so esbuild only concatenates.
 import { build } from 'esbuild';
@@ -12,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'examples', 'food-delivery', 'dist');
 
 await build({
-  entryPoints: [join(dist, 'app.js')],
+  entryPoints: [join(dist, 'entry.js')],
   outfile: join(dist, 'app.bundle.js'),
   bundle: true,
   platform: 'node',

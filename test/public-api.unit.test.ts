@@ -91,7 +91,7 @@ const expected: Record<string, readonly string[]> = {
     'CommandMutationDefinition', 'CommandMutationOptions', 'CommandMutations', 'CommandReceiptView',
     'Connection', 'DEFAULT_API_LIMITS', 'DocumentListQueryDefinition', 'DocumentQueryDefinition',
     'FieldIssue', 'ForbiddenError', 'GOING_AWAY_CLOSE_CODE', 'HttpApp', 'HttpHandler', 'LimitExceededError',
-    'ListeningApi', 'LiveConnection', 'LiveQueryOptions', 'PageInfo', 'PageRequest', 'ParkedEventInfo',
+    'ListeningApi', 'LiveConnection', 'LiveQueryOptions', 'MetricsOptions', 'PageInfo', 'PageRequest', 'ParkedEventInfo',
     'ParkedEventsPage', 'ParkedEventsRequest', 'ProjectionTracker', 'ReactorAdmin', 'ReactorRedriveRequest',
     'ReactorStatusInfo', 'ReadModelSource', 'Readiness', 'SLOW_CONSUMER_CLOSE_CODE', 'TenancyOptions',
     'UnauthenticatedError', 'commandMutations', 'connectionType', 'createApi', 'documentListQuery',

@@ -12,6 +12,7 @@ import { resolveLimits, type ApiLimits } from './limits';
 import { silentLogger } from '../internal/logger';
 import type { ApiLogger } from './logger';
 import type { ReactorAdmin } from './reactor-admin';
+import type { MetricsOptions } from './metrics-endpoint';
 import { resolveTenancy, type ResolvedTenancy, type TenancyOptions } from './tenancy';
 
 /**
@@ -76,6 +77,12 @@ export interface ApiOptions {
   readonly container?: Container;
   /** WebSocket keep-alive ping interval; default 12,000 ms. */
   readonly keepAliveMs?: number;
+  /**
+   * Serve the `eventfold_…` metrics at `/metrics` in Prometheus text format (`true`, or where and to
+   * whom). Admins only unless `open`. Needs `@opentelemetry/sdk-metrics` and
+   * `@opentelemetry/exporter-prometheus`. Default off.
+   */
+  readonly metrics?: boolean | MetricsOptions;
 }
 
 /** The options with every default applied and checked; what the rest of the API is built from. */

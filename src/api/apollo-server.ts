@@ -9,6 +9,7 @@ import { httpStatusPlugin } from './http-status';
 import { checkComplexity, limitRules, type ApiLimits } from './limits';
 import { refuseSubscriptionsOverHttp } from './http-subscriptions';
 import type { ApiLogger } from './logger';
+import { tracingPlugin } from './tracing-plugin';
 
 /** What Apollo (the HTTP transport's GraphQL engine) is configured from. */
 export interface ApolloOptions {
@@ -50,7 +51,7 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<ApiCont
     formatError: options.format,
     // Cache control is on by default and wraps every field resolver of the schema (the WebSocket
     // path's too) to collect cache hints nobody here sets: about 3% of a mutation's CPU.
-    plugins: [refuseSubscriptionsOverHttp(), complexityPlugin, httpStatusPlugin(), ApolloServerPluginCacheControlDisabled()],
+    plugins: [tracingPlugin(), refuseSubscriptionsOverHttp(), complexityPlugin, httpStatusPlugin(), ApolloServerPluginCacheControlDisabled()],
     logger: {
       debug: () => undefined,
       info: (message: string) => logger.info(message),

@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { injectable } from 'inversify';
 import { Arg, Args, createParameterDecorator, Ctx, ID, Info, Mutation, Resolver } from 'type-graphql';
 import { handleCommand } from '../commands/handle-command';
+import { inOperation } from './tracing-plugin';
 import type { Aggregate } from '../domain/aggregate';
 import type { AuditableAggregate } from './audit/audit-aggregate';
 import type { Message } from '../domain/message';
@@ -219,7 +220,7 @@ function defineCommandMutation<Input extends object, Command extends Message>(
         commandId ?? idempotencyCommandId(context, info) ?? (tenantId !== undefined ? (services.commands.newId ?? randomUUID)() : undefined);
       // Under tenancy the workflow is named by the caller's own id, not by how the command id is stored.
       const correlationId = intent.correlationId ?? (tenantId !== undefined ? clientCommandId : undefined);
-      const receipt = await handleCommand(services.commands, aggregate, {
+      const receipt = await inOperation(context, () => handleCommand(services.commands, aggregate, {
         streamName,
         command: intent.command,
         commandId: storedCommandId(tenantId, clientCommandId),
@@ -227,7 +228,7 @@ function defineCommandMutation<Input extends object, Command extends Message>(
         ...(user ? { userId: user.id } : {}),
         ...((tenantId ?? user?.tenantId) !== undefined ? { tenantId: tenantId ?? user?.tenantId } : {}),
         metadata: { ...intent.metadata, ...(user ? { roles: [...user.roles] } : {}) },
-      });
+      }));
       const position = receipt.position;
       if (position && projections.length > 0) {
         const timeoutMs = definition.waitTimeoutMs ?? services.waitTimeoutMs;

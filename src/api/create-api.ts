@@ -22,6 +22,7 @@ import { checkReadiness, type Readiness } from './readiness';
 import { checkTenantCollections } from './tenancy';
 import { InFlightRequests, shutDown } from './shutdown';
 import { attachGraphQLWebSockets, type GraphQLWebSockets } from './websocket-server';
+import { startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint';
 
 /**
  * A running API on its own HTTP server.
@@ -126,7 +127,8 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     return resolved.introspection ? result : { ...result, message: withoutSuggestions(result.message) };
   };
   const apollo = createApolloServer({ schema, introspection: resolved.introspection, limits: resolved.limits, format, logger });
-  return new RunningApi({ options, resolved, authenticate, engine, watcher, liveQueries, services, container, schema, format, apollo });
+  const metrics = options.metrics ? startMetricsEndpoint(options.metrics, authenticate) : undefined;
+  return new RunningApi({ options, resolved, authenticate, engine, watcher, liveQueries, services, container, schema, format, apollo, metrics });
 }
 
 interface Parts {
@@ -141,6 +143,7 @@ interface Parts {
   readonly schema: GraphQLSchema;
   readonly format: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly apollo: ApolloServer<ApiContext>;
+  readonly metrics: MetricsEndpoint | undefined;
 }
 
 /** The API's lifecycle: built, then listening or mounted once, then closed once. */
@@ -216,6 +219,8 @@ class RunningApi implements Api {
     await this.parts.engine?.start();
     await apollo.start();
     if (options.health ?? true) addHealthRoutes(app, this.requests, () => this.readiness());
+    const { metrics } = this.parts;
+    if (metrics) app.get(metrics.path, (request, response) => metrics.handle(request, response));
     app.use(path, graphQLRouter({ bodyLimit: limits.bodyLimit, apollo, context: this.context, requests: this.requests, logger }));
     this.webSockets = attachGraphQLWebSockets(server, {
       schema: this.schema,
@@ -251,7 +256,7 @@ class RunningApi implements Api {
         watcher: this.parts.watcher,
       },
       options.timeoutMs ?? 10_000,
-    );
+    ).finally(() => this.parts.metrics?.close());
     return this.closing;
   }
 }

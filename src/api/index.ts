@@ -24,6 +24,7 @@ import 'reflect-metadata';
 export { API_SERVICES, type ApiContext, type ApiServices, type ApiUser, type LiveConnection, type ProjectionTracker } from './api-context';
 export { createApi, type Api, type ListeningApi } from './create-api';
 export type { ApiOptions } from './api-options';
+export type { MetricsOptions } from './metrics-endpoint';
 export type { HttpApp, HttpHandler } from './http-app';
 export type { Readiness } from './readiness';
 export { GOING_AWAY_CLOSE_CODE } from './websocket-server';

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ChangeFeed, ProjectionChange } from '../projections/change-feed';
 import type { ApiContext } from './api-context';
+import { record } from '../internal/metrics';
 
 /** WebSocket close code for a client that does not take its updates fast enough (policy violation). */
 export const SLOW_CONSUMER_CLOSE_CODE = 1008;
@@ -61,6 +62,7 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
   const finish = (): void => {
     if (ended) return;
     ended = true;
+    record.subscriptionOpened(options.projection, -1);
     unsubscribe();
     forgetShutdown();
     wake?.();
@@ -70,6 +72,7 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
     if (last && sameValue(last.value, value)) return;
     last = { value };
     queue.push(value);
+    record.subscriptionPush(options.projection);
     const unsent = connection?.bufferedBytes() ?? 0;
     if (queue.length > subscriptionBuffer || unsent > socketBufferBytes) {
       connection?.close(
@@ -122,6 +125,7 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
         if (change.keys !== 'all' && options.affects && !options.affects(change.keys)) return;
         refresh(change);
       });
+  record.subscriptionOpened(options.projection, 1);
   forgetShutdown = onShutdown(services.shutdown, finish);
 
   refresh();

@@ -1,4 +1,6 @@
 import { delay } from '../internal/delay';
+import { traceCommand, type CommandTrace } from '../internal/telemetry';
+import { TRACEPARENT_KEY } from '../internal/trace-context';
 import type { Aggregate } from '../domain/aggregate';
 import type { Message } from '../domain/message';
 import type { EventStoreReader, EventStoreWriter, JsonObject, RecordedEvent } from '../event-store/event-store';
@@ -115,18 +117,27 @@ export { COMMAND_HASH_KEY } from './command-identity';
  * @throws CommandIdReusedError when the id belongs to a different command.
  * @throws whatever `decide` throws as a DomainError (business rules), DeciderFailedError, InvalidDecisionError.
  */
-export async function handleCommand<Command extends Message, Event extends Message, State>(
+export function handleCommand<Command extends Message, Event extends Message, State>(
   environment: CommandEnvironment,
   aggregate: Aggregate<Command, Event, State>,
   request: CommandRequest<Command>,
 ): Promise<CommandReceipt<Event>> {
-  const context = prepareCommand(environment, aggregate, request);
+  return traceCommand(request, (trace) => runCommand(environment, aggregate, request, trace));
+}
+
+async function runCommand<Command extends Message, Event extends Message, State>(
+  environment: CommandEnvironment,
+  aggregate: Aggregate<Command, Event, State>,
+  request: CommandRequest<Command>,
+  trace: CommandTrace,
+): Promise<CommandReceipt<Event>> {
+  const context = withTraceparent(prepareCommand(environment, aggregate, request), trace.traceparent);
   const { streamName, command, commandId, correlationId } = context;
   const retry = resolveRetryPolicy(environment.retry);
   const random = environment.random ?? Math.random;
   const sleep = environment.sleep ?? delay;
 
-  let loaded = await loadState(environment, aggregate, streamName, commandId);
+  let loaded = await trace.step('load', () => loadState(environment, aggregate, streamName, commandId));
   for (let attempt = 0; ; attempt++) {
     // Retries are recognised before deciding. A retry racing its own first run (both loaded before either
     // appended) is settled by the store: the same decision is answered with the first result, another
@@ -135,10 +146,13 @@ export async function handleCommand<Command extends Message, Event extends Messa
     if (earlier) return earlier;
 
     checkStreamExpectation(aggregate.commands.streamExpectation(command.type), streamName, command.type, loaded.revision);
-    const events = aggregate.decide(command, loaded.state);
+    const state = loaded.state;
+    const events = await trace.step('decide', () => aggregate.decide(command, state));
     if (events.length === 0) return { commandId, streamName, revision: loaded.revision, position: loaded.position, correlationId, events };
 
-    const outcome = await appendDecision(environment.store, aggregate.events, context, loaded, events);
+    const decided = loaded;
+    const backend = (environment.store as { backend?: string }).backend ?? 'other';
+    const outcome = await trace.append(streamName, events.length, backend, () => appendDecision(environment.store, aggregate.events, context, decided, events));
     switch (outcome.kind) {
       case 'appended': {
         const { revision, position } = outcome.result;
@@ -158,4 +172,9 @@ export async function handleCommand<Command extends Message, Event extends Messa
       }
     }
   }
+}
+
+/** The command's events carry its span's trace context, so projections and reactors continue its trace. */
+function withTraceparent<C extends { readonly baseMetadata: object }>(context: C, traceparent: string | undefined): C {
+  return traceparent === undefined ? context : { ...context, baseMetadata: { ...context.baseMetadata, [TRACEPARENT_KEY]: traceparent } };
 }

@@ -5,6 +5,7 @@ import type { RecordedEvent } from '../event-store/event-store';
 import { delay } from '../internal/delay';
 import { errorInfo, toError, type ReactorErrorInfo } from './errors';
 import { withFields } from '../internal/logger';
+import { recordReactorAttempt, traceReactorAttempt } from '../internal/telemetry';
 import type { DeliveryInfo, ReactorContext, ReactorLogger, ResolvedReactor } from './reactor';
 import type { PumpEnvironment, ReactorPump } from './reactor-pump';
 import type { Invocation, ParkedEvent } from './reactor-state-store';
@@ -130,7 +131,8 @@ export class EventDelivery {
       if (this.abort.signal.aborted) return { kind: 'aborted' };
       const started = performance.now();
       try {
-        await this.reactor.handle(event, new DeliveryContext(this.reactor.name, event, { attempt, maxAttempts: retry.maxAttempts }, this));
+        const context = new DeliveryContext(this.reactor.name, event, { attempt, maxAttempts: retry.maxAttempts }, this);
+        await traceReactorAttempt(this.reactor.name, event, attempt, () => this.reactor.handle(event, context));
         this.pump.counters.handled++;
         this.record(event, attempt, 'succeeded', started, undefined);
         return { kind: 'done' };
@@ -158,6 +160,7 @@ export class EventDelivery {
   }
 
   private record(event: RecordedEvent, attempt: number, outcome: Invocation['outcome'], started: number, error: ReactorErrorInfo | undefined): void {
+    recordReactorAttempt(this.reactor.name, outcome);
     this.pump.record({
       reactor: this.reactor.name,
       eventId: event.id,

@@ -6,6 +6,8 @@ import type { Reactor, ReactorHandler, ReactorLogger } from './reactor';
 import { commandSender } from './send-command';
 import { SIGNATURE_HEADER, verifySignature } from './signature';
 import { silentLogger, withFields } from '../internal/logger';
+import { setResponseStatus, traceHttpFunction } from '../internal/telemetry';
+import { TRACEPARENT_KEY } from '../internal/trace-context';
 
 /**
  * How the receiving side of a webhook reactor checks and runs deliveries.
@@ -82,7 +84,7 @@ export function createHttpFunction(handler: ReactorHandler | Reactor, options: H
         answer =
           body === undefined
             ? json(413, { error: { code: 'INVALID_DELIVERY', message: `the body exceeds ${maxBodyBytes} bytes` } })
-            : await handleSignedDelivery(handler, body, headerOf(request.headers[SIGNATURE_HEADER]), options, abort.signal);
+            : await handleSignedDelivery(handler, body, headerOf(request.headers[SIGNATURE_HEADER]), options, abort.signal, headerOf(request.headers[TRACEPARENT_KEY]));
       }
     } catch (error) {
       // The request broke (the client went away mid-body): answer if still possible, never reject.
@@ -115,17 +117,19 @@ export function createLambdaHandler(
     }
     // Header names arrive lower-cased from API Gateway v2 and function URLs, as sent from REST v1.
     const headers = event.headers ?? {};
-    const signature = headers[SIGNATURE_HEADER] ?? Object.entries(headers).find(([name]) => name.toLowerCase() === SIGNATURE_HEADER)?.[1];
-    const answer = await handleSignedDelivery(handler, body, signature, options, new AbortController().signal);
+    const header = (name: string): string | undefined => headers[name] ?? Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
+    const answer = await handleSignedDelivery(handler, body, header(SIGNATURE_HEADER), options, new AbortController().signal, header(TRACEPARENT_KEY));
     return { statusCode: answer.statusCode, headers: { ...answer.headers }, body: answer.body };
   };
 }
 
 /**
- * The platform-independent core of both adapters: verify, parse, run, and say how to answer.
+ * The platform-independent core of both adapters: verify, parse, run, and say how to answer. The
+ * handler runs in a server span that continues `traceparent` (the request's header; else the
+ * event's own), so the commands it sends stay in the workflow's trace.
  *
  * @example
- * const answer = await handleSignedDelivery(handler, rawBody, signatureHeader, { secret });
+ * const answer = await handleSignedDelivery(handler, rawBody, signatureHeader, { secret }, signal, request.headers.traceparent);
  */
 export async function handleSignedDelivery(
   handler: ReactorHandler | Reactor,
@@ -133,9 +137,9 @@ export async function handleSignedDelivery(
   signature: string | undefined,
   options: HttpFunctionOptions,
   signal: AbortSignal = new AbortController().signal,
+  traceparent?: string,
 ): Promise<DeliveryResponse> {
   const handle = typeof handler === 'function' ? handler : handler.handle;
-  const logger = options.logger ?? silentLogger;
   let delivery: ReturnType<typeof parseDelivery>;
   try {
     verifySignature(options.secret, signature, body, {
@@ -148,6 +152,21 @@ export async function handleSignedDelivery(
     if (error instanceof InvalidDeliveryError) return json(400, { error: { code: error.code, message: error.message } });
     throw error;
   }
+  const { reactor, event } = delivery;
+  return traceHttpFunction(traceparent, event.metadata, { reactor, eventId: event.id }, async (span) => {
+    const answer = await runDelivery(handle, delivery, options, signal);
+    setResponseStatus(span, answer.statusCode);
+    return answer;
+  });
+}
+
+async function runDelivery(
+  handle: ReactorHandler,
+  delivery: ReturnType<typeof parseDelivery>,
+  options: HttpFunctionOptions,
+  signal: AbortSignal,
+): Promise<DeliveryResponse> {
+  const logger = options.logger ?? silentLogger;
   const { reactor, event, delivery: info } = delivery;
   const fields = { reactor, eventId: event.id, streamName: event.streamName, attempt: info.attempt };
   try {

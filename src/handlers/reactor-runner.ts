@@ -5,6 +5,7 @@ import type { EventStore } from '../event-store/event-store';
 import type { Position } from '../event-store/position';
 import { InvalidReactorError, ReactorWaitTimeoutError, RunnerStoppedError, UnknownReactorError, errorInfo } from './errors';
 import { silentLogger } from '../internal/logger';
+import { observeLag } from '../internal/metrics';
 import { PartitionLeases, sameSet } from './partition-leases';
 import { ReactorPump, type PumpEnvironment } from './reactor-pump';
 import { resolveReactor } from './reactor';
@@ -38,6 +39,7 @@ export class ReactorRunner {
   private pruneTimer: NodeJS.Timeout | undefined;
   private applying: Promise<void> = Promise.resolve();
   private leases: PartitionLeases | undefined;
+  private stopLagMetrics: (() => void) | undefined;
   readonly workerId: string;
   readonly group: string;
   readonly partitionCount: number;
@@ -116,6 +118,9 @@ export class ReactorRunner {
     prune();
     this.pruneTimer = setInterval(prune, Math.min(PRUNE_EVERY_MS, Math.max(1_000, retentionMs)));
     this.pruneTimer.unref?.();
+    this.stopLagMetrics = observeLag('reactor', async () =>
+      (await this.status()).map((reactor) => ({ name: reactor.name, lagEvents: reactor.lagEvents, lagMs: reactor.lagMs, parked: reactor.parkedCount })),
+    );
   }
 
   /** Switches every pump to these partitions; one switch at a time. */
@@ -136,6 +141,7 @@ export class ReactorRunner {
    */
   async status(): Promise<ReactorStatus[]> {
     const reactors: ReactorStatus[] = [];
+    const head = await this.options.store.headPosition();
     for (const pump of this.pumps.values()) {
       const [stored, counts] = await Promise.all([this.state.loadCheckpoints(pump.reactor.name), this.state.countParked(pump.reactor.name)]);
       const session = pump.active;
@@ -151,7 +157,7 @@ export class ReactorRunner {
         name: pump.reactor.name,
         state: this.stopped ? 'stopped' : session ? 'running' : 'waiting',
         position: lowest,
-        lagEvents: undefined,
+        ...(await this.lag(pump, stored, head)),
         parkedCount: counts.parked,
         lastError: counters.lastError?.error.message,
         kind: pump.reactor.kind,
@@ -166,6 +172,29 @@ export class ReactorRunner {
       });
     }
     return reactors;
+  }
+
+  /** How far behind the head a reactor is: from the lowest finished position over all partitions. */
+  private async lag(pump: ReactorPump, stored: ReadonlyMap<number, Position>, head: Position | undefined): Promise<{ lagEvents: number | undefined; lagMs: number }> {
+    const session = pump.active;
+    const safe = session?.tracker.safePositions();
+    let lowest: Position | undefined;
+    let fromStart = false;
+    for (let partition = 0; partition < this.partitionCount; partition++) {
+      const done = maxOf(stored.get(partition), session?.partitions.has(partition) ? safe?.get(partition) : undefined);
+      if (!done) {
+        fromStart = true;
+        break;
+      }
+      if (!lowest || done.isBefore(lowest)) lowest = done;
+    }
+    const from = fromStart ? undefined : lowest;
+    if (!head || (from && !head.isAfter(from))) return { lagEvents: 0, lagMs: 0 };
+    const lagEvents = this.options.store.capabilities.sequencePositions ? Math.max(0, Number(head.prepare - (from?.prepare ?? 0n))) : undefined;
+    for await (const next of this.options.store.readAll({ fromPosition: from ?? 'start', filter: pump.reactor.filter, maxCount: 1 })) {
+      return { lagEvents, lagMs: next.position.isAfter(head) ? 0 : Math.max(0, Date.now() - next.recordedAt.getTime()) };
+    }
+    return { lagEvents, lagMs: 0 };
   }
 
   /**
@@ -293,6 +322,7 @@ export class ReactorRunner {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopLagMetrics?.();
     for (const timer of [this.redriveTimer, this.pruneTimer]) if (timer) clearInterval(timer);
     await this.leases?.stop();
     await this.applying;

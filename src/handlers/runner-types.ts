@@ -72,8 +72,17 @@ export interface ReactorStatus {
    * finished. Undefined until every partition has one.
    */
   readonly position: string | undefined;
-  /** Not measured (it would cost a count of the log); always undefined. */
+  /**
+   * Events in the store after the lowest position this worker has finished in every partition (stored
+   * checkpoints, or newer finished work), counting every event type; undefined when the store's
+   * positions are not sequences (EventStoreDB).
+   */
   readonly lagEvents: number | undefined;
+  /**
+   * How long ago the first event of the reactor's types after that position was recorded, in ms; 0
+   * when there is none. An upper bound: partitions ahead of the lowest may have handled it.
+   */
+  readonly lagMs: number;
   /** Stored parked events (all partitions). */
   readonly parkedCount: number;
   /** The last failed attempt's message, since this runner started. */

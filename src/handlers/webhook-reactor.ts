@@ -5,6 +5,8 @@ import { InvalidReactorError, WebhookDeliveryError } from './errors';
 import { toDeliveryPayload } from './delivery-payload';
 import { resolveReactor, type Reactor, type ReactorContext, type ReactorEvent, type ReactorOptions } from './reactor';
 import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signDelivery } from './signature';
+import { traceWebhookDelivery } from '../internal/telemetry';
+import { TRACEPARENT_KEY } from '../internal/trace-context';
 
 /**
  * A reactor that POSTs each event to an HTTP endpoint (a serverless function, another service).
@@ -109,6 +111,11 @@ export function defineWebhookReactor(options: WebhookReactorOptions): WebhookRea
     // The time limits are undici's (connect, headers, body: each `timeoutMs`): cheaper than a timer
     // signal per request. The context's signal aborts on stop.
     const signal = context.signal;
+    await traceWebhookDelivery(resolved.name, event, target, (traceparent) => deliver(body, event.id, traceparent, signal));
+  };
+
+  /** One POST; resolves with the 2xx status, throws WebhookDeliveryError (with the status when there was an answer). */
+  const deliver = async (body: string, eventId: string, traceparent: string | undefined, signal: AbortSignal): Promise<number> => {
     let response: Dispatcher.ResponseData;
     try {
       response = await dispatcher().request({
@@ -119,7 +126,8 @@ export function defineWebhookReactor(options: WebhookReactorOptions): WebhookRea
           ...lowerCased(headers),
           'content-type': 'application/json',
           [SIGNATURE_HEADER]: signDelivery(secret, body, Math.floor(now() / 1000)),
-          [IDEMPOTENCY_HEADER]: event.id,
+          [IDEMPOTENCY_HEADER]: eventId,
+          ...(traceparent !== undefined ? { [TRACEPARENT_KEY]: traceparent } : {}),
         },
         body,
       });
@@ -132,7 +140,7 @@ export function defineWebhookReactor(options: WebhookReactorOptions): WebhookRea
     if (statusCode >= 200 && statusCode < 300) {
       // Read (not dumped): the answer is small, and dump() costs more per request.
       await response.body.text().catch(() => undefined);
-      return;
+      return statusCode;
     }
     const text = await response.body.text().catch(() => '');
     const reason = `POST ${target.origin}${target.pathname} answered ${statusCode}${text ? `: ${text.slice(0, REASON_LIMIT)}` : ''}`;

@@ -5,6 +5,7 @@ import { InlineProjectionFailedError, InvalidProjectionError } from './errors';
 import type { ProjectionEntry } from './projection-entry';
 import type { ReadModelStore } from './read-model-store';
 import { handleBatch } from './handle-batch';
+import { traceProjectionBatch } from '../internal/telemetry';
 import type { ProjectionEventSource, SlotRunner } from './slot-runner';
 
 /** One projection's share of an append, committed inline, to announce once the append has committed. */
@@ -73,10 +74,8 @@ export class InlineProjections {
       const events = context.events.filter((event) => types.has(event.type));
       if (events.length === 0) continue;
       try {
-        const result = await commitInline(
-          slot.layout,
-          { context, events, eventTypes: entry.definition.eventTypes },
-          (tx) => handleBatch(entry.definition, events, tx),
+        const result = await traceProjectionBatch(name, events, () =>
+          commitInline(slot.layout, { context, events, eventTypes: entry.definition.eventTypes }, (tx) => handleBatch(entry.definition, events, tx)),
         );
         if (result) applied.push({ entry, runner, version: slot.layout.version, keys: result.keys, position: events[events.length - 1]!.position, count: events.length });
       } catch (error) {

@@ -10,6 +10,7 @@ import type { ReadModelStore } from './read-model-store';
 import type { RetryPolicy } from './retry-policy';
 import { DEFAULT_BATCH_SIZE, SlotLifecycle } from './slot-lifecycle';
 import type { ProjectionEventSource } from './slot-runner';
+import { observeLag } from '../internal/metrics';
 
 export interface ProjectionEngineOptions {
   /** Where events come from. */
@@ -63,6 +64,7 @@ export class ProjectionEngine {
   private stopped = false;
   private readonly stopping = new AbortController();
   private removeAppendHook: (() => void) | undefined;
+  private stopLagMetrics: (() => void) | undefined;
   private readonly inline: InlineProjections;
   private readonly slots: SlotLifecycle;
 
@@ -104,12 +106,16 @@ export class ProjectionEngine {
     this.started = true;
     await Promise.all([...this.entries.values()].map((entry) => this.slots.open(entry)));
     if (!this.stopped) this.removeAppendHook = this.inline.install();
+    this.stopLagMetrics ??= observeLag('projection', async () =>
+      (await this.statuses()).map((status) => ({ name: status.name, lagEvents: status.lagEvents, lagMs: status.lagMs })),
+    );
   }
 
   /** Stops every projection after its batch in flight; checkpoints stay where they are. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopLagMetrics?.();
     this.removeAppendHook?.();
     this.removeAppendHook = undefined;
     this.stopping.abort();

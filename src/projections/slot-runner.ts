@@ -10,6 +10,7 @@ import type { ProjectionErrorInfo, ProjectionState, SlotStatus } from './project
 import type { ProjectionFailure, ReadModelStore, SlotLayout } from './read-model-store';
 import { followStore, type FollowRun, type FollowVerdict } from '../internal/follow-store';
 import { retryDelay, type RetryPolicy } from './retry-policy';
+import { traceProjectionBatch } from '../internal/telemetry';
 import { isTransientError } from './transient-error';
 
 /** What the engine needs of the event store. */
@@ -286,10 +287,12 @@ export class SlotRunner {
   private async commit(events: RecordedEvent[]): Promise<void> {
     const last = events[events.length - 1]!;
     const { definition } = this.options;
-    const result = await this.options.store.commitBatch(
-      this.layout,
-      { from: this.checkpointValue, to: last.position, eventCount: events.length },
-      (tx) => handleBatch(definition, events, tx),
+    const result = await traceProjectionBatch(definition.name, events, () =>
+      this.options.store.commitBatch(
+        this.layout,
+        { from: this.checkpointValue, to: last.position, eventCount: events.length },
+        (tx) => handleBatch(definition, events, tx),
+      ),
     );
     this.checkpointValue = last.position;
     if (!this.covered || last.position.isAfter(this.covered)) this.covered = last.position;

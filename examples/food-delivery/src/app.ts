@@ -168,6 +168,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       // A demo on your machine: every request acts as this user. Put a JWT secret here for real use.
       auth: { mode: 'off', developmentUser: { id: 'demo', roles: ['customer', 'restaurant', 'admin'] } },
       introspection: true,
+      // eventfold_… metrics in Prometheus text at /metrics; admins only (here: the demo user).
+      metrics: true,
       logger,
     });
 

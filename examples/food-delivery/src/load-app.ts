@@ -1,32 +1,35 @@
-// Loads the app module for `npm start`. The build (`npm run build:example`) writes dist/app.js with tsc
-// and bundles it into dist/app.bundle.js (scripts/bundle-example.mjs). Starting from the bundle with a
+// Loads the app for `npm start` (entry.ts: the app, its logger and telemetry). The build (`npm run
+// build:example`) compiles it with tsc and bundles dist/entry.js into dist/app.bundle.js
+// (scripts/bundle-example.mjs). Starting from the bundle with a
 // V8 code cache roughly halves the CPU a start costs (see the README's "Production" notes). Under the
-// TypeScript loader (`npm run dev`) or when the bundle is missing or older than app.js, it is plain
-// require('./app').
+// TypeScript loader (`npm run dev`) or when the bundle is missing or older than tsc's last build, it is
+// plain require('./entry').
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
-type AppModule = typeof import('./app');
+type AppModule = typeof import('./entry');
 
 /** The loaded app, and a way to save the code cache once the app serves (compiled functions included). */
 export interface LoadedApp {
   readonly app: AppModule;
   /** Writes the V8 code cache beside the bundle if it was missing or stale; best effort, never throws. */
   readonly saveCodeCache: () => void;
-  /** Loaded from the bundle (else from app.js, module by module). */
+  /** Loaded from the bundle (else from entry.js, module by module). */
   readonly bundled: boolean;
   /** V8 accepted the code cache, so the bundle was not compiled. */
   readonly cacheUsed: boolean;
 }
 
-/** Loads `app` from `directory` (the folder of this file by default). */
+/** Loads the app from `directory` (the folder of this file by default). */
 export function loadApp(directory: string = __dirname): LoadedApp {
   const bundle = join(directory, 'app.bundle.js');
-  if (!isFresh(bundle, join(directory, 'app.js'))) {
-    // The module next to this one: app.js when compiled, app.ts under the TypeScript loader.
-    const app = createRequire(join(directory, 'load-app.js'))('./app') as AppModule;
+  // tsc -b rewrites only the files that changed, but always its build info: a bundle older than that
+  // (a tsc-only rebuild) is stale. Without build info, compare with the entry itself.
+  if (!isFresh(bundle, [join(directory, 'build.tsbuildinfo'), join(directory, 'entry.js')])) {
+    // The module next to this one: entry.js when compiled, entry.ts under the TypeScript loader.
+    const app = createRequire(join(directory, 'load-app.js'))('./entry') as AppModule;
     return { app, saveCodeCache: () => {}, bundled: false, cacheUsed: false };
   }
   const source = readFileSync(bundle, 'utf8');
@@ -73,11 +76,20 @@ function readCache(file: string, buildId: string): Buffer | undefined {
   return content.subarray(0, header.length).equals(header) ? content.subarray(header.length) : undefined;
 }
 
-/** The bundle exists and was built from the current app.js (not older than it). */
-function isFresh(bundle: string, source: string): boolean {
+/** The bundle exists and is not older than any of `sources` that exist (at least one must). */
+function isFresh(bundle: string, sources: readonly string[]): boolean {
+  let built: number;
   try {
-    return statSync(bundle).mtimeMs >= statSync(source).mtimeMs;
+    built = statSync(bundle).mtimeMs;
   } catch {
     return false;
   }
+  const times = sources.flatMap((source) => {
+    try {
+      return [statSync(source).mtimeMs];
+    } catch {
+      return [];
+    }
+  });
+  return times.length > 0 && times.every((time) => built >= time);
 }

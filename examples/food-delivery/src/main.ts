@@ -1,24 +1,14 @@
 // `npm start`: the food-delivery app on the embedded SQLite store (or EVENTFOLD_STORE), until Ctrl-C.
-import type { AppLogger } from './app';
+// Logs are JSON lines (pino, LOG_LEVEL); the banner below is plain text for the person at the terminal.
 import { loadApp } from './load-app';
 
-const { app: appModule, saveCodeCache } = loadApp();
-const { configFromEnv, startApp } = appModule;
-
-const logger: AppLogger = {
-  debug: () => {},
-  info: (first: Record<string, unknown> | string, message?: string) => console.log(line(first, message)),
-  warn: (first: Record<string, unknown> | string, message?: string) => console.warn(line(first, message)),
-  error: (first: Record<string, unknown> | string, message?: string) => console.error(line(first, message)),
-};
-
-/** `message {"field":1}` from either call shape (`(fields, message)` or `(message)`). */
-function line(first: Record<string, unknown> | string, message?: string): string {
-  if (typeof first === 'string') return first;
-  return Object.keys(first).length > 0 ? `${message ?? ''} ${JSON.stringify(first)}` : (message ?? '');
-}
-
 async function main(): Promise<void> {
+  // The app, its logger and telemetry: one bundle with a code cache when built (load-app.ts).
+  const { app: entry, saveCodeCache } = loadApp();
+  const { configFromEnv, createLogger, startApp, startTelemetry } = entry;
+  const logger = createLogger(process.env);
+  // Before the app, so that its first request is traced already.
+  const stopTelemetry = startTelemetry(process.env);
   const config = configFromEnv(process.env, logger);
   const app = await startApp(config);
   saveCodeCache();
@@ -29,6 +19,8 @@ async function main(): Promise<void> {
       `  Web page          ${app.url}`,
       `  GraphQL           ${app.graphqlUrl} (subscriptions on the same port)`,
       `  Payment function  ${app.paymentUrl}`,
+      `  Metrics           ${app.url}metrics`,
+      `  Telemetry         ${stopTelemetry ? `OTLP ${process.env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || 'http/protobuf'} to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}` : 'off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces and metrics)'}`,
       `  Restaurant approval: ${config.restaurantApproval}`,
       '',
       '  Ctrl-C stops it; the orders stay in the store.',
@@ -44,7 +36,10 @@ async function main(): Promise<void> {
     }
     stopping = true;
     console.log(`${signal}: shutting down… (press Ctrl-C again to force)`);
-    app.close().then(
+    app
+      .close()
+      .then(() => stopTelemetry?.())
+      .then(
       () => {
         console.log('stopped cleanly');
         process.exit(0);

@@ -1,5 +1,5 @@
 // How `npm start` loads the app (src/load-app.ts): from the bundle with a V8 code cache when the bundle is
-// current, else module by module from app.js. Real files in a temp folder, loaded by Node's own loader.
+// current, else module by module from entry.js. Real files in a temp folder, loaded by Node's own loader.
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,14 +17,14 @@ describe('loadApp', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'load-app-'));
-    writeFileSync(join(dir, 'app.js'), "exports.which = 'app.js';\n");
+    writeFileSync(join(dir, 'entry.js'), "exports.which = 'entry.js';\n");
     writeFileSync(join(dir, 'helper.js'), "exports.name = 'helper beside the bundle';\n");
     // A bundle's require and __dirname are its own folder's, as for a module Node loads itself.
     writeFileSync(
       join(dir, 'app.bundle.js'),
       bundleSource("exports.which = 'bundle'; exports.dir = __dirname; exports.helper = require('./helper.js').name; exports.self = module.filename;\n"),
     );
-    at('app.js', 1_000_000);
+    at('entry.js', 1_000_000);
     at('app.bundle.js', 1_000_100);
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,11 +35,19 @@ describe('loadApp', () => {
     expect(loaded.app as unknown).toEqual({ which: 'bundle', dir, helper: 'helper beside the bundle', self: join(dir, 'app.bundle.js') });
   });
 
-  it('falls back to app.js when the bundle is missing or older than app.js (a tsc-only rebuild)', () => {
+  it('falls back to entry.js when the bundle is missing or older than entry.js (a tsc-only rebuild)', () => {
     at('app.bundle.js', 999_000);
-    expect(loadApp(dir)).toMatchObject({ bundled: false, app: { which: 'app.js' } });
+    expect(loadApp(dir)).toMatchObject({ bundled: false, app: { which: 'entry.js' } });
     rmSync(join(dir, 'app.bundle.js'));
-    expect(loadApp(dir)).toMatchObject({ bundled: false, app: { which: 'app.js' } });
+    expect(loadApp(dir)).toMatchObject({ bundled: false, app: { which: 'entry.js' } });
+  });
+
+  it("falls back when tsc rebuilt other files since the bundle (its build info is newer), though entry.js is not", () => {
+    writeFileSync(join(dir, 'build.tsbuildinfo'), '{}');
+    at('build.tsbuildinfo', 1_000_200);
+    expect(loadApp(dir)).toMatchObject({ bundled: false, app: { which: 'entry.js' } });
+    at('app.bundle.js', 1_000_300);
+    expect(loadApp(dir)).toMatchObject({ bundled: true, app: { which: 'bundle' } });
   });
 
   it('saves a code cache once, and the next start uses it instead of compiling', () => {
