@@ -9,6 +9,9 @@ import type { DeliveryInfo, ReactorContext, ReactorLogger, ResolvedReactor } fro
 import type { PumpEnvironment, ReactorPump } from './reactor-pump';
 import type { Invocation, ParkedEvent } from './reactor-state-store';
 import { commandSender } from './send-command';
+import { partitionOf } from './partitions';
+import type { TimerScheduler } from './timer-scheduler';
+import type { TimerScheduling } from './timer-runtime';
 
 type Outcome =
   | { readonly kind: 'done' }
@@ -43,6 +46,14 @@ export class EventDelivery {
 
   get commands(): CommandEnvironment {
     return this.environment.commands;
+  }
+
+  get timers(): TimerScheduling {
+    return this.environment.timers;
+  }
+
+  get partitionCount(): number {
+    return this.environment.partitionCount;
   }
 
   /** Handles a live event; marks it done (checkpointable) once it is handled or parked. */
@@ -130,7 +141,9 @@ export class EventDelivery {
       if (this.abort.signal.aborted) return { kind: 'aborted' };
       const started = performance.now();
       try {
-        await this.reactor.handle(event, new DeliveryContext(this.reactor.name, event, { attempt, maxAttempts: retry.maxAttempts }, this));
+        const context = new DeliveryContext(this.reactor.name, event, { attempt, maxAttempts: retry.maxAttempts }, this);
+        await this.reactor.handle(event, context);
+        await context.commitTimers();
         this.pump.counters.handled++;
         this.record(event, attempt, 'succeeded', started, undefined);
         return { kind: 'done' };
@@ -220,10 +233,27 @@ class DeliveryContext implements ReactorContext {
 
   send: ReactorContext['send'] = (aggregate, request) =>
     commandSender(this.session.commands, this.reactorName, this.event)(aggregate, request);
+
+  private scheduler: TimerScheduler | undefined;
+
+  private timerScheduler(): TimerScheduler {
+    return (this.scheduler ??= this.session.timers.scheduler(this.reactorName, this.event, partitionOf(this.event.streamName, this.session.partitionCount)));
+  }
+
+  schedule: ReactorContext['schedule'] = (aggregate, request, when) => this.timerScheduler().schedule(aggregate, request, when);
+
+  cancelSchedule: ReactorContext['cancelSchedule'] = (key) => this.timerScheduler().cancel(key);
+
+  /** Writes the timers the handler set or cancelled (after it succeeded, before the event counts as done). */
+  async commitTimers(): Promise<void> {
+    if (this.scheduler && this.scheduler.changes.length > 0) await this.session.timers.commit(this.scheduler.changes);
+  }
 }
 
 interface PumpSessionView {
   readonly signal: AbortSignal;
   readonly logger: ReactorLogger;
   readonly commands: CommandEnvironment;
+  readonly timers: TimerScheduling;
+  readonly partitionCount: number;
 }
