@@ -367,6 +367,8 @@ export class ReactorRunner {
   async timersSettled(): Promise<void> {
     await this.timers.wheel?.wake();
     await this.timers.wheel?.settled();
+    // Their attempts are in the invocation log by then.
+    await Promise.all([...this.pumps.values()].map((pump) => pump.flushInvocations()));
   }
 
   private pumpOf(name: string): ReactorPump {
