@@ -142,8 +142,7 @@ export class ReactorRunner {
     this.applying = this.applying.then(async () => {
       if (sameSet(partitions, this.held) && partitions.size > 0) return;
       this.held = partitions;
-      this.timers.wheel?.setPartitions(partitions);
-      await Promise.all([...this.pumps.values()].map((pump) => pump.run(partitions)));
+      await Promise.all([...[...this.pumps.values()].map((pump) => pump.run(partitions)), this.timers.wheel?.setPartitions(partitions)]);
     });
     return this.applying;
   }

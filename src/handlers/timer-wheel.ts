@@ -54,11 +54,17 @@ export class TimerWheel {
 
   constructor(private readonly settings: TimerWheelSettings) {}
 
-  /** Fires the timers of these partitions from now on; work on others stops between attempts. */
-  setPartitions(partitions: ReadonlySet<number>): void {
-    this.partitions = [...partitions].sort((a, b) => a - b);
+  /**
+   * Fires the timers of these partitions from now on. Timers being sent finish their attempt first, so
+   * that a partition given up is not fired here while its next holder fires it too.
+   */
+  async setPartitions(partitions: ReadonlySet<number>): Promise<void> {
+    this.partitions = [];
     this.abort.abort();
     this.abort = new AbortController();
+    await this.waking;
+    await Promise.all(this.inFlight.values());
+    this.partitions = [...partitions].sort((a, b) => a - b);
     void this.wake();
   }
 

@@ -44,7 +44,7 @@ export function timerStoreConformance(name: string, create: () => Promise<TimerS
       await store.applyTimerChanges([{ kind: 'set', timer: set }]);
       const stored = await store.getTimer(reactor, 'a');
       expect(stored).toEqual({ ...set, status: 'pending', attempts: 0 });
-      const mine = (items: readonly { reactor: string }[]) => items.filter((item) => item.reactor === reactor);
+      const mine = <T extends { reactor: string }>(items: readonly T[]) => items.filter((item) => item.reactor === reactor);
       expect(mine(await store.dueTimers([0], new Date(BASE + 59_999), 100))).toEqual([]);
       expect(mine(await store.dueTimers([1], new Date(BASE + 60_000), 100))).toEqual([]);
       expect(mine(await store.dueTimers([0, 1], new Date(BASE + 60_000), 100)).map((item) => item.key)).toEqual(['a']);

@@ -63,7 +63,7 @@ export function expiryReactor(afterMs: number, options: { name?: string; command
     handle(event, context) {
       const key = `expire-${event.streamName}`;
       if (event.type === 'TicketOpened') {
-        const command = options.command === 'Refuse' ? ({ type: 'Refuse', data: {} } as const) : ({ type: 'ExpireTicket', data: { reason: 'TIMEOUT' } } as const);
+        const command: TicketCommand = options.command === 'Refuse' ? { type: 'Refuse', data: {} } : { type: 'ExpireTicket', data: { reason: 'TIMEOUT' } };
         context.schedule(ticket, { streamName: event.streamName, command }, { afterMs, key });
       }
       if (event.type === 'TicketClosed') context.cancelSchedule(key);
