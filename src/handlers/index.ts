@@ -45,6 +45,14 @@ export type {
 export { InMemoryReactorStateStore } from './in-memory-reactor-state-store';
 export { systemClock, type Clock } from './clock';
 export { InMemoryTimerStore } from './in-memory-timer-store';
+export {
+  defineProcess,
+  type ProcessCommand,
+  type ProcessDecision,
+  type ProcessDefinition,
+  type ProcessEvent,
+  type ProcessTimer,
+} from './process';
 export type { ScheduleOptions } from './timer-scheduler';
 export {
   timerCommandId,

@@ -15,3 +15,4 @@ export {
 } from './decider-specification';
 export { verifyReactor, type IssuedEvent, type ReactorScenario, type ReactorVerification, type ScenarioEvent } from './verify-reactor';
 export { ManualClock } from './manual-clock';
+export { verifyProcess, type ProcessScenario } from './verify-process';

@@ -67,6 +67,8 @@ export interface ReactorScenario<World = undefined> {
    * forward at random points in between (never past that end).
    */
   readonly advanceMs?: number;
+  /** Streams whose events are left out of the issued commands compared (a process's own streams). */
+  readonly ignoreStreamPrefixes?: readonly string[];
 }
 
 /** What a passing verification checked. */
@@ -222,6 +224,7 @@ async function execute<World>(run: PreparedRun<World>, deliveries: readonly Reco
   const scenarioIds = new Set(run.recorded.map((event) => event.id));
   const issued: IssuedEvent[] = [];
   for await (const event of store.readAll()) {
+    if (scenario.ignoreStreamPrefixes?.some((prefix) => event.streamName.startsWith(prefix))) continue;
     if (!scenarioIds.has(event.id)) issued.push({ streamName: event.streamName, type: event.type, data: event.data });
   }
   issued.sort((a, b) => compareText(canonical(a), canonical(b)));
