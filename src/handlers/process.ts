@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { upcastRecorded } from '../commands/upcast-recorded';
 import { defineAggregate, type Aggregate } from '../domain/aggregate';
-import { defineCommands, type CommandCatalog } from '../domain/command-catalog';
+import { defineCommands } from '../domain/command-catalog';
 import type { Decider } from '../domain/decider';
 import { defineEvents, type EventCatalog } from '../domain/event-catalog';
 import type { Message } from '../domain/message';
@@ -54,12 +54,12 @@ export interface ProcessDefinition<State, Event extends Message = Message> exten
   /** Upcasts events to the catalog's current schema before the process sees them. */
   readonly events?: EventCatalog<Event>;
   /** The process instance an event belongs to (letters, digits, `_`, `-`, `.`, `:`; up to 100), or undefined to ignore it. */
-  correlate(event: ProcessEvent<Event>): string | undefined;
-  initialState(): State;
+  readonly correlate: (event: ProcessEvent<Event>) => string | undefined;
+  readonly initialState: () => State;
   /** Pure; the state must be plain JSON (it is stored with each event the process sees). */
-  evolve(state: State, event: ProcessEvent<Event>): State;
+  readonly evolve: (state: State, event: ProcessEvent<Event>) => State;
   /** Pure: the same state and event give the same decision. */
-  decide(state: State, event: ProcessEvent<Event>): ProcessDecision;
+  readonly decide: (state: State, event: ProcessEvent<Event>) => ProcessDecision;
 }
 
 const KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -116,7 +116,7 @@ export function defineProcess<State, Event extends Message = Message>(definition
     if (typeof key !== 'string' || !KEY.test(key)) {
       throw new NonRetryableError(`${where}: correlate gave ${JSON.stringify(key)}; a key is 1-100 letters, digits, '_', '-', '.' or ':'`);
     }
-    const observed: ObservedEvent = { ...event, recordedAt: event.recordedAt.toISOString(), data: event.data as unknown };
+    const observed: ObservedEvent = { ...event, recordedAt: event.recordedAt.toISOString(), data: event.data };
     const receipt = await context.send(journal, {
       streamName: journal.streamName(key),
       command: { type: 'ObserveEvent', data: { event: observed } },
@@ -151,7 +151,7 @@ function toProcessEvent<Event extends Message>(event: ReactorEvent): ProcessEven
   return {
     id: event.id,
     type: event.type,
-    data: event.data as Event['data'],
+    data: event.data,
     streamName: event.streamName,
     position: event.position.toString(),
     recordedAt: event.recordedAt,
@@ -168,7 +168,7 @@ function journalOf<State, Event extends Message>(name: string, definition: Proce
     JSON.parse(
       JSON.stringify(
         seen.reduce(
-          (state, observed) => definition.evolve(state, { ...observed, recordedAt: new Date(observed.recordedAt), data: observed.data as Event['data'] }),
+          (state, observed) => definition.evolve(state, { ...observed, recordedAt: new Date(observed.recordedAt), data: observed.data }),
           definition.initialState(),
         ),
       ) ?? 'null',
@@ -184,8 +184,8 @@ function journalOf<State, Event extends Message>(name: string, definition: Proce
   };
   return defineAggregate({
     category: `process_${name.replace(/[^A-Za-z0-9_]/g, '_')}`,
-    commands: defineCommands({ ObserveEvent: { schema: z.object({ event: observedEvent }), stream: 'any' } }) as unknown as CommandCatalog<JournalCommand>,
-    events: defineEvents({ ProcessEventObserved: z.object({ event: observedEvent, state: z.unknown() }) }) as unknown as EventCatalog<JournalEvent>,
+    commands: defineCommands({ ObserveEvent: { schema: z.object({ event: observedEvent }), stream: 'any' } }),
+    events: defineEvents({ ProcessEventObserved: z.object({ event: observedEvent, state: z.unknown() }) }),
     decider,
   });
 }

@@ -1,4 +1,4 @@
-import type { Aggregate } from '../domain/aggregate';
+import type { AnyAggregate } from './timer-runtime';
 import type { Clock } from './clock';
 import type { TimerStore } from './timer-store';
 import type { CommandEnvironment } from '../commands/handle-command';
@@ -42,7 +42,7 @@ export interface ReactorRunnerOptions {
   /** Uniform in [0, 1), for retry jitter. Default `Math.random`. */
   readonly random?: () => number;
   /** The aggregates that timers (`context.schedule`) may send commands to. */
-  readonly aggregates?: readonly Aggregate<any, any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any -- any aggregate's commands
+  readonly aggregates?: readonly AnyAggregate[];
   /** Where timers live. Default: a table in the store's own database (memory for the in-memory store). */
   readonly timers?: TimerStore;
   /** The time timers are due by, and their wake-ups. Default: the system clock; tests pass a `ManualClock`. */

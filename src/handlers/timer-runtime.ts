@@ -10,6 +10,9 @@ import { TimerScheduler, type SchedulingEvent } from './timer-scheduler';
 import { lastChangePerKey, type TimerChange, type TimerStore } from './timer-store';
 import { TimerWheel, type TimerOwner } from './timer-wheel';
 
+/** An aggregate of any messages, as the runner's `aggregates` list takes them. */
+export type AnyAggregate = Aggregate<any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- any aggregate's commands
+
 /** What a handler's context needs to set timers: a scheduler per attempt, and the write after success. */
 export interface TimerScheduling {
   scheduler(reactor: string, event: SchedulingEvent, partition: number): TimerScheduler;
@@ -51,14 +54,14 @@ export class TimerRuntime implements TimerScheduling {
     settings: {
       readonly clock: Clock;
       readonly commands: CommandEnvironment;
-      readonly aggregates: readonly Aggregate<Message, Message, unknown>[];
+      readonly aggregates: readonly AnyAggregate[];
       readonly workerId: string;
       readonly logger: Logger;
       readonly random: () => number;
     },
   ) {
     const aggregates = new Map<string, Aggregate<Message, Message, unknown>>();
-    for (const aggregate of settings.aggregates) {
+    for (const aggregate of settings.aggregates as readonly unknown[] as readonly Aggregate<Message, Message, unknown>[]) {
       if (typeof aggregate?.category !== 'string' || typeof aggregate.parseCommand !== 'function') {
         throw new InvalidReactorError('options.aggregates must be aggregates (defineAggregate)');
       }

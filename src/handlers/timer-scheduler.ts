@@ -67,7 +67,7 @@ export class TimerScheduler {
     const dueAt = dueTime(where, this.event, when);
     const key = when.key ?? `${this.event.id}:${request.streamName}:${command.type}`;
     checkKey(where, key);
-    const target = commandTarget(this.event, request as ReactorCommand<Message>);
+    const target = commandTarget(this.event, request);
     this.changes.push({
       kind: 'set',
       timer: {

@@ -5,6 +5,7 @@ import type { RecordedEvent } from '../event-store/event-store';
 import { errorInfo, type ReactorErrorInfo } from '../handlers/errors';
 import { InMemoryTimerStore } from '../handlers/in-memory-timer-store';
 import type { ResolvedReactor } from '../handlers/reactor';
+import type { AnyAggregate } from '../handlers/timer-runtime';
 import { TimerScheduler } from '../handlers/timer-scheduler';
 import { lastChangePerKey, timerCommandId, type StoredTimer, type TimerChange } from '../handlers/timer-store';
 
@@ -24,11 +25,11 @@ export class ScenarioTimers {
   constructor(
     private readonly reactor: ResolvedReactor,
     private readonly environment: CommandEnvironment,
-    aggregates: readonly Aggregate<Message, Message, unknown>[],
+    aggregates: readonly AnyAggregate[],
     recorded: readonly RecordedEvent[],
     advanceMs: number | undefined,
   ) {
-    this.aggregates = new Map(aggregates.map((aggregate) => [aggregate.category, aggregate]));
+    this.aggregates = new Map((aggregates as readonly unknown[] as readonly Aggregate<Message, Message, unknown>[]).map((aggregate) => [aggregate.category, aggregate]));
     const times = recorded.map((event) => event.recordedAt.getTime());
     this.start = Math.min(...times);
     const last = Math.max(...times);

@@ -9,7 +9,7 @@ import { resolveReactor, type Reactor, type ResolvedReactor } from '../handlers/
 import { commandSender } from '../handlers/send-command';
 import { lineDiff } from './line-diff';
 import { ScenarioTimers } from './scenario-timers';
-import type { Aggregate } from '../domain/aggregate';
+import type { AnyAggregate } from '../handlers/timer-runtime';
 
 /** One event of a scenario, appended in this order before the reactor runs. */
 export interface ScenarioEvent {
@@ -60,7 +60,7 @@ export interface ReactorScenario<World = undefined> {
   /** Extra command environment for `context.send` (a clock, a cache); the store is the scenario's. */
   readonly commands?: Omit<CommandEnvironment, 'store'>;
   /** The aggregates timers (`context.schedule`) send commands to. */
-  readonly aggregates?: readonly Aggregate<any, any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any -- any aggregate's commands
+  readonly aggregates?: readonly AnyAggregate[];
   /**
    * How far time moves past the last event's `recordedAt` at the end, firing the timers due by then
    * (their commands count as issued). Default: far enough for every timer. Shuffled runs also jump time

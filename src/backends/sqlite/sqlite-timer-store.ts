@@ -157,7 +157,7 @@ export class SqliteTimerStore implements TimerStore {
   dueTimers(partitions: readonly number[], now: Date, limit: number): Promise<StoredTimer[]> {
     const held = new Set(partitions);
     const timers: StoredTimer[] = [];
-    for (const row of this.statements.due.iterate(now.getTime()) as IterableIterator<TimerRow>) {
+    for (const row of this.statements.due.iterate(now.getTime())) {
       if (!held.has(row.partition)) continue;
       timers.push(fromRow(row));
       if (timers.length >= limit) break;
