@@ -32,7 +32,9 @@ export class InMemoryTimerStore implements TimerStore {
       if (change.kind === 'set') {
         this.timers.set(id, { ...change.timer, status: 'pending', attempts: 0 });
       } else if (existing) {
-        this.timers.set(id, { ...existing, status: 'cancelled', version, settledAt: new Date() });
+        // A sent timer stays sent; the version still moves, so that no older set revives it.
+        const open = existing.status === 'pending' || existing.status === 'parked';
+        this.timers.set(id, open ? { ...existing, status: 'cancelled', version, settledAt: new Date() } : { ...existing, version });
       } else {
         // A cancel before its timer arrived (events in another order): the tombstone keeps the late set out.
         this.timers.set(id, tombstone(reactor, key, change.partition, version));

@@ -63,6 +63,11 @@ export function timerStoreConformance(name: string, create: () => Promise<TimerS
       await store.settleTimer(reactor, 'k', version(11), { status: 'fired', attempts: 1 }, new Date(BASE + 10));
       await store.applyTimerChanges([{ kind: 'set', timer: timer(reactor, 'k', { version: version(11), dueAt: new Date(BASE + 3) }) }]);
       expect((await store.getTimer(reactor, 'k'))?.status).toBe('fired');
+      // A later cancel (the workflow moved on) leaves it shown as sent, and keeps older sets out.
+      await store.applyTimerChanges([{ kind: 'cancel', reactor, key: 'k', partition: 0, version: version(12) }]);
+      expect((await store.getTimer(reactor, 'k'))?.status).toBe('fired');
+      await store.applyTimerChanges([{ kind: 'set', timer: timer(reactor, 'k', { version: version(11) }) }]);
+      expect((await store.getTimer(reactor, 'k'))?.status).toBe('fired');
     });
 
     it('cancels by a later event, keeps a cancel that came first, and settles only the version it fired', async () => {

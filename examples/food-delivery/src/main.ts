@@ -24,7 +24,7 @@ async function main(): Promise<void> {
       `  Web page          ${app.url}`,
       `  GraphQL           ${app.graphqlUrl} (subscriptions on the same port)`,
       `  Payment function  ${app.paymentUrl}`,
-      `  Restaurant approval: ${config.restaurantApproval}`,
+      `  Restaurant approval: ${config.restaurantApproval}${config.restaurantApproval === 'manual' ? ` (paid orders wait ${config.approvalTimeoutMs} ms)` : ''}`,
       '',
       '  Ctrl-C stops it; the orders stay in the store.',
       '',

@@ -86,7 +86,10 @@ export class PostgresTimerStore implements TimerStore {
           await client.query(
             `INSERT INTO eventfold_timers (reactor, key, partition, due_at, status, aggregate, stream_name, command, caused_by, version, settled_at)
              VALUES ($1, $2, $3, 0, 'cancelled', '', '', '{"type":""}', '{"id":"","metadata":{}}', $4, $5)
-             ON CONFLICT (reactor, key) DO UPDATE SET status = 'cancelled', version = excluded.version, settled_at = excluded.settled_at
+             ON CONFLICT (reactor, key) DO UPDATE SET
+    status = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN 'cancelled' ELSE eventfold_timers.status END,
+    settled_at = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN excluded.settled_at ELSE eventfold_timers.settled_at END,
+    version = excluded.version
              WHERE excluded.version > eventfold_timers.version`,
             [change.reactor, change.key, change.partition, change.version, Date.now()],
           );

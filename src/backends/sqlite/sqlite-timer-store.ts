@@ -70,7 +70,10 @@ const UPSERT_SET = `INSERT INTO eventfold_timers
 const UPSERT_CANCEL = `INSERT INTO eventfold_timers
     (reactor, key, partition, due_at, status, aggregate, stream_name, command, caused_by, version, settled_at)
   VALUES (@reactor, @key, @partition, 0, 'cancelled', '', '', '{"type":""}', '{"id":"","metadata":{}}', @version, @settled_at)
-  ON CONFLICT (reactor, key) DO UPDATE SET status = 'cancelled', version = excluded.version, settled_at = excluded.settled_at
+  ON CONFLICT (reactor, key) DO UPDATE SET
+    status = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN 'cancelled' ELSE eventfold_timers.status END,
+    settled_at = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN excluded.settled_at ELSE eventfold_timers.settled_at END,
+    version = excluded.version
   WHERE excluded.version > eventfold_timers.version`;
 
 /**
