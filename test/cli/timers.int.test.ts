@@ -35,11 +35,11 @@ describe('eventfold timers (through a running app’s admin API)', () => {
     runner = await ReactorRunner.start({ store: eventStore, reactors: [expiryReactor(60_000)], aggregates: [ticket], clock });
     app = await startTestApi({ eventStore, reactors: runner });
     adminToken = await token('admin-1', ['admin']);
-    let last;
+    const positions = [];
     for (const id of ['cli-1', 'cli-2', 'cli-3']) {
-      ({ position: last } = await eventStore.appendToStream(`ticket-${id}`, [{ id: randomUUID(), type: 'TicketOpened', data: {}, metadata: {} }]));
+      positions.push((await eventStore.appendToStream(`ticket-${id}`, [{ id: randomUUID(), type: 'TicketOpened', data: {}, metadata: {} }])).position);
     }
-    await runner.waitForPosition('expiry', last);
+    for (const position of positions) await runner.waitForPosition('expiry', position);
   });
   afterAll(async () => {
     await app.close();
