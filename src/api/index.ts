@@ -69,6 +69,9 @@ export type {
   ReactorAdmin,
   ReactorStatusInfo,
   ReactorRedriveRequest,
+  TimerInfo,
+  TimersPage,
+  TimersRequest,
 } from './reactor-admin';
 export type { AuditableAggregate } from './audit/audit-aggregate';
 export { AuditEventView } from './audit/audit.types';

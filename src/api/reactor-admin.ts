@@ -15,6 +15,47 @@ export interface ReactorAdmin {
    * absent. Resolves with how many were redriven.
    */
   redrive(request: ReactorRedriveRequest): Promise<number>;
+  /** Timers by due time, a page at a time (a runtime without timers leaves it out). */
+  listTimers?(request: TimersRequest): Promise<TimersPage>;
+  /** Cancels a pending or parked timer; false when there is none to cancel. */
+  cancelTimer?(reactor: string, key: string): Promise<boolean>;
+}
+
+/**
+ * Which timers to list: one reactor's (or every reactor's), in one status, a page at a time.
+ *
+ * @example
+ * const request: TimersRequest = { reactor: 'approval-timeout', status: 'pending', limit: 50 };
+ */
+export interface TimersRequest {
+  readonly reactor?: string;
+  readonly status?: 'pending' | 'fired' | 'cancelled' | 'parked';
+  readonly limit: number;
+  readonly after?: string;
+}
+
+/**
+ * One page of timers, by due time.
+ *
+ * @example
+ * for (const timer of page.items) console.log(timer.reactor, timer.key, timer.dueAt);
+ */
+export interface TimersPage {
+  readonly items: readonly TimerInfo[];
+  readonly next?: string;
+}
+
+/** A timer as admins see it: whose, when, what it sends, and where it stands. */
+export interface TimerInfo {
+  readonly reactor: string;
+  readonly key: string;
+  readonly status: string;
+  readonly dueAt: Date;
+  readonly streamName: string;
+  readonly command: { readonly type: string };
+  readonly attempts: number;
+  readonly error?: { readonly message: string };
+  readonly settledAt?: Date;
 }
 
 /**

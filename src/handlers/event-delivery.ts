@@ -10,6 +10,9 @@ import type { DeliveryInfo, ReactorContext, ReactorLogger, ResolvedReactor } fro
 import type { PumpEnvironment, ReactorPump } from './reactor-pump';
 import type { Invocation, ParkedEvent } from './reactor-state-store';
 import { commandSender } from './send-command';
+import { partitionOf } from './partitions';
+import type { TimerScheduler } from './timer-scheduler';
+import type { TimerScheduling } from './timer-runtime';
 
 type Outcome =
   | { readonly kind: 'done' }
@@ -44,6 +47,14 @@ export class EventDelivery {
 
   get commands(): CommandEnvironment {
     return this.environment.commands;
+  }
+
+  get timers(): TimerScheduling {
+    return this.environment.timers;
+  }
+
+  get partitionCount(): number {
+    return this.environment.partitionCount;
   }
 
   /** Handles a live event; marks it done (checkpointable) once it is handled or parked. */
@@ -132,7 +143,11 @@ export class EventDelivery {
       const started = performance.now();
       try {
         const context = new DeliveryContext(this.reactor.name, event, { attempt, maxAttempts: retry.maxAttempts }, this);
-        await traceReactorAttempt(this.reactor.name, event, attempt, () => this.reactor.handle(event, context));
+        await traceReactorAttempt(this.reactor.name, event, attempt, async () => {
+          await this.reactor.handle(event, context);
+          // Timers the handler set are stored with the attempt's success, inside its span.
+          await context.commitTimers();
+        });
         this.pump.counters.handled++;
         this.record(event, attempt, 'succeeded', started, undefined);
         return { kind: 'done' };
@@ -223,10 +238,27 @@ class DeliveryContext implements ReactorContext {
 
   send: ReactorContext['send'] = (aggregate, request) =>
     commandSender(this.session.commands, this.reactorName, this.event)(aggregate, request);
+
+  private scheduler: TimerScheduler | undefined;
+
+  private timerScheduler(): TimerScheduler {
+    return (this.scheduler ??= this.session.timers.scheduler(this.reactorName, this.event, partitionOf(this.event.streamName, this.session.partitionCount)));
+  }
+
+  schedule: ReactorContext['schedule'] = (aggregate, request, when) => this.timerScheduler().schedule(aggregate, request, when);
+
+  cancelSchedule: ReactorContext['cancelSchedule'] = (key) => this.timerScheduler().cancel(key);
+
+  /** Writes the timers the handler set or cancelled (after it succeeded, before the event counts as done). */
+  async commitTimers(): Promise<void> {
+    if (this.scheduler && this.scheduler.changes.length > 0) await this.session.timers.commit(this.scheduler.changes);
+  }
 }
 
 interface PumpSessionView {
   readonly signal: AbortSignal;
   readonly logger: ReactorLogger;
   readonly commands: CommandEnvironment;
+  readonly timers: TimerScheduling;
+  readonly partitionCount: number;
 }

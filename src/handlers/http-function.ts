@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CommandEnvironment } from '../commands/handle-command';
-import { InvalidDeliveryError, InvalidSignatureError, errorInfo, toError } from './errors';
+import { InvalidDeliveryError, InvalidSignatureError, NonRetryableError, errorInfo, toError } from './errors';
 import { parseDelivery } from './delivery-payload';
-import type { Reactor, ReactorHandler, ReactorLogger } from './reactor';
+import type { Reactor, ReactorContext, ReactorHandler, ReactorLogger } from './reactor';
 import { commandSender } from './send-command';
 import { SIGNATURE_HEADER, verifySignature } from './signature';
 import { silentLogger, withFields } from '../internal/logger';
@@ -176,6 +176,7 @@ async function runDelivery(
       logger: withFields(logger, fields),
       signal,
       send: commandSender(options.commands, reactor, event),
+      ...noTimers(reactor),
     });
     return json(200, { ok: true });
   } catch (thrown) {
@@ -219,4 +220,12 @@ async function readBody(request: IncomingMessage, limit: number): Promise<string
     if (size <= limit) chunks.push(chunk);
   }
   return size > limit ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+/** A function runs away from the runner's timer store: timers belong to in-process reactors. */
+function noTimers(reactor: string): Pick<ReactorContext, 'schedule' | 'cancelSchedule'> {
+  const refuse = (): never => {
+    throw new NonRetryableError(`reactor "${reactor}": timers (schedule, cancelSchedule) need an in-process reactor; an HTTP function cannot set them`);
+  };
+  return { schedule: refuse, cancelSchedule: refuse };
 }

@@ -43,6 +43,28 @@ export type {
   RedriveParkedRequest,
 } from './reactor-state-store';
 export { InMemoryReactorStateStore } from './in-memory-reactor-state-store';
+export { systemClock, type Clock } from './clock';
+export { InMemoryTimerStore } from './in-memory-timer-store';
+export {
+  defineProcess,
+  type ProcessCommand,
+  type ProcessDecision,
+  type ProcessDefinition,
+  type ProcessEvent,
+  type ProcessTimer,
+} from './process';
+export type { ScheduleOptions } from './timer-scheduler';
+export {
+  timerCommandId,
+  type StoredTimer,
+  type TimerChange,
+  type TimerOutcome,
+  type TimerPage,
+  type TimerQuery,
+  type TimerRecord,
+  type TimerStatus,
+  type TimerStore,
+} from './timer-store';
 export { partitionOf } from './partitions';
 export { reactorCommandId } from './send-command';
 export { defineWebhookReactor, type WebhookReactor, type WebhookReactorOptions } from './webhook-reactor';

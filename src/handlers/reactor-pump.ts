@@ -6,6 +6,7 @@ import { followStore, type FollowPolicy, type FollowRun } from '../internal/foll
 import { errorInfo, type ReactorErrorInfo } from './errors';
 import { PumpSession } from './pump-session';
 import type { ReactorLogger, ResolvedReactor } from './reactor';
+import type { TimerScheduling } from './timer-runtime';
 import type { Invocation, ReactorStateStore } from './reactor-state-store';
 
 /** What a pump shares with the runner. */
@@ -24,6 +25,8 @@ export interface PumpEnvironment {
   readonly random: () => number;
   /** Called when a fenced checkpoint write found a lease gone. */
   readonly onLeaseLost: (partitions: readonly number[]) => void;
+  /** Where `context.schedule` writes (see timer-runtime.ts). */
+  readonly timers: TimerScheduling;
 }
 
 const MAX_BUFFERED_INVOCATIONS = 200_000;

@@ -11,6 +11,9 @@ import { ReactorPump, type PumpEnvironment } from './reactor-pump';
 import { resolveReactor } from './reactor';
 import type { Invocation, InvocationQuery, ParkedPage, ParkedQuery, ReactorStateStore, RedriveParkedRequest } from './reactor-state-store';
 import { reactorStateStoreFor } from './state-store-for';
+import { systemClock } from './clock';
+import { TimerRuntime, timerStoreFor } from './timer-runtime';
+import type { TimerPage, TimerQuery, TimerStore } from './timer-store';
 import type { ReactorRunnerOptions, ReactorStatus, WorkerStatus } from './runner-types';
 
 const DEFAULT_PARTITIONS = 16;
@@ -45,19 +48,31 @@ export class ReactorRunner {
   readonly partitionCount: number;
   private readonly leaseMs: number;
 
+  private readonly timers: TimerRuntime;
+
   private constructor(
     private readonly options: ReactorRunnerOptions,
     private readonly state: ReactorStateStore,
     private readonly ownsState: boolean,
+    timerStore: TimerStore | undefined,
   ) {
     this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.group = options.partitions?.group ?? 'default';
     this.partitionCount = options.partitions?.count ?? DEFAULT_PARTITIONS;
     this.leaseMs = options.partitions?.leaseMs ?? DEFAULT_LEASE_MS;
+    const commands = options.commands ?? { store: options.store };
+    this.timers = new TimerRuntime(timerStore, {
+      clock: options.clock ?? systemClock,
+      commands,
+      aggregates: options.aggregates ?? [],
+      workerId: this.workerId,
+      logger: options.logger ?? silentLogger,
+      random: options.random ?? Math.random,
+    });
     const environment: PumpEnvironment = {
       store: options.store,
       state,
-      commands: options.commands ?? { store: options.store },
+      commands,
       workerId: this.workerId,
       group: this.group,
       partitionCount: this.partitionCount,
@@ -67,11 +82,14 @@ export class ReactorRunner {
       logger: options.logger ?? silentLogger,
       random: options.random ?? Math.random,
       onLeaseLost: () => void this.leases?.runRound(),
+      timers: this.timers,
     };
     for (const reactor of options.reactors) {
       const resolved = resolveReactor(reactor);
       if (this.pumps.has(resolved.name)) throw new InvalidReactorError(`two reactors are named "${resolved.name}"`);
-      this.pumps.set(resolved.name, new ReactorPump(resolved, environment));
+      const pump = new ReactorPump(resolved, environment);
+      this.pumps.set(resolved.name, pump);
+      this.timers.owners.set(resolved.name, { retry: resolved.retry, record: (invocation) => pump.record(invocation) });
     }
   }
 
@@ -87,7 +105,8 @@ export class ReactorRunner {
     const state = options.state ?? (await reactorStateStoreFor(options.store));
     let runner: ReactorRunner;
     try {
-      runner = new ReactorRunner(options, state, options.state === undefined);
+      const timerStore = options.timers ?? (await timerStoreFor(options.store));
+      runner = new ReactorRunner(options, state, options.state === undefined, timerStore);
     } catch (error) {
       if (options.state === undefined) await state.close();
       throw error;
@@ -128,7 +147,7 @@ export class ReactorRunner {
     this.applying = this.applying.then(async () => {
       if (sameSet(partitions, this.held) && partitions.size > 0) return;
       this.held = partitions;
-      await Promise.all([...this.pumps.values()].map((pump) => pump.run(partitions)));
+      await Promise.all([...[...this.pumps.values()].map((pump) => pump.run(partitions)), this.timers.wheel?.setPartitions(partitions)]);
     });
     return this.applying;
   }
@@ -326,9 +345,59 @@ export class ReactorRunner {
     for (const timer of [this.redriveTimer, this.pruneTimer]) if (timer) clearInterval(timer);
     await this.leases?.stop();
     await this.applying;
+    await this.timers.wheel?.stop();
     await Promise.all([...this.pumps.values()].map((pump) => pump.halt()));
     await this.leases?.leave();
     if (this.ownsState) await this.state.close();
+  }
+
+  /**
+   * Timers of every worker, by due time, a page at a time (default: pending ones).
+   *
+   * @example
+   * const { items } = await runner.listTimers({ reactor: 'approval', status: 'pending' });
+   */
+  async listTimers(query: TimerQuery = {}): Promise<TimerPage> {
+    if (query.reactor !== undefined) this.pumpOf(query.reactor);
+    return this.timers.requireStore().listTimers(query);
+  }
+
+  /**
+   * Cancels a pending or parked timer; false when there is none to cancel (unknown, sent, cancelled).
+   *
+   * @example
+   * await runner.cancelTimer('approval', 'approval-order-7');
+   */
+  async cancelTimer(reactor: string, key: string): Promise<boolean> {
+    this.pumpOf(reactor);
+    return this.timers.requireStore().cancelTimer(reactor, key, (this.options.clock ?? systemClock).now());
+  }
+
+  /**
+   * Sends a parked timer again, now (the worker holding its partition fires it); false when it is not parked.
+   *
+   * @example
+   * await runner.redriveParkedTimer('approval', 'approval-order-7');
+   */
+  async redriveParkedTimer(reactor: string, key: string): Promise<boolean> {
+    this.pumpOf(reactor);
+    const redriven = await this.timers.requireStore().redriveTimer(reactor, key, (this.options.clock ?? systemClock).now());
+    if (redriven) await this.timers.wheel?.wake();
+    return redriven;
+  }
+
+  /**
+   * Resolves once this worker has sent (or parked) every timer that is due now in its partitions.
+   *
+   * @example
+   * clock.advance(300_000);
+   * await runner.timersSettled();
+   */
+  async timersSettled(): Promise<void> {
+    await this.timers.wheel?.wake();
+    await this.timers.wheel?.settled();
+    // Their attempts are in the invocation log by then.
+    await Promise.all([...this.pumps.values()].map((pump) => pump.flushInvocations()));
   }
 
   private pumpOf(name: string): ReactorPump {

@@ -6,6 +6,7 @@ import type { Aggregate } from '../domain/aggregate';
 import type { Message } from '../domain/message';
 import type { EventFilter, JsonObject, RecordedEvent } from '../event-store/event-store';
 import { InvalidReactorError } from './errors';
+import type { ScheduleOptions } from './timer-scheduler';
 
 /** The event a reactor handles: an event as recorded in the store. */
 export type ReactorEvent = RecordedEvent;
@@ -69,6 +70,21 @@ export interface ReactorContext {
     aggregate: Aggregate<Command, Event, State>,
     request: ReactorCommand<Command>,
   ): Promise<CommandReceipt<Event>>;
+  /**
+   * Sends `request` later (see {@link ScheduleOptions}); returns the timer's key. Written with the
+   * handler's success, versioned by this event, so a redelivery never sets it twice. The aggregate must
+   * be in the runner's `aggregates`.
+   *
+   * @example
+   * context.schedule(order, { streamName, command: { type: 'ExpireApproval', data: {} } }, { afterMs: 300_000, key: `approval-${orderId}` });
+   */
+  schedule<Command extends Message, Event extends Message, State>(
+    aggregate: Aggregate<Command, Event, State>,
+    request: ReactorCommand<Command>,
+    when: ScheduleOptions,
+  ): string;
+  /** Cancels this reactor's timer with `key` (written with the handler's success, like `schedule`). */
+  cancelSchedule(key: string): void;
 }
 
 /**

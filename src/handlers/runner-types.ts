@@ -1,3 +1,6 @@
+import type { AnyAggregate } from './timer-runtime';
+import type { Clock } from './clock';
+import type { TimerStore } from './timer-store';
 import type { CommandEnvironment } from '../commands/handle-command';
 import type { EventStore } from '../event-store/event-store';
 import type { ReactorErrorInfo } from './errors';
@@ -38,6 +41,12 @@ export interface ReactorRunnerOptions {
   readonly logger?: ReactorLogger;
   /** Uniform in [0, 1), for retry jitter. Default `Math.random`. */
   readonly random?: () => number;
+  /** The aggregates that timers (`context.schedule`) may send commands to. */
+  readonly aggregates?: readonly AnyAggregate[];
+  /** Where timers live. Default: a table in the store's own database (memory for the in-memory store). */
+  readonly timers?: TimerStore;
+  /** The time timers are due by, and their wake-ups. Default: the system clock; tests pass a `ManualClock`. */
+  readonly clock?: Clock;
 }
 
 /**

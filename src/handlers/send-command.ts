@@ -42,15 +42,13 @@ export function commandSender(
     if (!environment) {
       return Promise.reject(new Error(`reactor "${reactor}" sent a command, but no command environment was given (option "commands")`));
     }
-    let streamName: string;
+    let target: { streamName: string; tenantId: string | undefined };
     try {
-      streamName = tenantStream(event, request);
+      target = commandTarget(event, request);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    const walledTenant = tenantOfEvent(event);
-    const eventTenant = typeof event.metadata.tenantId === 'string' ? event.metadata.tenantId : undefined;
-    const tenantId = walledTenant ?? request.tenantId ?? eventTenant;
+    const { streamName, tenantId } = target;
     const key = request.key ?? `${request.streamName}:${request.command.type}`;
     return handleCommand(environment, aggregate, {
       streamName,
@@ -62,6 +60,21 @@ export function commandSender(
       ...(request.metadata !== undefined ? { metadata: request.metadata } : {}),
     });
   };
+}
+
+/**
+ * The stream and tenant of a command caused by `event` (see {@link commandSender}); timers store theirs.
+ *
+ * @throws ValidationError when the request names another tenant or a stream that cannot be the tenant's.
+ */
+export function commandTarget(
+  event: Pick<RecordedEvent, 'metadata' | 'streamName'>,
+  request: ReactorCommand<Message>,
+): { streamName: string; tenantId: string | undefined } {
+  const streamName = tenantStream(event, request);
+  const walledTenant = tenantOfEvent(event);
+  const eventTenant = typeof event.metadata.tenantId === 'string' ? event.metadata.tenantId : undefined;
+  return { streamName, tenantId: walledTenant ?? request.tenantId ?? eventTenant };
 }
 
 /**

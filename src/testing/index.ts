@@ -14,3 +14,5 @@ export {
   type Given,
 } from './decider-specification';
 export { verifyReactor, type IssuedEvent, type ReactorScenario, type ReactorVerification, type ScenarioEvent } from './verify-reactor';
+export { ManualClock } from './manual-clock';
+export { verifyProcess, type ProcessScenario } from './verify-process';

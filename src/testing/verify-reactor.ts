@@ -8,6 +8,8 @@ import { silentLogger } from '../internal/logger';
 import { resolveReactor, type Reactor, type ResolvedReactor } from '../handlers/reactor';
 import { commandSender } from '../handlers/send-command';
 import { lineDiff } from './line-diff';
+import { ScenarioTimers } from './scenario-timers';
+import type { AnyAggregate } from '../handlers/timer-runtime';
 
 /** One event of a scenario, appended in this order before the reactor runs. */
 export interface ScenarioEvent {
@@ -57,6 +59,16 @@ export interface ReactorScenario<World = undefined> {
   readonly maxRedeliveries?: number;
   /** Extra command environment for `context.send` (a clock, a cache); the store is the scenario's. */
   readonly commands?: Omit<CommandEnvironment, 'store'>;
+  /** The aggregates timers (`context.schedule`) send commands to. */
+  readonly aggregates?: readonly AnyAggregate[];
+  /**
+   * How far time moves past the last event's `recordedAt` at the end, firing the timers due by then
+   * (their commands count as issued). Default: far enough for every timer. Shuffled runs also jump time
+   * forward at random points in between (never past that end).
+   */
+  readonly advanceMs?: number;
+  /** Streams whose events are left out of the issued commands compared (a process's own streams). */
+  readonly ignoreStreamPrefixes?: readonly string[];
 }
 
 /** What a passing verification checked. */
@@ -72,6 +84,8 @@ const SCENARIO_NAMESPACE = '0b3c6a0e-2f0d-4c55-8a55-6a2e1c9d7f30';
 const FIXED_TIME = new Date('2026-01-01T00:00:00.000Z');
 
 type Delivery = readonly RecordedEvent[];
+/** Time jumps of a run: after delivery `after` (modulo the count), time moves to `fraction`/1000 of the way to the end. */
+type Jumps = readonly (readonly [after: number, fraction: number])[];
 
 /**
  * Checks that a reactor is idempotent and order-tolerant: it runs the scenario's events through the
@@ -100,20 +114,23 @@ export async function verifyReactor<World = undefined>(
     throw new ReactorVerificationError('verifyReactor needs at least one scenario event', seed);
   }
   const probe = await prepareRun(reactor, scenario);
-  const baseline = await execute(probe, probe.recorded, scenario);
+  if (scenario.advanceMs !== undefined && (!Number.isSafeInteger(scenario.advanceMs) || scenario.advanceMs < 0)) {
+    throw new ReactorVerificationError('advanceMs must be a whole number of milliseconds, 0 or more', seed);
+  }
+  const baseline = await execute(probe, probe.recorded, [], scenario);
   const streams = groupByStream(probe.recorded);
   const arbitrary =
     probe.reactor.ordering === 'per-stream' ? perStreamDeliveries(streams, maxRedeliveries) : unorderedDeliveries(probe.recorded, maxRedeliveries);
-  let failure: { deliveries: Delivery; outcome: unknown } | undefined;
+  let failure: { deliveries: Delivery; jumps: Jumps; outcome: unknown } | undefined;
   try {
     await fc.assert(
-      fc.asyncProperty(arbitrary, async (deliveries) => {
+      fc.asyncProperty(arbitrary, fc.array(fc.tuple(fc.nat(), fc.nat({ max: 1_000 })), { maxLength: 4 }), async (deliveries, jumps) => {
         const run = await prepareRun(reactor, scenario);
         // Same ids in every run, so the deliveries (built from the probe) map onto this run's events.
         const byId = new Map(run.recorded.map((event) => [event.id, event]));
-        const outcome = await execute(run, deliveries.map((event) => byId.get(event.id)!), scenario);
+        const outcome = await execute(run, deliveries.map((event) => byId.get(event.id)!), jumps, scenario);
         if (canonical(outcome) !== canonical(baseline)) {
-          failure = { deliveries, outcome };
+          failure = { deliveries, jumps, outcome };
           return false;
         }
         return true;
@@ -122,7 +139,9 @@ export async function verifyReactor<World = undefined>(
     );
   } catch (error) {
     const shown = failure
-      ? `\ndeliveries: ${failure.deliveries.map((event) => `${event.streamName}@${event.revision}`).join(', ')}\n${lineDiff(baseline, failure.outcome)}`
+      ? `\ndeliveries: ${failure.deliveries.map((event) => `${event.streamName}@${event.revision}`).join(', ')}${
+          failure.jumps.length > 0 ? `\ntime jumps (after delivery, per mille of the way to the end): ${failure.jumps.map(([after, fraction]) => `${after % Math.max(1, failure!.deliveries.length)}:${fraction}`).join(', ')}` : ''
+        }\n${lineDiff(baseline, failure.outcome)}`
       : '';
     throw new ReactorVerificationError(
       `reactor "${probe.reactor.name}" gives a different outcome when events come again or in another order (seed ${seed}; replay with { seed: ${seed} })${shown}\n\n${
@@ -161,16 +180,24 @@ async function prepareRun<World>(reactor: Reactor | ((world: World) => Reactor),
   return { reactor: resolved, world, store, recorded };
 }
 
-async function execute<World>(run: PreparedRun<World>, deliveries: readonly RecordedEvent[], scenario: ReactorScenario<World>): Promise<unknown> {
+async function execute<World>(run: PreparedRun<World>, deliveries: readonly RecordedEvent[], jumps: Jumps, scenario: ReactorScenario<World>): Promise<unknown> {
   const { reactor, store } = run;
   const environment: CommandEnvironment = { clock: () => FIXED_TIME, ...scenario.commands, store };
   const signal = new AbortController().signal;
   const failed = new Map<string, ReactorErrorInfo>();
-  for (const event of deliveries) {
+  const timers = new ScenarioTimers(reactor, environment, scenario.aggregates ?? [], run.recorded, scenario.advanceMs);
+  const jumpsAfter = new Map<number, number[]>();
+  for (const [after, fraction] of jumps) {
+    const index = after % Math.max(1, deliveries.length);
+    jumpsAfter.set(index, [...(jumpsAfter.get(index) ?? []), fraction]);
+  }
+  for (const [index, event] of deliveries.entries()) {
+    for (const fraction of jumpsAfter.get(index - 1) ?? []) await timers.jump(fraction, failed);
     if (!matches(reactor, event)) continue;
     // Retries without waiting: a delivery fails only when every attempt does.
     let lastError: ReactorErrorInfo | undefined;
     for (let attempt = 1; attempt <= reactor.retry.maxAttempts; attempt++) {
+      const scheduler = timers.scheduler(event);
       try {
         await reactor.handle(event, {
           idempotencyKey: event.id,
@@ -178,7 +205,10 @@ async function execute<World>(run: PreparedRun<World>, deliveries: readonly Reco
           logger: silentLogger,
           signal,
           send: commandSender(environment, reactor.name, event),
+          schedule: (aggregate, request, when) => scheduler.schedule(aggregate, request, when),
+          cancelSchedule: (key) => scheduler.cancel(key),
         });
+        await timers.commit(scheduler.changes);
         lastError = undefined;
         break;
       } catch (error) {
@@ -189,20 +219,24 @@ async function execute<World>(run: PreparedRun<World>, deliveries: readonly Reco
     if (lastError) failed.set(event.id, lastError);
     else failed.delete(event.id);
   }
+  for (const fraction of jumpsAfter.get(deliveries.length - 1) ?? []) await timers.jump(fraction, failed);
+  await timers.finish(failed);
   const scenarioIds = new Set(run.recorded.map((event) => event.id));
   const issued: IssuedEvent[] = [];
   for await (const event of store.readAll()) {
+    if (scenario.ignoreStreamPrefixes?.some((prefix) => event.streamName.startsWith(prefix))) continue;
     if (!scenarioIds.has(event.id)) issued.push({ streamName: event.streamName, type: event.type, data: event.data });
   }
   issued.sort((a, b) => compareText(canonical(a), canonical(b)));
   const failedEvents = [...failed.entries()]
     .map(([id, error]) => {
-      const event = run.recorded.find((item) => item.id === id)!;
-      return { event: `${event.streamName}@${event.revision}`, error: error.message };
+      const event = run.recorded.find((item) => item.id === id);
+      return { event: event ? `${event.streamName}@${event.revision}` : id, error: error.message };
     })
     .sort((a, b) => compareText(a.event, b.event));
   const observed = scenario.observe ? await scenario.observe(run.world, { issued, store }) : undefined;
-  return { issued, failed: failedEvents, ...(scenario.observe ? { observed: toPlain(observed) } : {}) };
+  const pending = await timers.pending();
+  return { issued, failed: failedEvents, ...(pending.length > 0 ? { pendingTimers: pending } : {}), ...(scenario.observe ? { observed: toPlain(observed) } : {}) };
 }
 
 function matches(reactor: ResolvedReactor, event: RecordedEvent): boolean {

@@ -21,6 +21,7 @@ import { order } from './domain/order';
 import { orderResolvers, type RestaurantApproval } from './api/order.resolvers';
 import { startPaymentServer, type PaymentServer } from './payment/payment-server';
 import { approvalReactor } from './reactors/approval.reactor';
+import { approvalTimeoutProcess } from './reactors/approval-timeout.process';
 import { driverAssignmentReactor } from './reactors/driver-assignment.reactor';
 import { paymentReactor } from './reactors/payment.reactor';
 import { reactorStateFor } from './reactors/reactor-state';
@@ -42,6 +43,8 @@ export interface AppConfig {
   /** Signs payment deliveries; both sides share it. */
   readonly paymentSecret: string;
   readonly restaurantApproval: RestaurantApproval;
+  /** With manual approval: how long a paid order waits for the restaurant before it is cancelled and refunded. */
+  readonly approvalTimeoutMs: number;
   readonly logger: AppLogger;
 }
 
@@ -73,6 +76,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, logger: AppLogger): AppCon
     ...(env.PAYMENT_URL?.trim() ? { paymentUrl: env.PAYMENT_URL.trim() } : {}),
     paymentSecret: paymentSecret(env),
     restaurantApproval: approval,
+    approvalTimeoutMs: approvalTimeout(env.APPROVAL_TIMEOUT_MS),
     logger,
   };
 }
@@ -86,6 +90,15 @@ function paymentSecret(env: NodeJS.ProcessEnv): string {
   if (secret) return secret;
   if (env.PAYMENT_URL?.trim()) throw new Error('PAYMENT_URL is set: set PAYMENT_WEBHOOK_SECRET too, the same as the payment function\'s');
   return randomBytes(32).toString('base64url');
+}
+
+function approvalTimeout(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 300_000;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 1 || parsed > 30 * 86_400_000) {
+    throw new Error(`APPROVAL_TIMEOUT_MS must be a whole number of milliseconds from 1 to 30 days, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
 }
 
 function dataDirOf(store: string): string {
@@ -146,10 +159,13 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     const reactors = await ReactorRunner.start({
       store: eventStore,
       ...(reactorState.state ? { state: reactorState.state } : {}),
+      ...(reactorState.timers ? { timers: reactorState.timers } : {}),
+      // The approval timer sends ExpireApproval to the order.
+      aggregates: [order],
       reactors: [
         validationReactor,
         payments,
-        ...(config.restaurantApproval === 'auto' ? [approvalReactor] : []),
+        ...(config.restaurantApproval === 'auto' ? [approvalReactor] : [approvalTimeoutProcess(config.approvalTimeoutMs)]),
         driverAssignmentReactor,
       ],
       commands: { store: eventStore, cache: new StateCache() },
@@ -162,9 +178,9 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       readModels,
       projections: [ordersProjection],
       aggregates: [order],
-      resolvers: orderResolvers({ restaurantApproval: config.restaurantApproval }),
+      resolvers: orderResolvers({ restaurantApproval: config.restaurantApproval, approvalTimeoutMs: config.approvalTimeoutMs }),
       commands: { cache: new StateCache() },
-      reactors, // the admin API: reactor status, parked events, redrive
+      reactors, // the admin API: reactor status, parked events, redrive, timers
       // A demo on your machine: every request acts as this user. Put a JWT secret here for real use.
       auth: { mode: 'off', developmentUser: { id: 'demo', roles: ['customer', 'restaurant', 'admin'] } },
       introspection: true,

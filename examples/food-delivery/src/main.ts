@@ -21,7 +21,7 @@ async function main(): Promise<void> {
       `  Payment function  ${app.paymentUrl}`,
       `  Metrics           ${app.url}metrics`,
       `  Telemetry         ${stopTelemetry ? `OTLP ${process.env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || 'http/protobuf'} to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}` : 'off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces and metrics)'}`,
-      `  Restaurant approval: ${config.restaurantApproval}`,
+      `  Restaurant approval: ${config.restaurantApproval}${config.restaurantApproval === 'manual' ? ` (paid orders wait ${config.approvalTimeoutMs} ms)` : ''}`,
       '',
       '  Ctrl-C stops it; the orders stay in the store.',
       '',

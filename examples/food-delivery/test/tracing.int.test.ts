@@ -28,6 +28,7 @@ beforeAll(async () => {
     paymentPort: 0,
     paymentSecret: 'a-test-secret-of-enough-length',
     restaurantApproval: 'auto',
+    approvalTimeoutMs: 300_000,
     logger: silent,
   });
 });

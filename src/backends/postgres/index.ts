@@ -6,5 +6,6 @@ assertInstalled('pg', 'eventfold/postgres');
 export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store';
 export { PostgresReadModelStore, type PostgresReadModelStoreOptions } from './postgres-read-model-store';
 export { PostgresReactorStateStore } from './postgres-reactor-state-store';
+export { PostgresTimerStore } from './postgres-timer-store';
 export { PostgresSnapshotStore, type PostgresQueryable } from './postgres-snapshot-store';
 export { isPostgresAppendContext, type PostgresAppendHookContext } from './append-hook-context';

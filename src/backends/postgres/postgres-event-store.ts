@@ -20,6 +20,8 @@ import { appendGroupWithHooks } from './hooked-group-append';
 import { PostgresListener } from './listener';
 import { migratePostgres } from './migrations';
 import { createPool } from './pool';
+import { PostgresTimerStore } from './postgres-timer-store';
+import type { TimerStore } from '../../handlers/timer-store';
 import { PostgresReactorStateStore } from './postgres-reactor-state-store';
 import { MIGRATIONS } from './postgres-schema';
 import { storeUnavailable } from './store-unavailable';
@@ -69,6 +71,11 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
   /** The reactor bookkeeping in this store's database (checkpoints, parked events, leases). */
   openReactorState(): Promise<ReactorStateStore> {
     return PostgresReactorStateStore.create(this.pool);
+  }
+
+  /** The timers in this store's database (see `context.schedule`). */
+  openTimerStore(): Promise<TimerStore> {
+    return PostgresTimerStore.create(this.pool);
   }
 
   /** Connects, migrates the schema if needed, and starts listening for new events. */

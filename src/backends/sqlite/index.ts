@@ -6,5 +6,6 @@ assertInstalled('better-sqlite3', 'eventfold/sqlite');
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store';
 export { SqliteReadModelStore, type SqliteReadModelStoreOptions } from './sqlite-read-model-store';
 export { SqliteReactorStateStore } from './sqlite-reactor-state-store';
+export { SqliteTimerStore } from './sqlite-timer-store';
 export { SqliteSnapshotStore } from './sqlite-snapshot-store';
 export { isSqliteAppendContext, type SqliteAppendHookContext } from './append-hook-context';

@@ -1,5 +1,7 @@
 import './transient-errors';
 import type { ReactorStateStore } from '../../handlers/reactor-state-store';
+import { SqliteTimerStore } from './sqlite-timer-store';
+import type { TimerStore } from '../../handlers/timer-store';
 import { SqliteReactorStateStore } from './sqlite-reactor-state-store';
 import { migrateSqlite } from './migrations';
 import Database from 'better-sqlite3';
@@ -112,6 +114,11 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
   /** The reactor bookkeeping in this store's file (checkpoints, parked events, leases). */
   openReactorState(): Promise<ReactorStateStore> {
     return Promise.resolve(SqliteReactorStateStore.open(this.database));
+  }
+
+  /** The timers in this store's file (see `context.schedule`). */
+  openTimerStore(): Promise<TimerStore> {
+    return Promise.resolve(SqliteTimerStore.open(this.database));
   }
 
   get database(): Database.Database {

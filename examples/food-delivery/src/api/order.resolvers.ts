@@ -15,7 +15,7 @@ import {
 import { order } from '../domain/order';
 import type { OrderCommand } from '../domain/order-messages';
 import { ordersProjection } from '../read-models/orders.projection';
-import type { OrderUpdate } from '../read-models/order-view';
+import type { OrderUpdate, OrderView } from '../read-models/order-view';
 import { RESTAURANTS } from '../restaurants/catalog';
 import { OrderType, RecordedEventType, toOrderType } from './order.type';
 import { PlaceOrderInput } from './place-order.input';
@@ -118,7 +118,9 @@ class OrdersFilter {
 }
 
 /** The app's resolvers; a factory, so that the approval mode arrives as a plain argument. */
-export function orderResolvers(options: { readonly restaurantApproval: RestaurantApproval }): ClassType[] {
+export function orderResolvers(options: { readonly restaurantApproval: RestaurantApproval; readonly approvalTimeoutMs?: number }): ClassType[] {
+  const deadlines = { timeoutMs: options.restaurantApproval === 'manual' ? options.approvalTimeoutMs : undefined };
+  const toView = (view: OrderView): OrderType => toOrderType(view, deadlines);
   @Resolver()
   @injectable()
   class FoodDeliveryResolver {
@@ -166,18 +168,18 @@ export function orderResolvers(options: { readonly restaurantApproval: Restauran
       @Arg('id', () => ID) _id: string,
       @Arg('fromRevision', () => Int, { nullable: true }) _fromRevision: number | null,
     ): OrderType {
-      return toOrderType(update.order);
+      return toView(update.order);
     }
   }
 
-  const orderQuery = documentQuery({ name: 'order', projection: ordersProjection, collection: 'orders', type: OrderType, toView: toOrderType });
+  const orderQuery = documentQuery({ name: 'order', projection: ordersProjection, collection: 'orders', type: OrderType, toView });
   const ordersQuery = documentListQuery({
     name: 'orders',
     description: 'Orders in the order they were placed, a page at a time.',
     projection: ordersProjection,
     collection: 'orders',
     type: OrderType,
-    toView: toOrderType,
+    toView,
     filter: OrdersFilter,
     where: (filter: OrdersFilter) => (filter.customerId ? { customerId: filter.customerId } : {}),
     orderBy: 'placedPosition',

@@ -36,7 +36,7 @@ export class OrderItemType implements OrderItemView {
 
 /** The orders read model as GraphQL shows it. */
 @ObjectType('Order')
-export class OrderType implements Omit<OrderView, 'status' | 'revision' | 'placedPosition' | 'placedAt' | 'updatedAt'> {
+export class OrderType implements Omit<OrderView, 'status' | 'revision' | 'placedPosition' | 'placedAt' | 'updatedAt' | 'paidAt'> {
   @Field(() => ID)
   id!: string;
 
@@ -70,6 +70,15 @@ export class OrderType implements Omit<OrderView, 'status' | 'revision' | 'place
   @Field(() => ID, { nullable: true })
   driverId!: string | null;
 
+  @Field(() => GraphQLDateTime, {
+    nullable: true,
+    description: 'With manual approval: when a paid order not approved by then is cancelled (APPROVAL_TIMEOUT) and refunded.',
+  })
+  approvalDeadline!: Date | null;
+
+  @Field(() => Boolean, { description: 'The payment was refunded (a paid order that was cancelled).' })
+  refunded!: boolean;
+
   @Field(() => String, { description: 'Position of the last event applied: opaque, sorts as a string.' })
   position!: string;
 
@@ -80,9 +89,20 @@ export class OrderType implements Omit<OrderView, 'status' | 'revision' | 'place
   updatedAt!: Date;
 }
 
-export function toOrderType(view: OrderView): OrderType {
+/** How long a paid order waits for the restaurant (manual approval only). */
+export interface ApprovalDeadlines {
+  readonly timeoutMs: number | undefined;
+}
+
+export function toOrderType(view: OrderView, deadlines: ApprovalDeadlines = { timeoutMs: undefined }): OrderType {
+  const { paidAt, ...rest } = view;
+  const approvalDeadline =
+    deadlines.timeoutMs !== undefined && view.status === 'PAID' && paidAt ? new Date(new Date(paidAt).getTime() + deadlines.timeoutMs) : null;
   return Object.assign(new OrderType(), {
-    ...view,
+    ...rest,
+    // Orders stored before refunds existed have no flag: they were not refunded.
+    refunded: view.refunded ?? false,
+    approvalDeadline,
     status: view.status as OrderStatus,
     items: view.items.map((item) => Object.assign(new OrderItemType(), item)),
     placedAt: new Date(view.placedAt),

@@ -51,6 +51,10 @@ export const orderCommands = defineCommands({
   ApproveOrder: { schema: z.object({ approvedBy: z.enum(['auto', 'restaurant']) }), stream: 'existing' },
   AssignDriver: { schema: z.object({ driverId: id }), stream: 'existing' },
   CancelOrder: { schema: z.object({ reason }), stream: 'existing' },
+  /** Sent by the approval timer: cancels a paid order the restaurant did not approve in time. */
+  ExpireApproval: { schema: z.object({}), stream: 'existing' },
+  /** Sent by the payment function once it refunded a cancelled order's payment. */
+  RecordRefund: { schema: z.object({ refundId: id }), stream: 'existing' },
 });
 
 // Event type strings are stored forever: never rename one, version it.
@@ -63,7 +67,11 @@ export const orderEvents = defineEvents({
   OrderApproved: z.object({ orderId: id, approvedBy: z.enum(['auto', 'restaurant']) }),
   DriverAssigned: z.object({ orderId: id, driverId: id }),
   OrderCancelled: z.object({ orderId: id, reason }),
+  PaymentRefunded: z.object({ orderId: id, paymentId: id, amountCents: z.number().int().nonnegative(), refundId: id }),
 });
+
+/** Why an order the restaurant did not approve in time was cancelled. */
+export const APPROVAL_TIMEOUT = 'APPROVAL_TIMEOUT';
 
 export type OrderCommand = CommandOf<typeof orderCommands>;
 export type OrderEvent = EventOf<typeof orderEvents>;
@@ -79,4 +87,5 @@ export const ORDER_EVENT_TYPES = [
   'OrderApproved',
   'DriverAssigned',
   'OrderCancelled',
+  'PaymentRefunded',
 ] as const satisfies readonly OrderEventType[];

@@ -1,7 +1,10 @@
 import { BusinessRuleError, defineAggregate, type Decider } from '../eventfold';
-import { orderCommands, orderEvents, type OrderCommand, type OrderEvent } from './order-messages';
+import { APPROVAL_TIMEOUT, orderCommands, orderEvents, type OrderCommand, type OrderEvent } from './order-messages';
 
-/** Where an order is in the workflow: placed → validated → paid → approved → driver assigned. */
+/**
+ * Where an order is in the workflow: placed → validated → paid → approved → driver assigned. A paid order
+ * the restaurant does not approve in time (manual approval) is cancelled and refunded.
+ */
 export type OrderStatus =
   | 'placed'
   | 'validated'
@@ -12,7 +15,16 @@ export type OrderStatus =
   | 'driver_assigned'
   | 'cancelled';
 
-export type OrderState = { readonly status: 'none' } | { readonly status: OrderStatus; readonly orderId: string };
+/** A succeeded payment, kept so that a cancelled order can be refunded. */
+export interface OrderPayment {
+  readonly paymentId: string;
+  readonly amountCents: number;
+  readonly refunded: boolean;
+}
+
+export type OrderState =
+  | { readonly status: 'none' }
+  | { readonly status: OrderStatus; readonly orderId: string; readonly payment?: OrderPayment };
 
 /**
  * The order aggregate. Commands sent by reactors (validate, reject, record a payment, approve, assign a
@@ -60,6 +72,14 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
         if (state.status === 'approved') return [{ type: 'DriverAssigned', data: { orderId, driverId: command.data.driverId } }];
         if (state.status === 'driver_assigned') return [];
         throw new BusinessRuleError('ORDER_NOT_APPROVED', `order ${orderId} is ${state.status}; a driver is assigned only after approval`);
+      case 'ExpireApproval':
+        // Approved, cancelled or anything else in time: the timer has nothing left to do.
+        return state.status === 'paid' ? [{ type: 'OrderCancelled', data: { orderId, reason: APPROVAL_TIMEOUT } }] : [];
+      case 'RecordRefund': {
+        const { payment } = state;
+        if (state.status !== 'cancelled' || !payment || payment.refunded) return [];
+        return [{ type: 'PaymentRefunded', data: { orderId, paymentId: payment.paymentId, amountCents: payment.amountCents, refundId: command.data.refundId } }];
+      }
       case 'CancelOrder':
         switch (state.status) {
           case 'placed':
@@ -87,6 +107,9 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
   },
 
   evolve(state, event) {
+    // The payment travels with the order from PaymentSucceeded on.
+    const payment = state.status === 'none' ? undefined : state.payment;
+    const withPayment = payment ? { payment } : {};
     switch (event.type) {
       case 'OrderPlaced':
         return { status: 'placed', orderId: event.data.orderId };
@@ -95,15 +118,17 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
       case 'OrderRejected':
         return { status: 'rejected', orderId: event.data.orderId };
       case 'PaymentSucceeded':
-        return { status: 'paid', orderId: event.data.orderId };
+        return { status: 'paid', orderId: event.data.orderId, payment: { paymentId: event.data.paymentId, amountCents: event.data.amountCents, refunded: false } };
       case 'PaymentFailed':
         return { status: 'payment_failed', orderId: event.data.orderId };
       case 'OrderApproved':
-        return { status: 'approved', orderId: event.data.orderId };
+        return { status: 'approved', orderId: event.data.orderId, ...withPayment };
       case 'DriverAssigned':
-        return { status: 'driver_assigned', orderId: event.data.orderId };
+        return { status: 'driver_assigned', orderId: event.data.orderId, ...withPayment };
       case 'OrderCancelled':
-        return { status: 'cancelled', orderId: event.data.orderId };
+        return { status: 'cancelled', orderId: event.data.orderId, ...withPayment };
+      case 'PaymentRefunded':
+        return { status: 'cancelled', orderId: event.data.orderId, ...(payment ? { payment: { ...payment, refunded: true } } : {}) };
       default: {
         const _never: never = event;
         return _never;

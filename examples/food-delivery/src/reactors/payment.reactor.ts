@@ -2,14 +2,14 @@ import { defineWebhookReactor, type WebhookReactor } from '../eventfold';
 import { orderEvents } from '../domain/order-messages';
 
 /**
- * Payment as a serverless function: each validated order is POSTed, signed with the shared secret, to
+ * Payment as a serverless function: each validated order (to charge) and cancelled order (to refund) is POSTed, signed with the shared secret, to
  * the payment function's URL (see `payment/payment.function.ts`). 5xx, timeouts and dropped connections
  * are retried with backoff; the idempotency key in every delivery keeps a retried charge single.
  */
 export function paymentReactor(options: { readonly url: string; readonly secret: string }): WebhookReactor {
   return defineWebhookReactor({
     name: 'payment',
-    filter: { eventTypes: ['OrderValidated'], streamPrefixes: ['order-'] },
+    filter: { eventTypes: ['OrderValidated', 'OrderCancelled'], streamPrefixes: ['order-'] },
     url: options.url,
     secret: options.secret,
     // Deliveries carry the current shape of the order's events, whatever version is stored.

@@ -30,6 +30,10 @@ export interface OrderView {
   readonly cancellationReason: string | null;
   readonly paymentId: string | null;
   readonly driverId: string | null;
+  /** When the payment was recorded (the approval deadline counts from it). */
+  readonly paidAt?: string | null;
+  /** The payment was refunded (a cancelled, paid order). */
+  readonly refunded?: boolean;
   /** The position of the last event applied to this order: wait on it to read your own writes. */
   readonly position: string;
   /** The stream revision of that event. */

@@ -44,6 +44,8 @@ export function applyToOrderView(
         cancellationReason: null,
         paymentId: null,
         driverId: null,
+        paidAt: null,
+        refunded: false,
         placedPosition: at.position,
         placedAt: at.updatedAt,
         ...at,
@@ -61,7 +63,7 @@ export function applyToOrderView(
     case 'OrderRejected':
       return next('REJECTED', { rejectionReason: event.data.reason });
     case 'PaymentSucceeded':
-      return next('PAID', { paymentId: event.data.paymentId });
+      return next('PAID', { paymentId: event.data.paymentId, paidAt: recorded.recordedAt.toISOString() });
     case 'PaymentFailed':
       return next('PAYMENT_FAILED', { paymentError: event.data.reason });
     case 'OrderApproved':
@@ -70,6 +72,8 @@ export function applyToOrderView(
       return next('DRIVER_ASSIGNED', { driverId: event.data.driverId });
     case 'OrderCancelled':
       return next('CANCELLED', { cancellationReason: event.data.reason });
+    case 'PaymentRefunded':
+      return next('CANCELLED', { refunded: true });
     default: {
       const _never: never = event;
       return _never;

@@ -3,7 +3,7 @@
 'use strict';
 
 const ORDER_FIELDS = `id status customerId restaurantId total rejectionReason paymentError cancellationReason driverId position
-  items { menuItemId name quantity unitPrice }`;
+  approvalDeadline refunded items { menuItemId name quantity unitPrice }`;
 const STEPS = [
   ['PLACED', 'Placed'],
   ['VALIDATED', 'Validated'],
@@ -15,7 +15,7 @@ const FAILED = { REJECTED: 1, PAYMENT_FAILED: 2, CANCELLED: -1 };
 const CANCELLABLE = new Set(['PLACED', 'VALIDATED', 'PAID']);
 
 const $ = (id) => document.getElementById(id);
-const state = { restaurants: [], restaurant: null, cart: new Map(), order: null, unsubscribe: null, approval: 'auto', historyShown: 0 };
+const state = { restaurants: [], restaurant: null, cart: new Map(), order: null, unsubscribe: null, approval: 'auto', historyShown: 0, countdown: null };
 const money = (amount) => amount.toFixed(2);
 
 function newId() {
@@ -224,8 +224,33 @@ function renderOrder(order) {
   $('order-total').textContent = order.status === 'PLACED' ? '…' : money(order.total);
   $('cancel').hidden = !CANCELLABLE.has(order.status);
   $('approve').hidden = !(state.approval === 'manual' && order.status === 'PAID');
+  renderDeadline(order);
+  if (order.refunded) $('reason').textContent = `${$('reason').textContent} · refunded`;
   loadHistory(order.id);
   loadOrders();
+}
+
+/** A paid order waiting for the restaurant: the time left before it is cancelled, counting down each second. */
+function renderDeadline(order) {
+  clearInterval(state.countdown);
+  state.countdown = null;
+  const deadline = $('deadline');
+  if (!order.approvalDeadline || order.status !== 'PAID') {
+    deadline.hidden = true;
+    return;
+  }
+  const due = new Date(order.approvalDeadline).getTime();
+  const tick = () => {
+    const left = Math.max(0, Math.ceil((due - Date.now()) / 1000));
+    deadline.textContent = left > 0
+      ? `The restaurant has ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} to approve; then the order is cancelled and refunded.`
+      : 'Approval time is up: the order is being cancelled and refunded.';
+    if (left === 0) clearInterval(state.countdown);
+  };
+  deadline.hidden = false;
+  deadline.dataset.deadline = order.approvalDeadline;
+  tick();
+  state.countdown = setInterval(tick, 1000);
 }
 
 async function loadHistory(orderId) {

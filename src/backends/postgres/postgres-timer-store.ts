@@ -1,0 +1,217 @@
+import type pg from 'pg';
+import type { ReactorErrorInfo } from '../../handlers/errors';
+import {
+  checkTimerQuery,
+  parseTimerCursor,
+  timerPageOf,
+  type StoredTimer,
+  type TimerChange,
+  type TimerOutcome,
+  type TimerPage,
+  type TimerQuery,
+  type TimerStatus,
+  type TimerStore,
+} from '../../handlers/timer-store';
+import { migratePostgres } from './migrations';
+import { withTransaction } from './pool';
+
+/** Versioned schema steps of the timer table (its own schema table, apart from the reactors'). */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE eventfold_timers (
+     reactor text COLLATE "C" NOT NULL,
+     key text COLLATE "C" NOT NULL,
+     partition int NOT NULL,
+     due_at bigint NOT NULL,
+     status text NOT NULL CHECK (status IN ('pending', 'fired', 'cancelled', 'parked')),
+     aggregate text NOT NULL,
+     stream_name text NOT NULL,
+     command jsonb NOT NULL,
+     user_id text,
+     tenant_id text,
+     metadata jsonb,
+     caused_by jsonb NOT NULL,
+     version text COLLATE "C" NOT NULL,
+     attempts int NOT NULL DEFAULT 0,
+     error jsonb,
+     settled_at bigint,
+     PRIMARY KEY (reactor, key)
+   );
+   CREATE INDEX eventfold_timers_due ON eventfold_timers (due_at) WHERE status = 'pending';
+   CREATE INDEX eventfold_timers_listing ON eventfold_timers (status, due_at, reactor, key);`,
+];
+
+interface TimerRow {
+  reactor: string;
+  key: string;
+  partition: number;
+  due_at: string;
+  status: TimerStatus;
+  aggregate: string;
+  stream_name: string;
+  command: StoredTimer['command'];
+  user_id: string | null;
+  tenant_id: string | null;
+  metadata: StoredTimer['metadata'] | null;
+  caused_by: StoredTimer['causedBy'];
+  version: string;
+  attempts: number;
+  error: ReactorErrorInfo | null;
+  settled_at: string | null;
+}
+
+/**
+ * Timers in the event store's PostgreSQL database, with a partial index on the due time of pending
+ * timers. Each worker fires the timers of the partitions it leases, so exactly one worker fires each,
+ * and a dead worker's timers move with its partitions.
+ *
+ * @example
+ * const timers = await PostgresTimerStore.create(postgresStore.pool);
+ */
+export class PostgresTimerStore implements TimerStore {
+  readonly backend = 'postgres' as const;
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  /** Creates or migrates the table (once, even when many processes start together), then returns the store. */
+  static async create(pool: pg.Pool): Promise<PostgresTimerStore> {
+    await migratePostgres(pool, { table: 'eventfold_timer_schema', steps: MIGRATIONS });
+    return new PostgresTimerStore(pool);
+  }
+
+  async applyTimerChanges(changes: readonly TimerChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    await withTransaction(this.pool, async (client) => {
+      for (const change of changes) {
+        if (change.kind === 'cancel') {
+          await client.query(
+            `INSERT INTO eventfold_timers (reactor, key, partition, due_at, status, aggregate, stream_name, command, caused_by, version, settled_at)
+             VALUES ($1, $2, $3, 0, 'cancelled', '', '', '{"type":""}', '{"id":"","metadata":{}}', $4, $5)
+             ON CONFLICT (reactor, key) DO UPDATE SET
+    status = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN 'cancelled' ELSE eventfold_timers.status END,
+    settled_at = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN excluded.settled_at ELSE eventfold_timers.settled_at END,
+    version = excluded.version
+             WHERE excluded.version > eventfold_timers.version`,
+            [change.reactor, change.key, change.partition, change.version, Date.now()],
+          );
+          continue;
+        }
+        const timer = change.timer;
+        await client.query(
+          `INSERT INTO eventfold_timers
+             (reactor, key, partition, due_at, status, aggregate, stream_name, command, user_id, tenant_id, metadata, caused_by, version)
+           VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12)
+           ON CONFLICT (reactor, key) DO UPDATE SET
+             partition = excluded.partition, due_at = excluded.due_at, status = 'pending', aggregate = excluded.aggregate,
+             stream_name = excluded.stream_name, command = excluded.command, user_id = excluded.user_id, tenant_id = excluded.tenant_id,
+             metadata = excluded.metadata, caused_by = excluded.caused_by, version = excluded.version, attempts = 0, error = NULL, settled_at = NULL
+           WHERE excluded.version > eventfold_timers.version`,
+          [
+            timer.reactor,
+            timer.key,
+            timer.partition,
+            timer.dueAt.getTime(),
+            timer.aggregate,
+            timer.streamName,
+            JSON.stringify(timer.command),
+            timer.userId ?? null,
+            timer.tenantId ?? null,
+            timer.metadata === undefined ? null : JSON.stringify(timer.metadata),
+            JSON.stringify(timer.causedBy),
+            timer.version,
+          ],
+        );
+      }
+    });
+  }
+
+  async nextDue(partitions: readonly number[], after: Date): Promise<Date | undefined> {
+    const { rows } = await this.pool.query<{ due_at: string | null }>(
+      "SELECT min(due_at) AS due_at FROM eventfold_timers WHERE status = 'pending' AND due_at > $1 AND partition = ANY($2::int[])",
+      [after.getTime(), partitions],
+    );
+    const due = rows[0]?.due_at;
+    return due === null || due === undefined ? undefined : new Date(Number(due));
+  }
+
+  async dueTimers(partitions: readonly number[], now: Date, limit: number): Promise<StoredTimer[]> {
+    const { rows } = await this.pool.query<TimerRow>(
+      "SELECT * FROM eventfold_timers WHERE status = 'pending' AND due_at <= $1 AND partition = ANY($2::int[]) ORDER BY due_at LIMIT $3",
+      [now.getTime(), partitions, limit],
+    );
+    return rows.map(fromRow);
+  }
+
+  async settleTimer(reactor: string, key: string, version: string, outcome: TimerOutcome, at: Date): Promise<void> {
+    await this.pool.query(
+      "UPDATE eventfold_timers SET status = $1, attempts = $2, error = $3, settled_at = $4 WHERE reactor = $5 AND key = $6 AND version = $7 AND status = 'pending'",
+      [outcome.status, outcome.attempts, outcome.status === 'parked' ? JSON.stringify(outcome.error) : null, at.getTime(), reactor, key, version],
+    );
+  }
+
+  async listTimers(query: TimerQuery): Promise<TimerPage> {
+    const { status, limit } = checkTimerQuery(query);
+    const after = parseTimerCursor(query.after);
+    const values: unknown[] = [status, limit + 1];
+    const conditions = ['status = $1'];
+    if (query.reactor !== undefined) {
+      values.push(query.reactor);
+      conditions.push(`reactor = $${values.length}`);
+    }
+    if (after) {
+      values.push(after.dueAt, after.reactor, after.key);
+      conditions.push(`(due_at, reactor, key) > ($${values.length - 2}, $${values.length - 1}, $${values.length})`);
+    }
+    const { rows } = await this.pool.query<TimerRow>(
+      `SELECT * FROM eventfold_timers WHERE ${conditions.join(' AND ')} ORDER BY due_at, reactor, key LIMIT $2`,
+      values,
+    );
+    return timerPageOf(rows.map(fromRow), limit);
+  }
+
+  async getTimer(reactor: string, key: string): Promise<StoredTimer | undefined> {
+    const { rows } = await this.pool.query<TimerRow>('SELECT * FROM eventfold_timers WHERE reactor = $1 AND key = $2', [reactor, key]);
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  async cancelTimer(reactor: string, key: string, at: Date): Promise<boolean> {
+    const result = await this.pool.query(
+      "UPDATE eventfold_timers SET status = 'cancelled', settled_at = $1 WHERE reactor = $2 AND key = $3 AND status IN ('pending', 'parked')",
+      [at.getTime(), reactor, key],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async redriveTimer(reactor: string, key: string, at: Date): Promise<boolean> {
+    const result = await this.pool.query(
+      "UPDATE eventfold_timers SET status = 'pending', attempts = 0, error = NULL, settled_at = NULL, due_at = $1 WHERE reactor = $2 AND key = $3 AND status = 'parked'",
+      [at.getTime(), reactor, key],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /** The pool belongs to the event store; nothing to close here. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function fromRow(row: TimerRow): StoredTimer {
+  return {
+    reactor: row.reactor,
+    key: row.key,
+    partition: row.partition,
+    dueAt: new Date(Number(row.due_at)),
+    aggregate: row.aggregate,
+    streamName: row.stream_name,
+    command: row.command,
+    ...(row.user_id !== null ? { userId: row.user_id } : {}),
+    ...(row.tenant_id !== null ? { tenantId: row.tenant_id } : {}),
+    ...(row.metadata !== null ? { metadata: row.metadata } : {}),
+    causedBy: row.caused_by,
+    version: row.version,
+    status: row.status,
+    attempts: row.attempts,
+    ...(row.error !== null ? { error: row.error } : {}),
+    ...(row.settled_at !== null ? { settledAt: new Date(Number(row.settled_at)) } : {}),
+  };
+}

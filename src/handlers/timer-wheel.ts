@@ -1,0 +1,212 @@
+import { handleCommand, type CommandEnvironment } from '../commands/handle-command';
+import type { Aggregate } from '../domain/aggregate';
+import type { Message } from '../domain/message';
+import { backoffDelay } from '../internal/backoff';
+import { delay } from '../internal/delay';
+import { errorCategory, type ErrorCategory } from '../internal/eventfold-error';
+import type { Logger } from '../internal/logger';
+import { MAX_TIMEOUT_MS, type Clock } from './clock';
+import { errorInfo, toError } from './errors';
+import type { ReactorRetryPolicy } from './reactor';
+import type { Invocation } from './reactor-state-store';
+import { timerCommandId, type StoredTimer, type TimerStore } from './timer-store';
+
+/** The reactor that owns a timer, as the wheel needs it: its retry policy and its invocation log. */
+export interface TimerOwner {
+  readonly retry: Required<ReactorRetryPolicy>;
+  record(invocation: Invocation): void;
+}
+
+export interface TimerWheelSettings {
+  readonly store: TimerStore;
+  readonly clock: Clock;
+  readonly commands: CommandEnvironment;
+  readonly aggregates: ReadonlyMap<string, Aggregate<Message, Message, unknown>>;
+  readonly owners: ReadonlyMap<string, TimerOwner>;
+  readonly workerId: string;
+  readonly logger: Logger;
+  readonly random: () => number;
+}
+
+/** Failures that trying again cannot change: the timer is parked at once. */
+const PERMANENT = new Set<ErrorCategory>(['validation', 'rule', 'not-found', 'already-exists']);
+
+/** Most due timers read per look, and most sent at once. */
+const BATCH = 256;
+const MAX_IN_FLIGHT = 64;
+
+/**
+ * Fires the due timers of the partitions this worker holds. One clock timeout waits for the earliest
+ * due time (no polling); it is recomputed whenever timers are set or cancelled here, the partitions
+ * change, or a timer settles. A due timer sends its command through `handleCommand` with an id derived
+ * from the timer (a second firing appends nothing), with its reactor's retries; one that keeps failing is
+ * parked (an operator redrives or cancels it). Every attempt goes to the reactor's invocation log.
+ */
+export class TimerWheel {
+  private partitions: number[] = [];
+  private armed: { cancel(): void } | undefined;
+  private waking: Promise<void> | undefined;
+  private again = false;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private abort = new AbortController();
+  private stopped = false;
+  private readonly idleWaiters = new Set<() => void>();
+
+  constructor(private readonly settings: TimerWheelSettings) {}
+
+  /**
+   * Fires the timers of these partitions from now on. Timers being sent finish their attempt first, so
+   * that a partition given up is not fired here while its next holder fires it too.
+   */
+  async setPartitions(partitions: ReadonlySet<number>): Promise<void> {
+    this.partitions = [];
+    this.abort.abort();
+    this.abort = new AbortController();
+    await this.waking;
+    await Promise.all(this.inFlight.values());
+    this.partitions = [...partitions].sort((a, b) => a - b);
+    void this.wake();
+  }
+
+  /** Looks for due timers now and re-arms the timeout for the next one. Coalesced. */
+  wake(): Promise<void> {
+    if (this.waking) {
+      this.again = true;
+      return this.waking;
+    }
+    this.waking = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.look();
+        } catch (error) {
+          this.settings.logger.warn({ error: errorInfo(error) }, 'could not read due timers; will look again');
+          if (!this.stopped) this.arm(1_000);
+        }
+      } while (this.again && !this.stopped);
+      this.waking = undefined;
+      this.notifyIdle();
+    })();
+    return this.waking;
+  }
+
+  /** Resolves once no look is running and no timer is being sent (due timers of this worker are settled). */
+  async settled(): Promise<void> {
+    while (this.waking || this.inFlight.size > 0) {
+      await new Promise<void>((resolve) => this.idleWaiters.add(resolve));
+    }
+  }
+
+  /** Stops waking; lets timers being sent finish their attempt. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.armed?.cancel();
+    this.abort.abort();
+    await this.waking;
+    await Promise.all(this.inFlight.values());
+  }
+
+  private async look(): Promise<void> {
+    this.armed?.cancel();
+    this.armed = undefined;
+    if (this.stopped || this.partitions.length === 0) return;
+    const partitions = this.partitions;
+    const now = this.settings.clock.now();
+    const due = await this.settings.store.dueTimers(partitions, now, BATCH);
+    let started = 0;
+    for (const timer of due) {
+      const id = `${timer.reactor}\u0000${timer.key}`;
+      if (this.inFlight.has(id)) continue;
+      if (this.inFlight.size >= MAX_IN_FLIGHT) break;
+      started++;
+      const signal = this.abort.signal;
+      const flight = this.fire(timer, signal).finally(() => {
+        this.inFlight.delete(id);
+        // A settled timer may have made room for others already due.
+        if (!this.stopped) void this.wake();
+        this.notifyIdle();
+      });
+      this.inFlight.set(id, flight);
+    }
+    if (due.length === BATCH && started > 0) this.again = true;
+    const next = await this.settings.store.nextDue(partitions, now);
+    if (next && !this.stopped) this.arm(next.getTime() - now.getTime());
+  }
+
+  private arm(ms: number): void {
+    this.armed?.cancel();
+    // Past Node's longest timeout the wheel wakes early and simply looks again.
+    this.armed = this.settings.clock.setTimeout(() => void this.wake(), Math.min(MAX_TIMEOUT_MS, Math.max(0, ms)));
+  }
+
+  private async fire(timer: StoredTimer, signal: AbortSignal): Promise<void> {
+    const { store, clock, owners, aggregates, commands } = this.settings;
+    const owner = owners.get(timer.reactor);
+    const aggregate = aggregates.get(timer.aggregate);
+    if (!owner || !aggregate) {
+      // Left pending: the worker that runs this reactor (with this aggregate) fires it.
+      this.settings.logger.warn({ reactor: timer.reactor, key: timer.key }, 'a due timer belongs to a reactor or aggregate not run here');
+      return;
+    }
+    const { retry } = owner;
+    const firstAttemptAt = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) return;
+      const started = performance.now();
+      try {
+        await handleCommand(commands, aggregate, {
+          streamName: timer.streamName,
+          command: aggregate.parseCommand(timer.command),
+          commandId: timerCommandId(timer.reactor, timer.key, timer.version),
+          causedBy: timer.causedBy,
+          ...(timer.userId !== undefined ? { userId: timer.userId } : {}),
+          ...(timer.tenantId !== undefined ? { tenantId: timer.tenantId } : {}),
+          metadata: { ...(timer.metadata ?? {}), timer: { reactor: timer.reactor, key: timer.key, dueAt: timer.dueAt.toISOString() } },
+        });
+        owner.record(this.invocation(timer, attempt, 'succeeded', started, undefined));
+        await store.settleTimer(timer.reactor, timer.key, timer.version, { status: 'fired', attempts: attempt }, clock.now());
+        return;
+      } catch (thrown) {
+        const error = toError(thrown);
+        const info = errorInfo(error);
+        let wait = backoffDelay({ initialDelayMs: retry.initialDelayMs, maxDelayMs: retry.maxDelayMs, jitter: 'equal' }, attempt, this.settings.random);
+        const retryAfterMs = (error as { retryAfterMs?: unknown }).retryAfterMs;
+        if (typeof retryAfterMs === 'number' && retryAfterMs > 0) wait = Math.max(wait, Math.min(retryAfterMs, retry.maxDelayMs));
+        const final =
+          (error as { retryable?: unknown }).retryable === false ||
+          // A business rule, a validation or a missing stream will not change by trying again.
+          PERMANENT.has(errorCategory(error) ?? 'internal') ||
+          attempt >= retry.maxAttempts ||
+          Date.now() + wait - firstAttemptAt > retry.maxAgeMs;
+        owner.record(this.invocation(timer, attempt, final ? 'parked' : 'retrying', started, info));
+        if (final) {
+          this.settings.logger.warn({ reactor: timer.reactor, key: timer.key, error: info }, 'timer parked');
+          await store.settleTimer(timer.reactor, timer.key, timer.version, { status: 'parked', attempts: attempt, error: info }, clock.now());
+          return;
+        }
+        await delay(wait, signal);
+      }
+    }
+  }
+
+  private invocation(timer: StoredTimer, attempt: number, outcome: Invocation['outcome'], started: number, error: Invocation['error']): Invocation {
+    return {
+      reactor: timer.reactor,
+      eventId: `timer:${timer.key}`,
+      streamName: timer.streamName,
+      position: timer.version,
+      attempt,
+      outcome,
+      durationMs: performance.now() - started,
+      ...(error ? { error } : {}),
+      at: new Date(),
+      workerId: this.settings.workerId,
+    };
+  }
+
+  private notifyIdle(): void {
+    if (this.waking || this.inFlight.size > 0) return;
+    for (const resolve of this.idleWaiters) resolve();
+    this.idleWaiters.clear();
+  }
+}

@@ -1,0 +1,4 @@
+import { InMemoryTimerStore } from '../../src/handlers';
+import { timerStoreConformance } from './timer-store.conformance';
+
+timerStoreConformance('memory', () => Promise.resolve(new InMemoryTimerStore()));
