@@ -1,10 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cli-context';
 import type { CommandGroup } from './commands';
+import { copyCommands } from './commands/copy';
+import { runtimeCommands } from './commands/runtime';
+import { storeCommands } from './commands/store';
+import { errorCategory } from '../internal/eventfold-error';
 import { CliExit, EXIT_FAILURE_FOUND, EXIT_OK, EXIT_USAGE } from './exit-codes';
 
 /** The command groups, in help order. Add a group by writing its file in `commands/` and listing it here. */
-const groups: readonly CommandGroup[] = [];
+const groups: readonly CommandGroup[] = [
+  storeCommands,
+  copyCommands,
+  runtimeCommands,
+];
 
 /** Builds the `eventfold` program. Commander's own exits become {@link CliExit} so nothing calls `process.exit`. */
 export function buildProgram(context: CliContext): Command {
@@ -39,6 +47,9 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     context.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    return EXIT_FAILURE_FOUND;
+    // Bad input (a malformed stream name, position, event) and an unreachable store are usage or
+    // connection errors; anything else the command met is a failure it found.
+    const category = errorCategory(error);
+    return category === 'validation' || category === 'unavailable' ? EXIT_USAGE : EXIT_FAILURE_FOUND;
   }
 }
