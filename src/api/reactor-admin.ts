@@ -15,6 +15,38 @@ export interface ReactorAdmin {
    * absent. Resolves with how many were redriven.
    */
   redrive(request: ReactorRedriveRequest): Promise<number>;
+  /** The invocation log, newest first (optional: the console shows it when the runtime has one). */
+  invocations?(request: InvocationsRequest): Promise<readonly InvocationInfo[]>;
+}
+
+/**
+ * Which attempts of the invocation log to list: one reactor's (or every reactor's), newest first.
+ *
+ * @example
+ * const request: InvocationsRequest = { reactor: 'payment', limit: 50 };
+ */
+export interface InvocationsRequest {
+  readonly reactor?: string;
+  readonly limit: number;
+}
+
+/**
+ * One attempt to handle one event, as the invocation log keeps it.
+ *
+ * @example
+ * for (const attempt of await admin.invocations!({ limit: 20 })) console.log(attempt.outcome, attempt.durationMs);
+ */
+export interface InvocationInfo {
+  readonly reactor: string;
+  readonly eventId: string;
+  readonly streamName: string;
+  readonly position: string;
+  readonly attempt: number;
+  /** `succeeded`, `retrying` (another attempt follows) or `parked`. */
+  readonly outcome: string;
+  readonly durationMs: number;
+  readonly error?: { readonly message: string };
+  readonly at: Date;
 }
 
 /**
@@ -78,7 +110,7 @@ export interface ParkedEventsPage {
 }
 
 /**
- * Which parked events of one reactor to put back into delivery: the given ids, or all of them.
+ * Which parked events of one reactor to put back into delivery: the given ids, one stream's, or all of them.
  *
  * @example
  * await admin.redrive({ reactor: 'payment', eventIds: [parked.eventId] });
@@ -86,4 +118,6 @@ export interface ParkedEventsPage {
 export interface ReactorRedriveRequest {
   readonly reactor: string;
   readonly eventIds?: readonly string[];
+  /** Only this stream's parked events. */
+  readonly streamName?: string;
 }
