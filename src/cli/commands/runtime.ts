@@ -44,6 +44,8 @@ const PROJECTION_FIELDS = `name state version definedVersion position eventsHand
   lastError { message code eventId } rebuild { version state eventsDone eventsTotal eventsPerSecond }`;
 const REACTOR_FIELDS = 'name state position lagEvents parkedCount lastError';
 const PARKED_FIELDS = 'reactor eventId eventType streamName position attempts reason parkedAt';
+/** Parked events per request: within the API's default query cost limit. */
+const PARKED_PAGE = 50;
 /** How often `rebuild --wait` asks for progress. */
 const POLL_MS = 500;
 
@@ -126,9 +128,9 @@ export const runtimeCommands: CommandGroup = (program, context) => {
       const target = apiTarget(context, options);
       const items: ParkedEvent[] = [];
       let after: string | null = null;
-      // Pages of at most 500 until the limit or the last page.
+      // Pages of 50 (the API's default cost limit allows about that many per request) until the limit or the last page.
       do {
-        const first = Math.min(500, options.limit - items.length);
+        const first = Math.min(PARKED_PAGE, options.limit - items.length);
         const page: { parkedEvents: { items: ParkedEvent[]; next: string | null } } = await adminRequest(
           target,
           `query ($reactor: String, $first: Int, $after: String) { parkedEvents(reactor: $reactor, first: $first, after: $after) { items { ${PARKED_FIELDS} } next } }`,
