@@ -16,6 +16,7 @@ import { createAuthenticator, type Authenticator } from './auth';
 import { composeApi } from './container';
 import { formatApiError } from './errors';
 import { withoutSuggestions } from './limits';
+import { addConsoleRoutes } from './console-routes';
 import { addHealthRoutes, graphQLRouter } from './express-routes';
 import { graphQLPostFastPath } from './http-fast-path';
 import { checkReadiness, type Readiness } from './readiness';
@@ -216,6 +217,7 @@ class RunningApi implements Api {
     await this.parts.engine?.start();
     await apollo.start();
     if (options.health ?? true) addHealthRoutes(app, this.requests, () => this.readiness());
+    if (apiOptions.console) addConsoleRoutes(app, path);
     app.use(path, graphQLRouter({ bodyLimit: limits.bodyLimit, apollo, context: this.context, requests: this.requests, logger }));
     this.webSockets = attachGraphQLWebSockets(server, {
       schema: this.schema,

@@ -42,6 +42,8 @@ export interface AppConfig {
   /** Signs payment deliveries; both sides share it. */
   readonly paymentSecret: string;
   readonly restaurantApproval: RestaurantApproval;
+  /** Delivery attempts of a payment before it is parked (redrive it from the console). Default 20. */
+  readonly paymentAttempts?: number;
   readonly logger: AppLogger;
 }
 
@@ -73,6 +75,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, logger: AppLogger): AppCon
     ...(env.PAYMENT_URL?.trim() ? { paymentUrl: env.PAYMENT_URL.trim() } : {}),
     paymentSecret: paymentSecret(env),
     restaurantApproval: approval,
+    ...(env.PAYMENT_ATTEMPTS?.trim() ? { paymentAttempts: attempts(env.PAYMENT_ATTEMPTS) } : {}),
     logger,
   };
 }
@@ -91,6 +94,12 @@ function paymentSecret(env: NodeJS.ProcessEnv): string {
 function dataDirOf(store: string): string {
   const location = parseConnectionString(store);
   return location.backend === 'sqlite' && location.path !== ':memory:' ? dirname(location.path) : './data';
+}
+
+function attempts(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 100) throw new Error(`PAYMENT_ATTEMPTS must be a whole number from 1 to 100, got ${JSON.stringify(value)}`);
+  return parsed;
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -139,7 +148,11 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       paymentUrl = payment.url;
     }
 
-    const payments: WebhookReactor = paymentReactor({ url: paymentUrl, secret: config.paymentSecret });
+    const payments: WebhookReactor = paymentReactor({
+      url: paymentUrl,
+      secret: config.paymentSecret,
+      ...(config.paymentAttempts !== undefined ? { maxAttempts: config.paymentAttempts } : {}),
+    });
     closers.push(() => payments.close());
     const reactorState = reactorStateFor(eventStore, config.dataDir);
     closers.push(() => Promise.resolve(reactorState.close()));
@@ -168,6 +181,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       // A demo on your machine: every request acts as this user. Put a JWT secret here for real use.
       auth: { mode: 'off', developmentUser: { id: 'demo', roles: ['customer', 'restaurant', 'admin'] } },
       introspection: true,
+      console: true, // the operator console at /console (admin role; everyone here, as auth is off)
       logger,
     });
 
