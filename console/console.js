@@ -174,7 +174,9 @@ async function showWorkflow(correlationId) {
 
 // Live tail
 
-function toggleTail() {
+const START = '0'.repeat(32);
+
+async function toggleTail() {
   if (state.tail) {
     state.tail.dispose();
     state.tail = null;
@@ -184,6 +186,8 @@ function toggleTail() {
   }
   const prefix = $('tail-prefix').value.trim();
   const type = $('tail-type').value.trim();
+  // From the head as it is now, so that nothing appended after the click is missed.
+  const { storeHead } = await graphql('{ storeHead }');
   const client = graphqlWs.createClient({
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${GRAPHQL_PATH}`,
     connectionParams: () => (state.token ? { authorization: `Bearer ${state.token}` } : {}),
@@ -191,8 +195,8 @@ function toggleTail() {
   });
   const unsubscribe = client.subscribe(
     {
-      query: `subscription ($prefixes: [String!], $types: [String!]) { eventAppended(prefixes: $prefixes, types: $types) { ${EVENT_FIELDS} } }`,
-      variables: { prefixes: prefix ? [prefix] : null, types: type ? [type] : null },
+      query: `subscription ($prefixes: [String!], $types: [String!], $after: String) { eventAppended(prefixes: $prefixes, types: $types, after: $after) { ${EVENT_FIELDS} } }`,
+      variables: { prefixes: prefix ? [prefix] : null, types: type ? [type] : null, after: storeHead || START },
     },
     {
       next: (result) => {

@@ -59,6 +59,12 @@ export class StoreBrowserResolver {
     return Object.assign(new StreamPage(), { items, next: page.length > size ? items.at(-1)!.streamName : null });
   }
 
+  @Query(() => String, { nullable: true, description: "The store's head: the position of its last event (null when empty). A tail from here misses nothing." })
+  async storeHead(@Ctx() context: ApiContext): Promise<string | null> {
+    requireAccess(context, { roles: context.services.auditRoles });
+    return (await context.services.eventStore.headPosition())?.toString() ?? null;
+  }
+
   @Subscription(() => AuditEventView, {
     description:
       'New events as they are appended (from now on, or after a position), optionally only of streams with these prefixes and of these types.',
