@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cli-context';
 import type { CommandGroup } from './commands';
@@ -18,6 +20,7 @@ const groups: readonly CommandGroup[] = [
 export function buildProgram(context: CliContext): Command {
   const program = new Command('eventfold')
     .description('Operate an eventfold event store and a running eventfold app.')
+    .version(packageVersion(), '-V, --version', "print eventfold's version")
     .option('--json', 'machine-readable output (one JSON document per line)')
     .exitOverride()
     .configureOutput({
@@ -29,6 +32,15 @@ export function buildProgram(context: CliContext): Command {
     });
   for (const group of groups) group(program, context);
   return program;
+}
+
+/** The package's version, from its package.json (two folders up from src/cli and dist/cli alike). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Runs the CLI on `argv` (without node and the script) and returns the exit code. */
