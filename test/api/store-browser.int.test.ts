@@ -45,6 +45,7 @@ describe('the admin and audit API the console is built on', () => {
     try {
       // From the head as it is now: the events appended after it, and no earlier ones.
       const head = (await app.store.headPosition())!.toString();
+      expect((await gql<{ storeHead: string }>(app.api.url, '{ storeHead }', {}, auditor)).body.data!.storeHead).toBe(head);
       const tail = subscribe<{ eventAppended: { streamName: string; type: string; revision: string; data: { title: string } } }>(
         ws.client,
         'subscription ($after: String) { eventAppended(prefixes: ["ticket-live"], types: ["TicketOpened"], after: $after) { streamName type revision data metadata position recordedAt } }',
