@@ -174,7 +174,8 @@ export interface PreparedImport extends PreparedEvent {
 
 /** Checks a batch to import (every event, its stream, revision and time) before anything is written. */
 export function prepareImport(events: readonly ImportedEvent[], limits: EventStoreLimits, checkpoint: ImportCheckpoint): PreparedImport[] {
-  if (!Array.isArray(events)) throw new InvalidArgumentError('events must be an array');
+  const list: unknown = events;
+  if (!Array.isArray(list)) throw new InvalidArgumentError('events must be an array');
   if (
     checkpoint === null ||
     typeof checkpoint !== 'object' ||

@@ -104,7 +104,9 @@ if (!CHROMIUM) {
     await page.getByRole('button', { name: 'List streams' }).click();
     await page.locator(`li[data-stream="${done.streamName}"]`).click();
     await page.locator('#events tr[data-event-type="DriverAssigned"]').waitFor();
-    const types = await page.locator('#events tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-event-type')));
+    const types: (string | null)[] = [];
+    const rows = page.locator('#events tr');
+    for (let index = 0; index < (await rows.count()); index++) types.push(await rows.nth(index).getAttribute('data-event-type'));
     expect(types).toEqual(['OrderPlaced', 'OrderValidated', 'PaymentSucceeded', 'OrderApproved', 'DriverAssigned']);
     expect(await page.locator('#events tr[data-event-type="OrderPlaced"] pre.data').textContent()).toContain('"shoyu-ramen"');
     expect(await page.locator('#events tr[data-event-type="OrderPlaced"] pre.metadata').textContent()).toContain('"correlationId"');

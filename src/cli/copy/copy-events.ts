@@ -76,18 +76,23 @@ export async function verifyCopy(source: CopySource, target: CopyTarget, count: 
   try {
     for (let index = 0; ; index++) {
       if (signal.aborted) return { index, reason: 'verification interrupted' };
-      const expected = index < count ? await fromSource.next() : ({ done: true, value: undefined } as const);
-      const actual = await fromTarget.next();
-      if (expected.done && actual.done) return undefined;
-      if (expected.done) return { index, reason: `the target holds more events than the ${count} copied, from ${describe(actual.value!)}` };
-      if (actual.done) return { index, reason: `the target ends before ${describe(expected.value)}` };
-      const difference = differs(expected.value, actual.value);
-      if (difference) return { index, reason: `${describe(expected.value)}: ${difference}` };
+      const expected: SourceEvent | undefined = index < count ? await nextOf(fromSource) : undefined;
+      const actual = await nextOf(fromTarget);
+      if (!expected && !actual) return undefined;
+      if (!expected) return { index, reason: `the target holds more events than the ${count} copied, from ${describe(actual!)}` };
+      if (!actual) return { index, reason: `the target ends before ${describe(expected)}` };
+      const difference = differs(expected, actual);
+      if (difference) return { index, reason: `${describe(expected)}: ${difference}` };
     }
   } finally {
     await fromSource.return?.();
     await fromTarget.return?.();
   }
+}
+
+async function nextOf(iterator: AsyncIterator<SourceEvent>): Promise<SourceEvent | undefined> {
+  const next = await iterator.next();
+  return next.done ? undefined : next.value;
 }
 
 function describe(event: SourceEvent): string {
