@@ -23,6 +23,15 @@ const CHECKPOINTS = `CREATE TABLE IF NOT EXISTS eventfold_import_checkpoints (
   count bigint NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
 )`;
+/** Pools whose database has the checkpoint table already (made once per pool, not once per batch). */
+const prepared = new WeakSet<pg.Pool>();
+
+async function ensureCheckpoints(pool: pg.Pool): Promise<void> {
+  if (prepared.has(pool)) return;
+  await query(pool, CHECKPOINTS, []);
+  prepared.add(pool);
+}
+
 /** Only events of transactions that have all finished, as every read of `$all` (see postgres-schema.ts). */
 const SAFE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
 
@@ -31,7 +40,7 @@ export async function listPostgresStreams(pool: pg.Pool, options?: ListStreamsOp
   const rows = await query<{ stream_name: string; revision: string }>(
     pool,
     `SELECT stream_name, revision::text FROM eventfold_streams
-     WHERE stream_name >= $1 AND stream_name > $2 AND starts_with(stream_name, $1)
+     WHERE starts_with(stream_name, $1) AND stream_name > $2
      ORDER BY stream_name LIMIT $3`,
     [prefix, after, limit],
   );
@@ -60,7 +69,7 @@ export async function postgresStatistics(pool: pg.Pool): Promise<StoreStatistics
 }
 
 export async function postgresImportCheckpoint(pool: pg.Pool, source: string): Promise<ImportCheckpoint | undefined> {
-  await query(pool, CHECKPOINTS, []);
+  await ensureCheckpoints(pool);
   const [row] = await query<{ position: string; count: string }>(
     pool,
     'SELECT position, count::text FROM eventfold_import_checkpoints WHERE source = $1',
@@ -76,7 +85,7 @@ export async function postgresImportCheckpoint(pool: pg.Pool, source: string): P
  * so `$all` keeps the source's order; ids, revisions, metadata and recorded times are kept.
  */
 export async function importPostgresEvents(pool: pg.Pool, events: readonly PreparedImport[], checkpoint: ImportCheckpoint): Promise<ImportResult> {
-  await query(pool, CHECKPOINTS, []);
+  await ensureCheckpoints(pool);
   let client: pg.PoolClient;
   try {
     client = await pool.connect();

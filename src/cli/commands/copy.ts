@@ -82,6 +82,7 @@ export const copyCommands: CommandGroup = (program, context) => {
           throw new CliExit(EXIT_USAGE, '');
         }
         const mismatch = options.verify ? await verifyCopy(source, target, report.count, context.signal) : undefined;
+        if (mismatch?.interrupted) throw new CliExit(EXIT_USAGE, `copied ${report.count} events; the verification was interrupted at event #${mismatch.index}`);
         const result = { ...report, verified: options.verify && !mismatch, ...(mismatch ? { mismatch } : {}) };
         emit(context, result, () =>
           [

@@ -63,6 +63,8 @@ export interface CopyMismatch {
   /** 0-based index in `$all` order. */
   readonly index: number;
   readonly reason: string;
+  /** Set when the verification was stopped (Ctrl-C) before it got to the end: nothing differs so far. */
+  readonly interrupted?: boolean;
 }
 
 /**
@@ -75,7 +77,7 @@ export async function verifyCopy(source: CopySource, target: CopyTarget, count: 
   const fromTarget = target.read()[Symbol.asyncIterator]();
   try {
     for (let index = 0; ; index++) {
-      if (signal.aborted) return { index, reason: 'verification interrupted' };
+      if (signal.aborted) return { index, reason: 'verification interrupted', interrupted: true };
       const expected: SourceEvent | undefined = index < count ? await nextOf(fromSource) : undefined;
       const actual = await nextOf(fromTarget);
       if (!expected && !actual) return undefined;
