@@ -112,6 +112,8 @@ if (!CHROMIUM) {
     expect(await page.locator('#events tr[data-event-type="OrderPlaced"] pre.metadata').textContent()).toContain('"correlationId"');
     await page.locator('#events tr[data-event-type="OrderValidated"] button[data-state-at]').click();
     await page.locator('#state-json').filter({ hasText: 'VALIDATED' }).waitFor();
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'console-streams.png'), fullPage: true, animations: 'disabled' });
     await page.locator('#events tr[data-event-type="OrderPlaced"]').getByRole('button', { name: 'Workflow' }).click();
     await page.locator('#stream-title').filter({ hasText: 'Workflow' }).waitFor();
     expect(await page.locator('#events tr').count()).toBe(5);
