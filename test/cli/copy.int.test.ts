@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectEventStore, type EventStore, type RecordedEvent } from '../../src';
@@ -157,6 +157,16 @@ describe('eventfold copy', () => {
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(201);
     expect(JSON.parse(lines[0]!)).toEqual({ eventfold: 'events', version: 1, source: `sqlite:${join(dir, 'export-source.db')}` });
+
+    // A bad line in the middle is damage, not a crash: refused, and the file is left as it is.
+    const damaged = join(dir, 'damaged.ndjson');
+    const text = readFileSync(file, 'utf8').split('\n');
+    text[5] = '{"id": broken';
+    writeFileSync(damaged, text.join('\n'));
+    const refused = await cli(['copy', '--from', source, '--to', `ndjson:${damaged}`]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('line 6 of');
+    expect(readFileSync(damaged, 'utf8')).toBe(text.join('\n'));
 
     // Import the export into a fresh PostgreSQL store: the same events.
     const target = await postgresUrl();

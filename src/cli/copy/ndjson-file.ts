@@ -88,25 +88,29 @@ export function ndjsonTarget(path: string): CopyTarget {
       let count = 0;
       let last: EventLine | undefined;
       let lastNumber = 0;
+      let torn: number | undefined;
       for await (const { text, number } of lines(path)) {
         if (!header) {
           header = parseHeader(text, path);
+          lastNumber = number;
           continue;
         }
+        // Only the last line can be torn (a crash mid-write), and the cut below removes it; a bad line
+        // with more after it means the file was damaged, and nothing is cut.
+        if (torn !== undefined) throw new CliExit(EXIT_USAGE, `line ${torn} of ${path} is not JSON: the export is damaged`);
         try {
           last = JSON.parse(text) as EventLine;
           count++;
           lastNumber = number;
         } catch {
-          // Only the last line can be torn (a crash mid-write); the cut below removes it.
-          break;
+          torn = number;
         }
       }
       if (!header) return undefined;
       if (header.source !== source) {
         throw new CliExit(EXIT_USAGE, `${path} holds an export of ${header.source}, not of ${source}: give another file`);
       }
-      cutAfterLine(open(), header ? lastNumber || 1 : 0);
+      cutAfterLine(open(), lastNumber);
       return last ? { source, position: last.position, count } : undefined;
     },
     write(batch: readonly SourceEvent[], checkpoint: ImportCheckpoint) {
