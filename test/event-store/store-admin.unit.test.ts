@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_LIMITS, ImportConflictError, InvalidEventError, InvalidStreamNameError } from '../../src';
+import { DEFAULT_LIMITS, ImportConflictError, InMemoryEventStore, InvalidEventError, InvalidStreamNameError, storeAdminOf } from '../../src';
 import { planImport, prepareImport, type ImportedEvent } from '../../src/event-store/store-admin';
 
 const checkpoint = { source: 'sqlite:/tmp/source.db', position: '1', count: 1 };
@@ -37,5 +37,19 @@ describe('importing recorded events', () => {
     expect(() => prepareImport([{ ...event('a-1', 0n), recordedAt: new Date(Number.NaN) }], DEFAULT_LIMITS, checkpoint)).toThrow(/recordedAt/);
     expect(() => prepareImport([{ ...event('a-1', 0n), id: 'not-a-uuid' }], DEFAULT_LIMITS, checkpoint)).toThrow(/must be a UUID/);
     expect(() => prepareImport([event('a-1', 0n)], DEFAULT_LIMITS, { ...checkpoint, count: -1 })).toThrow(/checkpoint/);
+  });
+});
+
+describe('the in-memory store as a StoreAdmin', () => {
+  it('lists streams by prefix in name order, a page at a time, and counts what it holds', async () => {
+    const store = new InMemoryEventStore();
+    for (const name of ['order-2', 'order-1', 'cart-1', 'order-1']) await store.appendToStream(name, [{ id: randomUUID(), type: 'Happened', data: {} }]);
+    const admin = storeAdminOf(store)!;
+    expect(await admin.listStreams({ prefix: 'order-', limit: 1 })).toEqual([{ streamName: 'order-1', revision: 1n }]);
+    expect(await admin.listStreams({ prefix: 'order-', after: 'order-1' })).toEqual([{ streamName: 'order-2', revision: 0n }]);
+    const stats = await admin.statistics();
+    expect(stats).toMatchObject({ streams: 3, events: 4, bytes: undefined });
+    expect(stats.oldest!.getTime()).toBeLessThanOrEqual(stats.newest!.getTime());
+    await expect(admin.listStreams({ limit: 0 })).rejects.toThrow(/limit must be from 1/);
   });
 });
