@@ -75,6 +75,11 @@ export interface ApiOptions {
   readonly logger?: ApiLogger;
   /** An app's inversify container whose bindings resolvers may inject (the API's becomes its child). */
   readonly container?: Container;
+  /**
+   * Serve the operator console at `/console`: streams, live tail, projections and reactors, built on the
+   * admin and audit API (so it shows data to admins only, or to everyone when auth is off). Default off.
+   */
+  readonly console?: boolean;
   /** WebSocket keep-alive ping interval; default 12,000 ms. */
   readonly keepAliveMs?: number;
   /**

@@ -5,6 +5,8 @@ import { API_SERVICES, type ApiServices } from './api-context';
 import { AdminResolver } from './admin/admin.resolver';
 import { TimersAdminResolver } from './admin/timers.resolver';
 import { AuditResolver } from './audit/audit.resolver';
+import { ReactorLogResolver } from './admin/reactor-log.resolver';
+import { StoreBrowserResolver } from './audit/store-browser.resolver';
 import type { ClassType } from './class-type';
 
 /**
@@ -22,7 +24,7 @@ export async function composeApi(
 ): Promise<{ container: Container; schema: GraphQLSchema }> {
   const container = new Container({ defaultScope: 'Singleton', ...(options.parent ? { parent: options.parent } : {}) });
   container.bind<ApiServices>(API_SERVICES).toConstantValue(services);
-  const all = [...(options.builtIn === false ? [] : [AuditResolver, AdminResolver, TimersAdminResolver]), ...resolvers];
+  const all = [...(options.builtIn === false ? [] : [AuditResolver, AdminResolver, TimersAdminResolver, StoreBrowserResolver, ReactorLogResolver]), ...resolvers];
   if (all.length === 0) throw new TypeError('createApi needs at least one resolver');
   for (const resolver of all) container.bind(resolver).toSelf();
   const schema = await buildSchema({

@@ -16,6 +16,7 @@ import { createAuthenticator, type Authenticator } from './auth';
 import { composeApi } from './container';
 import { formatApiError } from './errors';
 import { withoutSuggestions } from './limits';
+import { addConsoleRoutes } from './console-routes';
 import { addHealthRoutes, graphQLRouter } from './express-routes';
 import { graphQLPostFastPath } from './http-fast-path';
 import { checkReadiness, type Readiness } from './readiness';
@@ -221,6 +222,7 @@ class RunningApi implements Api {
     if (options.health ?? true) addHealthRoutes(app, this.requests, () => this.readiness());
     const { metrics } = this.parts;
     if (metrics) app.get(metrics.path, (request, response) => metrics.handle(request, response));
+    if (apiOptions.console) addConsoleRoutes(app, path);
     app.use(path, graphQLRouter({ bodyLimit: limits.bodyLimit, apollo, context: this.context, requests: this.requests, logger }));
     this.webSockets = attachGraphQLWebSockets(server, {
       schema: this.schema,

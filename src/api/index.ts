@@ -63,6 +63,8 @@ export {
 export { DEFAULT_API_LIMITS, type ApiLimits } from './limits';
 export type { ApiLogger } from './logger';
 export type {
+  InvocationInfo,
+  InvocationsRequest,
   ParkedEventInfo,
   ParkedEventsPage,
   ParkedEventsRequest,

@@ -19,6 +19,8 @@ export interface ReactorAdmin {
   listTimers?(request: TimersRequest): Promise<TimersPage>;
   /** Cancels a pending or parked timer; false when there is none to cancel. */
   cancelTimer?(reactor: string, key: string): Promise<boolean>;
+  /** The invocation log, newest first (optional: the console shows it when the runtime has one). */
+  invocations?(request: InvocationsRequest): Promise<readonly InvocationInfo[]>;
 }
 
 /**
@@ -56,6 +58,36 @@ export interface TimerInfo {
   readonly attempts: number;
   readonly error?: { readonly message: string };
   readonly settledAt?: Date;
+}
+
+/**
+ * Which attempts of the invocation log to list: one reactor's (or every reactor's), newest first.
+ *
+ * @example
+ * const request: InvocationsRequest = { reactor: 'payment', limit: 50 };
+ */
+export interface InvocationsRequest {
+  readonly reactor?: string;
+  readonly limit: number;
+}
+
+/**
+ * One attempt to handle one event, as the invocation log keeps it.
+ *
+ * @example
+ * for (const attempt of await admin.invocations!({ limit: 20 })) console.log(attempt.outcome, attempt.durationMs);
+ */
+export interface InvocationInfo {
+  readonly reactor: string;
+  readonly eventId: string;
+  readonly streamName: string;
+  readonly position: string;
+  readonly attempt: number;
+  /** `succeeded`, `retrying` (another attempt follows) or `parked`. */
+  readonly outcome: string;
+  readonly durationMs: number;
+  readonly error?: { readonly message: string };
+  readonly at: Date;
 }
 
 /**
@@ -119,7 +151,7 @@ export interface ParkedEventsPage {
 }
 
 /**
- * Which parked events of one reactor to put back into delivery: the given ids, or all of them.
+ * Which parked events of one reactor to put back into delivery: the given ids, one stream's, or all of them.
  *
  * @example
  * await admin.redrive({ reactor: 'payment', eventIds: [parked.eventId] });
@@ -127,4 +159,6 @@ export interface ParkedEventsPage {
 export interface ReactorRedriveRequest {
   readonly reactor: string;
   readonly eventIds?: readonly string[];
+  /** Only this stream's parked events. */
+  readonly streamName?: string;
 }

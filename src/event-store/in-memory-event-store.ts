@@ -13,6 +13,7 @@ import { checkExpectedRevision, resolveRepeatedAppend } from './idempotency';
 import { PagedEventStore, type PagedEventStoreOptions } from './paged-event-store';
 import { Position, type FromPosition } from './position';
 import { matchesFilter, type PreparedEvent } from './validation';
+import { resolveListStreams, type ListStreamsOptions, type StoreAdmin, type StoreStatistics, type StreamSummary } from './store-admin';
 
 /**
  * The event store in process memory: for unit tests and examples. Same contract as the durable
@@ -22,7 +23,7 @@ import { matchesFilter, type PreparedEvent } from './validation';
  * const store = new InMemoryEventStore();
  * await store.appendToStream('order-1', [{ id: randomUUID(), type: 'OrderPlaced', data: {} }]);
  */
-export class InMemoryEventStore extends PagedEventStore {
+export class InMemoryEventStore extends PagedEventStore implements StoreAdmin {
   readonly backend = 'memory' as const;
   readonly capabilities: StoreCapabilities = { durable: false, sequencePositions: true };
   private readonly all: RecordedEvent[] = [];
@@ -137,6 +138,28 @@ export class InMemoryEventStore extends PagedEventStore {
 
   headPosition(): Promise<Position | undefined> {
     return Promise.resolve(this.all[this.all.length - 1]?.position);
+  }
+
+  /** Streams by name (the console); see {@link StoreAdmin}. Sorts the names: for tests and demos, not millions. */
+  listStreams(options?: ListStreamsOptions): Promise<readonly StreamSummary[]> {
+    // A throw inside the executor becomes the rejection, as on the other backends.
+    return new Promise((resolve) => {
+      this.assertOpen();
+      const { prefix, after, limit } = resolveListStreams(options);
+      const names = [...this.streams.keys()].filter((name) => name.startsWith(prefix) && name > after).sort();
+      resolve(names.slice(0, limit).map((streamName) => ({ streamName, revision: BigInt(this.streams.get(streamName)!.length) - 1n })));
+    });
+  }
+
+  statistics(): Promise<StoreStatistics> {
+    this.assertOpen();
+    return Promise.resolve({
+      streams: this.streams.size,
+      events: this.all.length,
+      bytes: undefined,
+      oldest: this.all[0]?.recordedAt,
+      newest: this.all[this.all.length - 1]?.recordedAt,
+    });
   }
 
   protected closeBackend(): Promise<void> {

@@ -14,3 +14,16 @@ export {
 } from './connect';
 export type { AppendHook, AppendHookContext, AppendHookHost } from './append-hook';
 export { isValidTenantId, splitTenantStream, tenantOfEvent, tenantStreamName } from './tenant-stream';
+export {
+  eventImporterOf,
+  ImportConflictError,
+  storeAdminOf,
+  type EventImporter,
+  type ImportCheckpoint,
+  type ImportedEvent,
+  type ImportResult,
+  type ListStreamsOptions,
+  type StoreAdmin,
+  type StoreStatistics,
+  type StreamSummary,
+} from './store-admin';

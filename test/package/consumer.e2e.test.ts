@@ -88,9 +88,20 @@ describe('the published package, installed from its tarball', () => {
     for (const entry of ['index', 'backends/sqlite/index', 'backends/postgres/index', 'backends/eventstoredb/index', 'api/index', 'testing/index']) {
       expect(files).toEqual(expect.arrayContaining([`dist/${entry}.js`, `dist/${entry}.d.ts`, `dist/${entry}.js.map`]));
     }
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE']));
-    expect(files.filter((file) => !file.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(file))).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/cli/main.js']));
+    // The console's page and script are plain files, served as they are (no build step).
+    expect(files).toEqual(expect.arrayContaining(['console/index.html', 'console/console.js', 'console/console.css']));
+    expect(files.filter((file) => !file.startsWith('dist/') && !file.startsWith('console/') && !['package.json', 'README.md', 'LICENSE'].includes(file))).toEqual([]);
     expect(files.filter((file) => /\.test\.|tsbuildinfo|^dist\/.*\.ts$/.test(file) && !file.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it('installs the eventfold command (bin), which runs from the package', async () => {
+    const help = await run(join(work, 'node_modules', '.bin', 'eventfold'), ['--help'], work, 60_000);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: eventfold');
+    const stats = await run(join(work, 'node_modules', '.bin', 'eventfold'), ['stats', '--json', '--store', `sqlite:${join(work, 'cli.db')}`], work, 60_000);
+    expect(stats.code).toBe(0);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ backend: 'sqlite', streams: 0, events: 0 });
   });
 
   it('installs (better-sqlite3 built by default) without engine warnings', () => {

@@ -45,6 +45,8 @@ export interface AppConfig {
   readonly restaurantApproval: RestaurantApproval;
   /** With manual approval: how long a paid order waits for the restaurant before it is cancelled and refunded. */
   readonly approvalTimeoutMs: number;
+  /** Delivery attempts of a payment before it is parked (redrive it from the console). Default 20. */
+  readonly paymentAttempts?: number;
   readonly logger: AppLogger;
 }
 
@@ -77,6 +79,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, logger: AppLogger): AppCon
     paymentSecret: paymentSecret(env),
     restaurantApproval: approval,
     approvalTimeoutMs: approvalTimeout(env.APPROVAL_TIMEOUT_MS),
+    ...(env.PAYMENT_ATTEMPTS?.trim() ? { paymentAttempts: attempts(env.PAYMENT_ATTEMPTS) } : {}),
     logger,
   };
 }
@@ -104,6 +107,12 @@ function approvalTimeout(value: string | undefined): number {
 function dataDirOf(store: string): string {
   const location = parseConnectionString(store);
   return location.backend === 'sqlite' && location.path !== ':memory:' ? dirname(location.path) : './data';
+}
+
+function attempts(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 100) throw new Error(`PAYMENT_ATTEMPTS must be a whole number from 1 to 100, got ${JSON.stringify(value)}`);
+  return parsed;
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -152,7 +161,11 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       paymentUrl = payment.url;
     }
 
-    const payments: WebhookReactor = paymentReactor({ url: paymentUrl, secret: config.paymentSecret });
+    const payments: WebhookReactor = paymentReactor({
+      url: paymentUrl,
+      secret: config.paymentSecret,
+      ...(config.paymentAttempts !== undefined ? { maxAttempts: config.paymentAttempts } : {}),
+    });
     closers.push(() => payments.close());
     const reactorState = reactorStateFor(eventStore, config.dataDir);
     closers.push(() => Promise.resolve(reactorState.close()));
@@ -186,6 +199,7 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       introspection: true,
       // eventfold_… metrics in Prometheus text at /metrics; admins only (here: the demo user).
       metrics: true,
+      console: true, // the operator console at /console (admin role; everyone here, as auth is off)
       logger,
     });
 

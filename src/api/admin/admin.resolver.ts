@@ -101,16 +101,23 @@ export class AdminResolver {
     return Object.assign(new ParkedEventPage(), { items: items.map((item) => ParkedEventView.from(item)), next: page.next ?? null });
   }
 
-  @Mutation(() => Int, { description: "Puts a reactor's parked events (all, or the given ids) back into delivery; answers how many." })
+  @Mutation(() => Int, { description: "Puts a reactor's parked events (all, the given ids, or one stream's) back into delivery; answers how many." })
   async redriveParked(
     @Arg('reactor', () => String) reactor: string,
     @Arg('eventIds', () => [String], { nullable: true }) eventIds: string[] | null,
     @Ctx() context: ApiContext,
+    @Arg('streamName', () => String, { nullable: true, description: "Only this stream's parked events." }) streamName?: string | null,
   ): Promise<number> {
     requireAccess(context, ADMIN);
     const scope = adminScope(context);
     const reactors = reactorsOf(context);
-    if (scope.all) return reactors.redrive({ reactor, ...(eventIds != null ? { eventIds } : {}) });
+    if (eventIds != null && streamName != null) {
+      throw new ApiError('BAD_USER_INPUT', 'give eventIds or streamName, not both', { fields: [{ path: 'streamName', message: 'not with eventIds' }] });
+    }
+    if (streamName != null && !scope.all) {
+      throw new ForbiddenError("with tenancy on, an admin redrives its own tenant's parked events by id; redriving a stream needs an operator role");
+    }
+    if (scope.all) return reactors.redrive({ reactor, ...(eventIds != null ? { eventIds } : {}), ...(streamName != null ? { streamName } : {}) });
     if (eventIds == null || eventIds.length === 0 || eventIds.length > 500) {
       throw new ForbiddenError("with tenancy on, an admin redrives its own tenant's parked events by id (1 to 500 of them); redriving all needs an operator role");
     }

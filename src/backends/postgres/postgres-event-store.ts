@@ -14,6 +14,18 @@ import type {
 import { PagedEventStore, type PagedEventStoreOptions } from '../../event-store/paged-event-store';
 import type { FromPosition, Position } from '../../event-store/position';
 import type { PreparedEvent } from '../../event-store/validation';
+import {
+  prepareImport,
+  type EventImporter,
+  type ImportCheckpoint,
+  type ImportedEvent,
+  type ImportResult,
+  type ListStreamsOptions,
+  type StoreAdmin,
+  type StoreStatistics,
+  type StreamSummary,
+} from '../../event-store/store-admin';
+import { importPostgresEvents, listPostgresStreams, postgresImportCheckpoint, postgresStatistics } from './postgres-store-admin';
 import { PostgresEventReads } from './event-reads';
 import { appendGroup, failGroup, isConstraintViolation, settleGroup, type AppendRow, type PendingAppend } from './group-append';
 import { appendGroupWithHooks } from './hooked-group-append';
@@ -46,7 +58,7 @@ const CHANNEL = 'eventfold_events';
  * @example
  * const store = await PostgresEventStore.connect('postgres://user:pw@127.0.0.1:5432/app');
  */
-export class PostgresEventStore extends PagedEventStore implements AppendHookHost {
+export class PostgresEventStore extends PagedEventStore implements AppendHookHost, StoreAdmin, EventImporter {
   readonly backend = 'postgres' as const;
   readonly capabilities: StoreCapabilities = { durable: true, sequencePositions: true };
   private pending: PendingAppend[] = [];
@@ -76,6 +88,30 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
   /** The timers in this store's database (see `context.schedule`). */
   openTimerStore(): Promise<TimerStore> {
     return PostgresTimerStore.create(this.pool);
+  }
+
+  /** Streams by name (`eventfold streams list`, the console); see {@link StoreAdmin}. */
+  listStreams(options?: ListStreamsOptions): Promise<readonly StreamSummary[]> {
+    this.assertOpen();
+    return listPostgresStreams(this.pool, options);
+  }
+
+  statistics(): Promise<StoreStatistics> {
+    this.assertOpen();
+    return postgresStatistics(this.pool);
+  }
+
+  /** Imports recorded events as they are (`eventfold copy`); see {@link EventImporter}. */
+  async importEvents(events: readonly ImportedEvent[], checkpoint: ImportCheckpoint): Promise<ImportResult> {
+    this.assertOpen();
+    const result = await importPostgresEvents(this.pool, prepareImport(events, this.limits, checkpoint), checkpoint);
+    if (result.imported > 0) this.signal.notify();
+    return result;
+  }
+
+  importCheckpoint(source: string): Promise<ImportCheckpoint | undefined> {
+    this.assertOpen();
+    return postgresImportCheckpoint(this.pool, source);
   }
 
   /** Connects, migrates the schema if needed, and starts listening for new events. */

@@ -27,6 +27,18 @@ import { checkExpectedRevision, resolveRepeatedAppend } from '../../event-store/
 import { PagedEventStore, type PagedEventStoreOptions } from '../../event-store/paged-event-store';
 import { Position, type FromPosition } from '../../event-store/position';
 import type { PreparedEvent } from '../../event-store/validation';
+import {
+  prepareImport,
+  type EventImporter,
+  type ImportCheckpoint,
+  type ImportedEvent,
+  type ImportResult,
+  type ListStreamsOptions,
+  type StoreAdmin,
+  type StoreStatistics,
+  type StreamSummary,
+} from '../../event-store/store-admin';
+import { importSqliteEvents, listSqliteStreams, sqliteImportCheckpoint, sqliteStatistics } from './sqlite-store-admin';
 
 export interface SqliteEventStoreOptions extends PagedEventStoreOptions {
   /** `full` (default) syncs every commit to disk; `normal` may lose the last commits on power loss. */
@@ -74,7 +86,7 @@ const COLUMNS = 'position, event_id, stream_name, revision, type, data, metadata
  * @example
  * const store = SqliteEventStore.open('./data/events.db');
  */
-export class SqliteEventStore extends PagedEventStore implements AppendHookHost {
+export class SqliteEventStore extends PagedEventStore implements AppendHookHost, StoreAdmin, EventImporter {
   readonly backend = 'sqlite' as const;
   readonly capabilities: StoreCapabilities = { durable: true, sequencePositions: true };
   private readonly db: Database.Database;
@@ -123,6 +135,31 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
 
   get database(): Database.Database {
     return this.db;
+  }
+
+  /** Streams by name (`eventfold streams list`, the console); see {@link StoreAdmin}. */
+  listStreams(options?: ListStreamsOptions): Promise<readonly StreamSummary[]> {
+    return this.guard(() => listSqliteStreams(this.db, options));
+  }
+
+  statistics(): Promise<StoreStatistics> {
+    return this.guard(() => sqliteStatistics(this.db));
+  }
+
+  /** Imports recorded events as they are (`eventfold copy`); see {@link EventImporter}. */
+  async importEvents(events: readonly ImportedEvent[], checkpoint: ImportCheckpoint): Promise<ImportResult> {
+    this.assertOpen();
+    const prepared = prepareImport(events, this.limits, checkpoint);
+    // The import is synchronous: once no hooked transaction is open, nothing else can use the connection.
+    while (this.writing) await this.writing;
+    this.assertOpen();
+    const result = importSqliteEvents(this.db, prepared, checkpoint);
+    if (result.imported > 0) this.signal.notify();
+    return result;
+  }
+
+  importCheckpoint(source: string): Promise<ImportCheckpoint | undefined> {
+    return this.guard(() => sqliteImportCheckpoint(this.db, source));
   }
 
   private prepareStatements() {

@@ -6,7 +6,7 @@ import { orderEvents } from '../domain/order-messages';
  * the payment function's URL (see `payment/payment.function.ts`). 5xx, timeouts and dropped connections
  * are retried with backoff; the idempotency key in every delivery keeps a retried charge single.
  */
-export function paymentReactor(options: { readonly url: string; readonly secret: string }): WebhookReactor {
+export function paymentReactor(options: { readonly url: string; readonly secret: string; readonly maxAttempts?: number }): WebhookReactor {
   return defineWebhookReactor({
     name: 'payment',
     filter: { eventTypes: ['OrderValidated', 'OrderCancelled'], streamPrefixes: ['order-'] },
@@ -16,6 +16,6 @@ export function paymentReactor(options: { readonly url: string; readonly secret:
     events: orderEvents,
     timeoutMs: 5_000,
     // A payment service may be down for a while: keep trying for about a minute, then park (redrive later).
-    retry: { maxAttempts: 20, initialDelayMs: 100, maxDelayMs: 5_000 },
+    retry: { maxAttempts: options.maxAttempts ?? 20, initialDelayMs: 100, maxDelayMs: 5_000 },
   });
 }

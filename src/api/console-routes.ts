@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { IRouter, Request, Response } from 'express';
+
+/**
+ * The console's files: plain HTML, CSS and JavaScript in the package's `console/` folder (no build
+ * step), next to `src/` and `dist/` alike. graphql-ws's own browser build carries the live tail.
+ */
+const CONSOLE_DIR = join(__dirname, '..', '..', 'console');
+
+const TYPES: Record<string, string> = {
+  'console.js': 'text/javascript; charset=utf-8',
+  'console.css': 'text/css; charset=utf-8',
+};
+
+/**
+ * Serves the console at `/console` (the page) and `/console/*` (its files). The page holds no data: all
+ * of it comes from the admin and audit GraphQL API at `graphqlPath`, which checks the caller's roles
+ * (admin; the audit parts also `auditRoles`) on every request, or lets everyone in when auth is off.
+ */
+export function addConsoleRoutes(app: IRouter, graphqlPath: string): void {
+  const page = readFileSync(join(CONSOLE_DIR, 'index.html'), 'utf8').replace('__EVENTFOLD_GRAPHQL_PATH__', escapeAttribute(graphqlPath));
+  const files = new Map(Object.keys(TYPES).map((name) => [name, readFileSync(join(CONSOLE_DIR, name))]));
+  const graphqlWs = readFileSync(join(dirname(require.resolve('graphql-ws')), '..', 'umd', 'graphql-ws.min.js'));
+  const send = (response: Response, type: string, body: string | Buffer): void => {
+    response.set({ 'content-type': type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }).send(body);
+  };
+  app.get('/console', (_request: Request, response: Response) => {
+    response.set('content-security-policy', "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; script-src 'self'");
+    send(response, 'text/html; charset=utf-8', page);
+  });
+  app.get('/console/vendor/graphql-ws.min.js', (_request: Request, response: Response) => send(response, TYPES['console.js']!, graphqlWs));
+  app.get('/console/:file', (request: Request, response: Response) => {
+    const name = String(request.params.file);
+    const body = files.get(name);
+    if (!body) {
+      response.status(404).type('text/plain').send('not found');
+      return;
+    }
+    send(response, TYPES[name]!, body);
+  });
+}
+
+function escapeAttribute(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+}
