@@ -1,7 +1,7 @@
 import { EventfoldError } from '../internal/eventfold-error';
 
 /** Every failure of the personal-data layer has one of these codes. */
-export type PersonalDataErrorCode = 'INVALID_SUBJECT' | 'PERSONAL_DATA_UNREADABLE';
+export type PersonalDataErrorCode = 'INVALID_SUBJECT' | 'PERSONAL_DATA_UNREADABLE' | 'ERASURE_INCOMPLETE';
 
 /** Base class of the personal-data layer's errors. */
 export abstract class PersonalDataError extends EventfoldError {
@@ -38,4 +38,17 @@ export class PersonalDataUnreadableError extends PersonalDataError {
   ) {
     super(`personal field ${field} of event ${eventId} does not decrypt with its key: it was changed outside the kit`, options);
   }
+}
+
+/**
+ * The keys or rows were deleted, but the database could not yet overwrite every old copy of their bytes
+ * (SQLite: another connection kept the WAL in use). Nothing is readable through the kit; call again
+ * (`forgetSubject` is safe to repeat) to finish the erasure.
+ *
+ * @example
+ * catch (error) { if (error instanceof ErasureIncompleteError) await retryLater(() => store.forgetSubject(id)); }
+ */
+export class ErasureIncompleteError extends PersonalDataError {
+  readonly code = 'ERASURE_INCOMPLETE' as const;
+  readonly category = 'unavailable' as const;
 }

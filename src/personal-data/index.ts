@@ -1,4 +1,4 @@
-export { PersonalDataError, InvalidSubjectError, PersonalDataUnreadableError, type PersonalDataErrorCode } from './errors';
+export { PersonalDataError, InvalidSubjectError, PersonalDataUnreadableError, ErasureIncompleteError, type PersonalDataErrorCode } from './errors';
 export type { KeyStore, SubjectKey } from './key-store';
 export { InMemoryKeyStore } from './in-memory-key-store';
 export { PersonalDataStore, protectPersonalData, type ForgetReceipt, type PersonalDataOptions } from './personal-data-store';

@@ -123,7 +123,7 @@ describe('protectPersonalData', () => {
     const command = { type: 'Join' as const, data: { memberId: 'm-1', name: 'Grace Hopper', city: 'Arlington' } };
     const first = await handleCommand(environment, profile, { streamName: 'member-m-1', command, commandId: 'cmd-1' });
     const retried = await handleCommand(environment, profile, { streamName: 'member-m-1', command, commandId: 'cmd-1' });
-    expect(retried.position.toString()).toBe(first.position.toString());
+    expect(String(retried.position)).toBe(String(first.position));
     const [stored] = await all(inner.readStream('member-m-1'));
     expect(JSON.stringify(stored!.metadata.commandHash)).toContain('$sealed');
 

@@ -8,3 +8,4 @@ export { SqliteReadModelStore, type SqliteReadModelStoreOptions } from './sqlite
 export { SqliteReactorStateStore } from './sqlite-reactor-state-store';
 export { SqliteSnapshotStore } from './sqlite-snapshot-store';
 export { isSqliteAppendContext, type SqliteAppendHookContext } from './append-hook-context';
+export { SqliteKeyStore } from './sqlite-key-store';
