@@ -8,3 +8,4 @@ export { PostgresReadModelStore, type PostgresReadModelStoreOptions } from './po
 export { PostgresReactorStateStore } from './postgres-reactor-state-store';
 export { PostgresSnapshotStore, type PostgresQueryable } from './postgres-snapshot-store';
 export { isPostgresAppendContext, type PostgresAppendHookContext } from './append-hook-context';
+export { PostgresKeyStore, type KeyErasure, type PostgresKeyStoreOptions } from './postgres-key-store';
