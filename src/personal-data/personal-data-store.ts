@@ -21,7 +21,7 @@ import type {
 import { foldPagesFromReadStream } from '../event-store/fold-read';
 import type { Position } from '../event-store/position';
 import type { ReactorStateStore } from '../handlers/reactor-state-store';
-import { isReactorStateHost, type ReactorStateHost } from '../handlers/state-store-for';
+import { reactorStateStoreFor, type ReactorStateHost } from '../handlers/state-store-for';
 import { InvalidSubjectError } from './errors';
 import type { KeyStore } from './key-store';
 import { PERSONAL_DATA_KEY, resealEvent, revealEvent, sealEvent, sealedKeyId } from './seal';
@@ -157,10 +157,10 @@ export class PersonalDataStore implements EventStore, ReactorStateHost {
   /**
    * The wrapped store's reactor bookkeeping, with parked events kept sealed: a parked copy of an event
    * is no plaintext copy of its personal data, and reads of it open (or redact) it like any read.
+   * @throws InvalidReactorError for a durable store that keeps none (EventStoreDB).
    */
   async openReactorState(): Promise<ReactorStateStore> {
-    if (!isReactorStateHost(this.inner)) throw new TypeError(`the ${this.inner.backend} store keeps no reactor bookkeeping`);
-    return this.sealParked(await this.inner.openReactorState());
+    return this.sealParked(await reactorStateStoreFor(this.inner));
   }
 
   /**
