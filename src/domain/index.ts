@@ -36,4 +36,4 @@ export {
 } from './command-catalog';
 export { parseStreamName, toStreamName, type StreamNameParts } from './stream-name';
 export { defineAggregate, type Aggregate, type AggregateDefinition, type SnapshotPolicy } from './aggregate';
-export { personal, isRedacted, REDACTED, redactedSchema, type Redacted, type PersonalSchema, type PersonalDataSpec, type PersonalPath } from './personal-data';
+export { personal, isRedacted, type Redacted } from './personal-data';

@@ -2,5 +2,4 @@ export { PersonalDataError, InvalidSubjectError, PersonalDataUnreadableError, Er
 export type { KeyStore, SubjectKey } from './key-store';
 export { InMemoryKeyStore } from './in-memory-key-store';
 export { PersonalDataStore, protectPersonalData, type ForgetReceipt, type PersonalDataOptions } from './personal-data-store';
-export { PERSONAL_DATA_KEY, SEALED_KEY } from './seal';
 export { personalDataEvents, subjectStreamName, SUBJECT_FORGOTTEN, type PersonalDataEvent } from './subject';

@@ -2,12 +2,13 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { handleCommand, loadAt, readStreamForFold, type CommandEnvironment } from '../../src';
-import { defineEvents, isRedacted, personal, REDACTED, type JsonValue, type RecordedEvent } from '../../src';
+import { defineEvents, isRedacted, personal, type JsonValue, type RecordedEvent } from '../../src';
+import { REDACTED } from '../../src/domain/personal-data';
+import { PERSONAL_DATA_KEY } from '../../src/personal-data/seal';
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
 import {
   InMemoryKeyStore,
   InvalidSubjectError,
-  PERSONAL_DATA_KEY,
   PersonalDataUnreadableError,
   personalDataEvents,
   protectPersonalData,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PostgresEventStore, PostgresKeyStore } from '../../../src/backends/postgres';
 import type { JsonValue, RecordedEvent } from '../../../src/event-store/event-store';
-import { protectPersonalData, REDACTED } from '../../../src';
+import { protectPersonalData } from '../../../src';
+import { REDACTED } from '../../../src/domain/personal-data';
 import { profileEvents } from '../../personal-data/profile';
 import { testDatabase } from '../../support/postgres';
 
