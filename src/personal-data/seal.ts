@@ -113,8 +113,27 @@ function aad(event: SealableEvent, root: 'data' | 'metadata', path: PersonalPath
   return Buffer.from(JSON.stringify([event.id, event.type, root, path]));
 }
 
+/**
+ * IVs drawn from a pool of random bytes filled 256 IVs at a time: one call into the CSPRNG per pool
+ * instead of one per value (a small `randomBytes` costs about as much as the encryption). Each IV is
+ * still random and used once.
+ */
+const IV_POOL_SIZE = IV_BYTES * 256;
+let ivPool = Buffer.alloc(0);
+let ivOffset = 0;
+
+function nextIv(): Buffer {
+  if (ivOffset + IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(IV_POOL_SIZE);
+    ivOffset = 0;
+  }
+  const iv = ivPool.subarray(ivOffset, ivOffset + IV_BYTES);
+  ivOffset += IV_BYTES;
+  return iv;
+}
+
 function seal(value: JsonValue, key: Uint8Array, associated: Buffer): JsonValue {
-  const iv = randomBytes(IV_BYTES);
+  const iv = nextIv();
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(associated);
   const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
