@@ -222,7 +222,7 @@ function personalDataOf(type: string, schema: z.ZodType, subjectOf: ((data: neve
   if (typeof subjectOf !== 'function') {
     throw new TypeError(`event type ${type} has personal() fields: name their subject in defineEvents(..., { subjects: { ${type}: (data) => ... } })`);
   }
-  return { paths, subjectOf: subjectOf as (data: unknown) => string };
+  return { paths, subjectOf: subjectOf };
 }
 
 /** Whether a value is shaped like `{ type: string, data }`; the issues say what is missing. */

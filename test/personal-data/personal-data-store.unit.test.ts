@@ -36,7 +36,7 @@ async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-const joined = (data: JsonValue = ada as unknown as JsonValue) => ({ id: randomUUID(), type: 'MemberJoined', data });
+const joined = (data: JsonValue = ada) => ({ id: randomUUID(), type: 'MemberJoined', data });
 
 describe('declaring personal data', () => {
   it('finds personal fields through objects and optional wrappers', () => {
@@ -90,7 +90,7 @@ describe('protectPersonalData', () => {
 
   it('redacts the personal fields of a forgotten subject, keeps the rest, and never changes a stored event', async () => {
     await store.appendToStream('member-m-ada', [joined()]);
-    await store.appendToStream('member-m-bob', [joined({ ...ada, memberId: 'm-bob', name: 'Bob' } as unknown as JsonValue)]);
+    await store.appendToStream('member-m-bob', [joined({ ...ada, memberId: 'm-bob', name: 'Bob' })]);
     const before = await all(inner.readAll());
 
     const receipt = await store.forgetSubject('m-ada');
@@ -114,7 +114,7 @@ describe('protectPersonalData', () => {
   it('gives a subject a new key after a forget, so new data is readable and old data stays redacted', async () => {
     await store.appendToStream('member-m-ada', [joined()]);
     await store.forgetSubject('m-ada');
-    await store.appendToStream('member-m-ada2', [joined({ ...ada, name: 'Ada again' } as unknown as JsonValue)]);
+    await store.appendToStream('member-m-ada2', [joined({ ...ada, name: 'Ada again' })]);
     const names = (await all(store.readAll())).filter((event) => event.type === 'MemberJoined').map((event) => (event.data as { name: unknown }).name);
     expect(names).toEqual([REDACTED, 'Ada again']);
   });
@@ -151,7 +151,7 @@ describe('protectPersonalData', () => {
   });
 
   it('refuses a bad subject id with a typed error and writes nothing', async () => {
-    const error = await rejection(() => store.appendToStream('member-x', [joined({ ...ada, memberId: '' } as unknown as JsonValue)]));
+    const error = await rejection(() => store.appendToStream('member-x', [joined({ ...ada, memberId: '' })]));
     expect(error).toBeInstanceOf(InvalidSubjectError);
     expect(await rejection(() => store.forgetSubject('bad\nid'))).toBeInstanceOf(InvalidSubjectError);
     expect(await all(inner.readAll())).toEqual([]);
