@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { PostgresEventStore, PostgresKeyStore } from '../../../src/backends/postgres';
+import { PostgresEventStore, PostgresKeyStore, PostgresReadModelStore } from '../../../src/backends/postgres';
+import { ProjectionEngine } from '../../../src/projections';
+import { membersProjection } from '../../personal-data/members.projection';
 import type { JsonValue, RecordedEvent } from '../../../src/event-store/event-store';
 import { protectPersonalData } from '../../../src';
 import { REDACTED } from '../../../src/domain/personal-data';
@@ -68,5 +70,34 @@ describe('crypto-shredding on PostgreSQL', () => {
     expect((await all(store.readStream('member-pg-b')))[0]!.data).toMatchObject({ name: 'Bartholomew Ng' });
     const forgotten = (await all(store.readStream('subject-pg-a')))[0]!;
     expect(forgotten).toMatchObject({ type: 'SubjectForgotten', data: { subjectId: 'pg-a', keysDestroyed: 1 } });
+  });
+
+  it('blanks the read model on SubjectForgotten, and scrub() (VACUUM FULL) leaves the name in no table file', async () => {
+    const keys = await PostgresKeyStore.create(events.pool);
+    const store = protectPersonalData(events, { events: [profileEvents], keys });
+    const readModels = await PostgresReadModelStore.fromPool(events.pool, { scrub: 'vacuum-full' });
+    const engine = new ProjectionEngine({ eventStore: store, readModels, projections: [membersProjection] });
+    await engine.start();
+    try {
+      const name = 'Cassiopeia Vandermolen-Ruiz';
+      await store.appendToStream('member-rm-a', [{ id: randomUUID(), type: 'MemberJoined', data: member('rm-a', name) }]);
+      const { position } = await store.appendToStream('member-rm-b', [{ id: randomUUID(), type: 'MemberJoined', data: member('rm-b', 'Kept Person') }]);
+      await engine.waitForPosition('members', position);
+      const { rows } = await events.pool.query<{ tables: { table: string }[] }>("SELECT tables FROM eventfold_projection_slots WHERE name = 'members'");
+      const table = rows[0]!.tables[0]!.table;
+      const fileOf = async (): Promise<Buffer> =>
+        relationFile((await events.pool.query<{ path: string }>('SELECT pg_relation_filepath($1::regclass) AS path', [table])).rows[0]!.path);
+      expect((await fileOf()).includes(Buffer.from(name))).toBe(true);
+
+      const receipt = await store.forgetSubject('rm-a');
+      await engine.waitForPosition('members', receipt.position);
+      await readModels.scrub();
+      const current = await fileOf();
+      expect(current.includes(Buffer.from(name))).toBe(false);
+      expect(current.includes(Buffer.from('Kept Person'))).toBe(true);
+    } finally {
+      await engine.stop();
+      await readModels.close();
+    }
   });
 });

@@ -2,41 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SqliteEventStore, SqliteKeyStore, SqliteReadModelStore } from '../../../src/backends/sqlite';
 import { handleCommand } from '../../../src/commands';
-import { isRedacted } from '../../../src/domain';
 import { defineReactor, ReactorRunner } from '../../../src/handlers';
-import { personalDataEvents, protectPersonalData, SUBJECT_FORGOTTEN, type PersonalDataStore } from '../../../src/personal-data';
-import { defineCollection, defineProjection, ProjectionEngine } from '../../../src/projections';
+import { protectPersonalData, type PersonalDataStore } from '../../../src/personal-data';
+import { ProjectionEngine } from '../../../src/projections';
+import { membersProjection } from '../../personal-data/members.projection';
 import { profile, profileEvents } from '../../personal-data/profile';
 import { tempDir } from '../../projections/support/temp-dir';
-
-interface MemberView {
-  memberId: string;
-  name: string | null;
-  city: string | null;
-}
-
-const members = defineCollection<MemberView>({ indexes: { memberId: 'text' } });
-
-/** A read model that holds the name and city, and deletes them when their member is forgotten. */
-const membersProjection = defineProjection({
-  name: 'members',
-  version: 1,
-  eventTypes: ['MemberJoined', SUBJECT_FORGOTTEN],
-  events: profileEvents,
-  collections: { members },
-  handle(events, tx) {
-    const docs = tx.documents('members');
-    for (const event of events) {
-      if (event.type === 'MemberJoined') {
-        const { memberId, name, address } = event.data;
-        docs.put(memberId, { memberId, name: isRedacted(name) ? null : name, city: address === undefined || isRedacted(address) ? null : address.city });
-      } else if ((event.type as string) === SUBJECT_FORGOTTEN) {
-        const forgotten = personalDataEvents.decode({ type: event.type, data: event.data, version: 1 });
-        docs.delete(forgotten.data.subjectId);
-      }
-    }
-  },
-});
 
 const NAME = 'Zebedee Quixotic-Fairweather';
 const CITY = 'Llanfairpwllgwyngyll';
