@@ -30,3 +30,13 @@ export interface KeyStore {
 
 /** Longest subject id a key store accepts. */
 export const MAX_SUBJECT_ID_LENGTH = 200;
+
+/** A store whose database also keeps the subjects' keys (SQLite, PostgreSQL): the backend opens them beside its event tables. */
+export interface KeyStoreHost {
+  openKeyStore(): Promise<KeyStore>;
+}
+
+/** Whether a store keeps keys in its own database. */
+export function isKeyStoreHost(store: unknown): store is KeyStoreHost {
+  return typeof (store as Partial<KeyStoreHost> | undefined)?.openKeyStore === 'function';
+}

@@ -5,10 +5,12 @@ import { handleCommand, loadAt, readStreamForFold, type CommandEnvironment } fro
 import { defineEvents, isRedacted, personal, type JsonValue, type RecordedEvent } from '../../src';
 import { REDACTED } from '../../src/domain/personal-data';
 import { PERSONAL_DATA_KEY } from '../../src/personal-data/seal';
+import { InvalidArgumentError } from '../../src/event-store/errors';
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
 import {
   InMemoryKeyStore,
   InvalidSubjectError,
+  keyStoreFor,
   PersonalDataUnreadableError,
   personalDataEvents,
   protectPersonalData,
@@ -155,6 +157,18 @@ describe('protectPersonalData', () => {
     expect(error).toBeInstanceOf(InvalidSubjectError);
     expect(await rejection(() => store.forgetSubject('bad\nid'))).toBeInstanceOf(InvalidSubjectError);
     expect(await all(inner.readAll())).toEqual([]);
+  });
+});
+
+describe('keyStoreFor', () => {
+  it('shares one in-memory key store per in-memory event store, and refuses a durable store without keys', async () => {
+    const events = new InMemoryEventStore();
+    const keys = await keyStoreFor(events);
+    expect(keys).toBeInstanceOf(InMemoryKeyStore);
+    expect(await keyStoreFor(events)).toBe(keys);
+    expect(await keyStoreFor(new InMemoryEventStore())).not.toBe(keys);
+    const durable = Object.assign(Object.create(events) as InMemoryEventStore, { capabilities: { durable: true, sequencePositions: true }, backend: 'eventstoredb' });
+    expect(await rejection(() => keyStoreFor(durable))).toBeInstanceOf(InvalidArgumentError);
   });
 });
 

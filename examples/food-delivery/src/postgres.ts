@@ -2,4 +2,3 @@
 // (src/read-models/open-read-models.ts requires this file then) and resolves like every other import of
 // the kit, under the TypeScript loader and compiled alike.
 export { PostgresReadModelStore } from 'eventfold/postgres';
-export { PostgresEventStore, PostgresKeyStore } from 'eventfold/postgres';

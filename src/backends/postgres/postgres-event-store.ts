@@ -21,6 +21,8 @@ import { PostgresListener } from './listener';
 import { migratePostgres } from './migrations';
 import { createPool } from './pool';
 import { PostgresReactorStateStore } from './postgres-reactor-state-store';
+import type { KeyStore } from '../../personal-data/key-store';
+import { PostgresKeyStore } from './postgres-key-store';
 import { MIGRATIONS } from './postgres-schema';
 import { storeUnavailable } from './store-unavailable';
 
@@ -69,6 +71,11 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
   /** The reactor bookkeeping in this store's database (checkpoints, parked events, leases). */
   openReactorState(): Promise<ReactorStateStore> {
     return PostgresReactorStateStore.create(this.pool);
+  }
+
+  /** The subjects' keys (crypto-shredding) in this store's database. */
+  openKeyStore(): Promise<KeyStore> {
+    return PostgresKeyStore.create(this.pool);
   }
 
   /** Connects, migrates the schema if needed, and starts listening for new events. */

@@ -1,6 +1,8 @@
 import './transient-errors';
 import type { ReactorStateStore } from '../../handlers/reactor-state-store';
 import { SqliteReactorStateStore } from './sqlite-reactor-state-store';
+import type { KeyStore } from '../../personal-data/key-store';
+import { SqliteKeyStore } from './sqlite-key-store';
 import { migrateSqlite } from './migrations';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -112,6 +114,11 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost 
   /** The reactor bookkeeping in this store's file (checkpoints, parked events, leases). */
   openReactorState(): Promise<ReactorStateStore> {
     return Promise.resolve(SqliteReactorStateStore.open(this.database));
+  }
+
+  /** The subjects' keys (crypto-shredding) in this store's file. */
+  openKeyStore(): Promise<KeyStore> {
+    return Promise.resolve(new SqliteKeyStore(this.database));
   }
 
   get database(): Database.Database {

@@ -3,7 +3,7 @@ import { PostgresEventStore, PostgresKeyStore, PostgresReadModelStore } from '..
 import { ProjectionEngine } from '../../../src/projections';
 import { membersProjection } from '../../personal-data/members.projection';
 import type { JsonValue, RecordedEvent } from '../../../src/event-store/event-store';
-import { protectPersonalData } from '../../../src';
+import { keyStoreFor, protectPersonalData } from '../../../src';
 import { REDACTED } from '../../../src/domain/personal-data';
 import { profileEvents } from '../../personal-data/profile';
 import { testDatabase } from '../../support/postgres';
@@ -73,7 +73,8 @@ describe('crypto-shredding on PostgreSQL', () => {
   });
 
   it('blanks the read model on SubjectForgotten, and scrub() (VACUUM FULL) leaves the name in no table file', async () => {
-    const keys = await PostgresKeyStore.create(events.pool);
+    const keys = await keyStoreFor(events);
+    expect(keys).toBeInstanceOf(PostgresKeyStore);
     const store = protectPersonalData(events, { events: [profileEvents], keys });
     const readModels = await PostgresReadModelStore.fromPool(events.pool, { scrub: 'vacuum-full' });
     const engine = new ProjectionEngine({ eventStore: store, readModels, projections: [membersProjection] });

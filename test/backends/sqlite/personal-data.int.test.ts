@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SqliteEventStore, SqliteKeyStore, SqliteReadModelStore } from '../../../src/backends/sqlite';
 import { handleCommand } from '../../../src/commands';
 import { defineReactor, ReactorRunner } from '../../../src/handlers';
-import { protectPersonalData, type PersonalDataStore } from '../../../src/personal-data';
+import { keyStoreFor, protectPersonalData, type PersonalDataStore } from '../../../src/personal-data';
 import { ProjectionEngine } from '../../../src/projections';
 import { membersProjection } from '../../personal-data/members.projection';
 import { profile, profileEvents } from '../../personal-data/profile';
@@ -27,7 +27,8 @@ describe('crypto-shredding on SQLite', () => {
 
   it('leaves no byte of a forgotten subject\'s personal data or key in any file of the data folder', async () => {
     const events = SqliteEventStore.open(dir.file('events.db'));
-    const keys = new SqliteKeyStore(events.database);
+    const keys = await keyStoreFor(events);
+    expect(keys).toBeInstanceOf(SqliteKeyStore);
     const store: PersonalDataStore = protectPersonalData(events, { events: [profileEvents], keys });
     const readModels = SqliteReadModelStore.open(dir.file('read-models.db'));
     const engine = new ProjectionEngine({ eventStore: store, readModels, projections: [membersProjection] });
