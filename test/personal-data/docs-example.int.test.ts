@@ -2,8 +2,8 @@
 // (the docs import from 'eventfold') and the database path (a temp folder here).
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { SqliteEventStore, SqliteKeyStore } from '../../src/backends/sqlite';
-import { defineEvents, isRedacted, personal, protectPersonalData } from '../../src';
+import { SqliteEventStore } from '../../src/backends/sqlite';
+import { defineEvents, isRedacted, keyStoreFor, personal, protectPersonalData } from '../../src';
 import { tempDir } from '../projections/support/temp-dir';
 
 const dir = tempDir('eventfold-docs-personal-');
@@ -24,7 +24,7 @@ describe('README: how erasure works', () => {
     );
 
     const events = SqliteEventStore.open(dir.file('events.db'));
-    const store = protectPersonalData(events, { events: [orderEvents], keys: new SqliteKeyStore(events.database) });
+    const store = protectPersonalData(events, { events: [orderEvents], keys: await keyStoreFor(events) });
     try {
       await store.appendToStream('order-1', [
         { id: randomUUID(), type: 'OrderPlaced', data: { orderId: '1', customerId: 'c-42', customerName: 'Ada', deliveryAddress: { street: '1 Main St', city: 'Leeds' } } },
