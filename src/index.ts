@@ -6,5 +6,6 @@ export * from './domain';
 export * from './commands';
 export * from './projections';
 export * from './handlers';
+export * from './personal-data';
 export { EventfoldError, ERROR_CATEGORIES, errorCategory, type ErrorCategory } from './internal/eventfold-error';
 export { silentLogger, type Logger, type LogFn } from './internal/logger';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidStoredEventError, ValidationError, type ValidationIssue } from './errors';
 import type { Message } from './message';
+import { personalPaths, type PersonalDataSpec } from './personal-data';
 import { issuesOf } from './schema-issues';
 
 /**
@@ -98,6 +99,22 @@ export interface EventCatalog<Event extends Message = Message> {
   decode(stored: StoredEventShape): Event;
   /** Checks an event about to be written; returns it as the schema outputs it. @throws ValidationError */
   validate(event: unknown, subject: string): Event;
+  /**
+   * The personal fields of a type (declared with `personal()`) and how to name their subject; undefined
+   * for a type without any. Optional for catalogs not built by {@link defineEvents}.
+   */
+  personalData?(type: string): PersonalDataSpec | undefined;
+}
+
+/**
+ * Options of {@link defineEvents}. `subjects` names, per event type with personal fields, whose
+ * personal data they are: the subject's key encrypts them, and forgetting the subject redacts them.
+ *
+ * @example
+ * defineEvents({ OrderPlaced: placed }, { subjects: { OrderPlaced: (data) => data.customerId } });
+ */
+export interface EventCatalogOptions<Schemas extends EventSchemas> {
+  readonly subjects?: { readonly [Type in keyof Schemas & string]?: (data: DataOf<Schemas[Type]>) => string };
 }
 
 /** The event union of a catalog: `EventOf<typeof cartEvents>`. */
@@ -107,6 +124,7 @@ interface CompiledEvent {
   readonly schema: z.ZodType;
   readonly upcasters: readonly Upcaster[];
   readonly version: number;
+  readonly personalData: PersonalDataSpec | undefined;
 }
 
 /**
@@ -119,14 +137,21 @@ interface CompiledEvent {
  *   ItemAdded: z.object({ sku: z.string(), quantity: z.number().int().positive() }),
  * });
  */
-export function defineEvents<const Schemas extends EventSchemas>(schemas: Schemas): EventCatalog<EventsFrom<Schemas>> {
+export function defineEvents<const Schemas extends EventSchemas>(
+  schemas: Schemas,
+  options: EventCatalogOptions<Schemas> = {},
+): EventCatalog<EventsFrom<Schemas>> {
   type Event = EventsFrom<Schemas>;
   const compiled = new Map<string, CompiledEvent>();
+  const subjects = (options.subjects ?? {}) as Readonly<Record<string, ((data: never) => string) | undefined>>;
   for (const [type, definition] of Object.entries(schemas)) {
     if (type.length === 0) throw new TypeError('an event type must be a non-empty string');
     const { schema, upcasters } = definition instanceof z.ZodType ? { schema: definition, upcasters: [] } : definition;
     if (!(schema instanceof z.ZodType)) throw new TypeError(`event type ${type} needs a zod schema`);
-    compiled.set(type, { schema, upcasters, version: upcasters.length + 1 });
+    compiled.set(type, { schema, upcasters, version: upcasters.length + 1, personalData: personalDataOf(type, schema, subjects[type]) });
+  }
+  for (const type of Object.keys(subjects)) {
+    if (!compiled.has(type)) throw new TypeError(`subjects names ${JSON.stringify(type)}, which is not an event type of this catalog`);
   }
   const types = [...compiled.keys()] as Event['type'][];
 
@@ -183,7 +208,21 @@ export function defineEvents<const Schemas extends EventSchemas>(schemas: Schema
       if (!parsed.success) throw new ValidationError(subject, issuesOf(parsed.error, 'data'));
       return { type, data: parsed.data } as Event;
     },
+    personalData: (type) => compiled.get(type)?.personalData,
   };
+}
+
+/** A type's personal fields with its subject function; a type with personal fields and no subject is a mistake caught here. */
+function personalDataOf(type: string, schema: z.ZodType, subjectOf: ((data: never) => string) | undefined): PersonalDataSpec | undefined {
+  const paths = personalPaths(schema, `event type ${type}`);
+  if (paths.length === 0) {
+    if (subjectOf) throw new TypeError(`event type ${type} has a subject but no personal() fields`);
+    return undefined;
+  }
+  if (typeof subjectOf !== 'function') {
+    throw new TypeError(`event type ${type} has personal() fields: name their subject in defineEvents(..., { subjects: { ${type}: (data) => ... } })`);
+  }
+  return { paths, subjectOf: subjectOf };
 }
 
 /** Whether a value is shaped like `{ type: string, data }`; the issues say what is missing. */

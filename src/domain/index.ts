@@ -17,6 +17,7 @@ export {
   versioned,
   upcaster,
   type EventCatalog,
+  type EventCatalogOptions,
   type EventOf,
   type EventSchemas,
   type EventsFrom,
@@ -35,3 +36,4 @@ export {
 } from './command-catalog';
 export { parseStreamName, toStreamName, type StreamNameParts } from './stream-name';
 export { defineAggregate, type Aggregate, type AggregateDefinition, type SnapshotPolicy } from './aggregate';
+export { personal, isRedacted, type Redacted } from './personal-data';

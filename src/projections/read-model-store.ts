@@ -180,6 +180,11 @@ export interface ReadModelStore {
    * including this one's.
    */
   watchChanges?(listener: (change: ProjectionChange) => void): Promise<() => Promise<void>>;
+  /**
+   * Optional: removes from the database files the bytes of documents already deleted or overwritten
+   * (after projections cleaned up on a `SubjectForgotten`). SQLite truncates its WAL; PostgreSQL vacuums.
+   */
+  scrub?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -13,6 +13,7 @@ import {
   StateCache,
   type Api,
   type EventStore,
+  type PersonalDataStore,
   type ReactorLogger,
   type ReadModelStore,
   type WebhookReactor,
@@ -26,6 +27,7 @@ import { driverAssignmentReactor } from './reactors/driver-assignment.reactor';
 import { paymentReactor } from './reactors/payment.reactor';
 import { reactorStateFor } from './reactors/reactor-state';
 import { validationReactor } from './reactors/validation.reactor';
+import { protectOrders } from './personal-data/protect-orders';
 import { openReadModels } from './read-models/open-read-models';
 import { ordersProjection } from './read-models/orders.projection';
 
@@ -142,8 +144,12 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
 
   try {
     if (parseConnectionString(config.store).backend !== 'postgres') mkdirSync(config.dataDir, { recursive: true });
-    const eventStore: EventStore = await connectEventStore(config.store);
-    closers.push(() => eventStore.close());
+    const storedEvents: EventStore = await connectEventStore(config.store);
+    closers.push(() => storedEvents.close());
+    // Everyone reads and writes through this one: customers' names and addresses are sealed in the store.
+    const personalData = await protectOrders(storedEvents, config.dataDir);
+    closers.push(() => Promise.resolve(personalData.close()));
+    const eventStore: PersonalDataStore = personalData.store;
     const readModels: ReadModelStore = await openReadModels(config.store, config.dataDir);
     closers.push(() => readModels.close());
 
@@ -191,7 +197,11 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       readModels,
       projections: [ordersProjection],
       aggregates: [order],
-      resolvers: orderResolvers({ restaurantApproval: config.restaurantApproval, approvalTimeoutMs: config.approvalTimeoutMs }),
+      resolvers: orderResolvers({
+        restaurantApproval: config.restaurantApproval,
+        approvalTimeoutMs: config.approvalTimeoutMs,
+        forgetCustomer: (customerId) => eventStore.forgetSubject(customerId),
+      }),
       commands: { cache: new StateCache() },
       reactors, // the admin API: reactor status, parked events, redrive, timers
       // A demo on your machine: every request acts as this user. Put a JWT secret here for real use.

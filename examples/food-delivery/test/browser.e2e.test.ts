@@ -85,4 +85,24 @@ if (!CHROMIUM) {
     await page.screenshot({ path: join(OUTPUT, 'food-delivery.png'), fullPage: true, animations: 'disabled' });
     expect(existsSync(join(OUTPUT, 'food-delivery.png'))).toBe(true);
   });
+
+  it('shows the name and address given with an order, and "Forget me" erases them from it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(app.url);
+    await page.getByRole('button', { name: /Tokyo Ramen Bar/ }).click();
+    await page.getByRole('button', { name: 'one more Gyoza (6)' }).click();
+    await page.getByLabel('Name').fill('Peregrine Browserfield');
+    await page.getByLabel('Delivery address').fill('7 Chromium Close');
+    await page.getByRole('button', { name: 'Place order' }).click();
+
+    const deliverTo = page.getByTestId('deliver-to');
+    await deliverTo.filter({ hasText: 'Peregrine Browserfield · 7 Chromium Close' }).waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Forget me' }).click();
+    await deliverTo.filter({ hasText: 'Name and address erased' }).waitFor({ timeout: 15_000 });
+    await page.locator('#history tr[data-event="OrderPlaced"]', { hasText: '"redacted":true' }).waitFor({ timeout: 15_000 });
+    expect(await deliverTo.textContent()).not.toContain('Peregrine');
+    expect(pageErrors).toEqual([]);
+  });
 });

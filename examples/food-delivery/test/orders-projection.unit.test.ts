@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { InMemoryEventStore, InMemoryReadModelStore, ProjectionEngine } from '../src/eventfold';
+import { InMemoryEventStore, InMemoryReadModelStore, ProjectionEngine, type EventData } from '../src/eventfold';
+import { protectOrders } from '../src/personal-data/protect-orders';
 import type { OrderEvent } from '../src/domain/order-messages';
 import { ordersProjection } from '../src/read-models/orders.projection';
 
@@ -47,6 +48,40 @@ describe('orders projection', () => {
       expect(updates[0]!.order.total).toBe(0);
       expect(updates[1]!.order.total).toBe(13.8);
       expect(await readModels.documents(ordersProjection, 'orders').count({ customerId: 'c-1' })).toBe(1);
+    } finally {
+      await engine.stop();
+    }
+  });
+});
+
+describe('orders projection and forgotten customers', () => {
+  it("shows the customer's name and address, and blanks them in every document once the customer is forgotten", async () => {
+    const { store } = await protectOrders(new InMemoryEventStore(), '.');
+    const readModels = new InMemoryReadModelStore();
+    const placed = (id: string, customerId: string, customerName: string): EventData => ({
+      id: randomUUID(),
+      type: 'OrderPlaced',
+      data: { orderId: id, customerId, restaurantId: 'tokyo-ramen', items: [{ menuItemId: 'gyoza', quantity: 1 }], customerName, deliveryAddress: `${customerName}'s door` },
+    });
+    await store.appendToStream('order-o-a', [placed('o-a', 'c-a', 'Ann Aardvark')]);
+    await store.appendToStream('order-o-a', [{ id: randomUUID(), type: 'OrderRejected', data: { orderId: 'o-a', reason: 'closed' } }]);
+    const { position } = await store.appendToStream('order-o-b', [placed('o-b', 'c-b', 'Bo Beaver')]);
+    const engine = new ProjectionEngine({ eventStore: store, readModels, projections: [ordersProjection] });
+    await engine.start();
+    try {
+      await engine.waitForPosition('orders', position, { timeoutMs: 5_000 });
+      const orders = readModels.documents(ordersProjection, 'orders');
+      expect(await orders.get('o-a')).toMatchObject({ customerName: 'Ann Aardvark', deliveryAddress: "Ann Aardvark's door", personalDataErased: false });
+
+      const receipt = await store.forgetSubject('c-a');
+      await engine.waitForPosition('orders', receipt.position, { timeoutMs: 5_000 });
+      expect(await orders.get('o-a')).toMatchObject({ customerName: null, deliveryAddress: null, personalDataErased: true, status: 'REJECTED' });
+      const updates = await readModels.documents(ordersProjection, 'order_updates').find({ where: { orderId: 'o-a' } });
+      expect(updates.map((update) => [update.order.customerName, update.order.personalDataErased])).toEqual([
+        [null, true],
+        [null, true],
+      ]);
+      expect(await orders.get('o-b')).toMatchObject({ customerName: 'Bo Beaver', personalDataErased: false });
     } finally {
       await engine.stop();
     }

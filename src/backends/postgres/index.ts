@@ -9,3 +9,4 @@ export { PostgresReactorStateStore } from './postgres-reactor-state-store';
 export { PostgresTimerStore } from './postgres-timer-store';
 export { PostgresSnapshotStore, type PostgresQueryable } from './postgres-snapshot-store';
 export { isPostgresAppendContext, type PostgresAppendHookContext } from './append-hook-context';
+export { PostgresKeyStore, type KeyErasure, type PostgresKeyStoreOptions } from './postgres-key-store';

@@ -35,6 +35,8 @@ import { createPool } from './pool';
 import { PostgresTimerStore } from './postgres-timer-store';
 import type { TimerStore } from '../../handlers/timer-store';
 import { PostgresReactorStateStore } from './postgres-reactor-state-store';
+import type { KeyStore } from '../../personal-data/key-store';
+import { PostgresKeyStore } from './postgres-key-store';
 import { MIGRATIONS } from './postgres-schema';
 import { storeUnavailable } from './store-unavailable';
 
@@ -112,6 +114,11 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
   importCheckpoint(source: string): Promise<ImportCheckpoint | undefined> {
     this.assertOpen();
     return postgresImportCheckpoint(this.pool, source);
+  }
+
+  /** The subjects' keys (crypto-shredding) in this store's database. */
+  openKeyStore(): Promise<KeyStore> {
+    return PostgresKeyStore.create(this.pool);
   }
 
   /** Connects, migrates the schema if needed, and starts listening for new events. */

@@ -37,6 +37,13 @@ export interface PostgresReadModelStoreOptions {
    * appends are not affected: this is set per read-model transaction.)
    */
   readonly synchronousCommit?: boolean;
+  /**
+   * What `scrub()` runs on every projection table: `vacuum` (default) frees the space of deleted and
+   * overwritten rows without locking readers out, but their bytes stay in the pages until new rows
+   * overwrite them; `vacuum-full` rewrites each table into new files and drops the old ones, which
+   * removes the bytes from the table files but locks each table while it is rewritten.
+   */
+  readonly scrub?: 'vacuum' | 'vacuum-full';
 }
 
 /**
@@ -61,7 +68,7 @@ export class PostgresReadModelStore implements ReadModelStore {
     readonly pool: pg.Pool,
     private readonly connectionString: string | undefined,
     private readonly ownsPool: boolean,
-    options: PostgresReadModelStoreOptions,
+    private readonly options: PostgresReadModelStoreOptions,
   ) {
     this.slots = new ProjectionSlots(pool, options.lockTimeoutMs ?? 10_000);
     this.batches = new BatchCommits(pool, options.synchronousCommit ?? false);
@@ -218,6 +225,22 @@ export class PostgresReadModelStore implements ReadModelStore {
       this.listeners.delete(watching);
       await watching.stop();
     };
+  }
+
+  /**
+   * Vacuums every projection table (see `scrub` in the options), so that rows deleted or blanked after a
+   * `SubjectForgotten` stop holding their old bytes. Run it once projections have applied the event.
+   *
+   * @example
+   * await readModels.scrub();
+   */
+  async scrub(): Promise<void> {
+    const { rows } = await this.run(() => this.pool.query<{ tables: { table: string }[] }>('SELECT tables FROM eventfold_projection_slots'));
+    const command = this.options.scrub === 'vacuum-full' ? 'VACUUM FULL' : 'VACUUM';
+    for (const { table } of rows.flatMap((row) => row.tables)) {
+      // VACUUM runs outside a transaction block; a pool query is one statement on its own.
+      await this.run(() => this.pool.query(`${command} ${quoteIdentifier(table)}`));
+    }
   }
 
   async close(): Promise<void> {

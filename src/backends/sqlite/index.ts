@@ -9,3 +9,4 @@ export { SqliteReactorStateStore } from './sqlite-reactor-state-store';
 export { SqliteTimerStore } from './sqlite-timer-store';
 export { SqliteSnapshotStore } from './sqlite-snapshot-store';
 export { isSqliteAppendContext, type SqliteAppendHookContext } from './append-hook-context';
+export { SqliteKeyStore } from './sqlite-key-store';

@@ -3,6 +3,8 @@ import type { ReactorStateStore } from '../../handlers/reactor-state-store';
 import { SqliteTimerStore } from './sqlite-timer-store';
 import type { TimerStore } from '../../handlers/timer-store';
 import { SqliteReactorStateStore } from './sqlite-reactor-state-store';
+import type { KeyStore } from '../../personal-data/key-store';
+import { SqliteKeyStore } from './sqlite-key-store';
 import { migrateSqlite } from './migrations';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -131,6 +133,11 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
   /** The timers in this store's file (see `context.schedule`). */
   openTimerStore(): Promise<TimerStore> {
     return Promise.resolve(SqliteTimerStore.open(this.database));
+  }
+
+  /** The subjects' keys (crypto-shredding) in this store's file. */
+  openKeyStore(): Promise<KeyStore> {
+    return Promise.resolve(new SqliteKeyStore(this.database));
   }
 
   get database(): Database.Database {

@@ -13,6 +13,8 @@ import { createDocumentIndexes, createDocumentTable, selectDocuments, toSqlValue
 import { CheckpointConflictError, InvalidProjectionError, ReadModelUnavailableError, toError } from '../../projections/errors';
 import { quoteField, quoteIdentifier } from '../../projections/identifier';
 import { Mutex } from '../../projections/mutex';
+import { ErasureIncompleteError } from '../../personal-data/errors';
+import { enableSecureDelete, truncateWal } from './wal-scrub';
 import type { CollectionMap, DocumentOf, ProjectionTransaction, SqlParameter } from '../../projections/projection';
 import {
   collectionIndexes,
@@ -166,6 +168,8 @@ export class SqliteReadModelStore implements ReadModelStore {
       }
     };
     const writer = connect();
+    // Documents blanked or deleted on a SubjectForgotten must not leave their old bytes in the file's free space.
+    enableSecureDelete(writer);
     try {
       writer.transaction(() => SCHEMA.forEach((statement) => writer.exec(statement))).immediate();
     } catch (error) {
@@ -462,6 +466,20 @@ export class SqliteReadModelStore implements ReadModelStore {
         return Promise.resolve();
       };
     });
+  }
+
+  /**
+   * Removes from the files the bytes of documents deleted or overwritten so far: the writer runs with
+   * `secure_delete` on (old row bytes are zeroed in the pages), and this truncates the WAL, which still
+   * holds older page versions. Call it once projections have cleaned up after a `SubjectForgotten`.
+   *
+   * @example
+   * await readModels.waitForPosition(receipt.position); await readModels.scrub();
+   * @throws ErasureIncompleteError when other connections kept the WAL in use for too long: call again.
+   */
+  async scrub(): Promise<void> {
+    const done = await this.mutex.run(() => truncateWal(this.writer));
+    if (!done) throw new ErasureIncompleteError('other connections kept the SQLite read-model WAL in use: scrub again to finish');
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { injectable } from 'inversify';
-import { Arg, ArgsType, Ctx, Field, ID, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import {
   ApiError,
   AuditEventView,
@@ -11,7 +11,9 @@ import {
   requireAccess,
   type ApiContext,
   type ClassType,
+  type ForgetReceipt,
 } from '../eventfold';
+import { ForgetCustomerResultType } from './forget-customer.type';
 import { order } from '../domain/order';
 import type { OrderCommand } from '../domain/order-messages';
 import { ordersProjection } from '../read-models/orders.projection';
@@ -39,6 +41,8 @@ const placeOrder = commandMutations(order).mutation({
       customerId: input.customerId,
       restaurantId: input.restaurantId,
       items: input.items.map((item) => ({ menuItemId: item.menuItemId, quantity: item.quantity })),
+      ...(input.customerName == null ? {} : { customerName: input.customerName }),
+      ...(input.deliveryAddress == null ? {} : { deliveryAddress: input.deliveryAddress }),
     };
     const command = parseOrderCommand({ type: 'PlaceOrder', data }, 'input');
     return { streamName: order.streamName(input.orderId), command };
@@ -117,8 +121,16 @@ class OrdersFilter {
   customerId?: string | null;
 }
 
-/** The app's resolvers; a factory, so that the approval mode arrives as a plain argument. */
-export function orderResolvers(options: { readonly restaurantApproval: RestaurantApproval; readonly approvalTimeoutMs?: number }): ClassType[] {
+/** What the resolvers need from the app: the approval mode and timeout, and the store's forget (crypto-shredding). */
+export interface OrderResolverOptions {
+  readonly restaurantApproval: RestaurantApproval;
+  /** With manual approval: how long a paid order waits (shown as its deadline). */
+  readonly approvalTimeoutMs?: number;
+  readonly forgetCustomer: (customerId: string) => Promise<ForgetReceipt>;
+}
+
+/** The app's resolvers; a factory, so that the approval mode and the forget arrive as plain arguments. */
+export function orderResolvers(options: OrderResolverOptions): ClassType[] {
   const deadlines = { timeoutMs: options.restaurantApproval === 'manual' ? options.approvalTimeoutMs : undefined };
   const toView = (view: OrderView): OrderType => toOrderType(view, deadlines);
   @Resolver()
@@ -154,6 +166,25 @@ export function orderResolvers(options: { readonly restaurantApproval: Restauran
       return events;
     }
 
+    @Mutation(() => ForgetCustomerResultType, {
+      description:
+        "Erases the customer's personal data (name, delivery address) everywhere: destroys their key, so every stored event reads " +
+        'them as redacted, and answers once the orders read model has blanked them. Their orders stay and still complete.',
+    })
+    async forgetCustomer(@Arg('customerId', () => ID) customerId: string, @Ctx() context: ApiContext): Promise<ForgetCustomerResultType> {
+      requireAccess(context, { roles: ['admin'] });
+      if (!isCustomerId(customerId)) {
+        throw new ApiError('BAD_USER_INPUT', 'customerId must be a non-empty id without spaces', {
+          fields: [{ path: 'customerId', message: 'must be a non-empty id without spaces' }],
+        });
+      }
+      const receipt = await options.forgetCustomer(customerId);
+      await context.services.projections.waitForPosition(ordersProjection.name, receipt.position, { timeoutMs: context.services.waitTimeoutMs });
+      // The read model's old row versions leave the files too (SQLite: the WAL is truncated).
+      await context.services.readModels.scrub?.();
+      return Object.assign(new ForgetCustomerResultType(), { customerId, keysDestroyed: receipt.keysDestroyed, position: receipt.position.toString() });
+    }
+
     @Subscription(() => OrderType, {
       description:
         "The order's current state first, then every state it goes through, in order. With fromRevision, every state from that " +
@@ -186,6 +217,11 @@ export function orderResolvers(options: { readonly restaurantApproval: Restauran
   });
 
   return [FoodDeliveryResolver, placeOrder, approveOrder, cancelOrder, orderQuery, ordersQuery];
+}
+
+/** The rule of PlaceOrder's customerId: 1 to 100 printable characters without spaces. */
+function isCustomerId(id: string): boolean {
+  return /^[^\s\u0000-\u001f\u007f]{1,100}$/.test(id);
 }
 
 function isStreamId(id: string): boolean {

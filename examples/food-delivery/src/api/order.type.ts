@@ -46,6 +46,15 @@ export class OrderType implements Omit<OrderView, 'status' | 'revision' | 'place
   @Field(() => ID)
   customerId!: string;
 
+  @Field(() => String, { nullable: true, description: "The customer's name (personal data): null when not given, or erased (see personalDataErased)." })
+  customerName!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Where to deliver (personal data): null when not given, or erased (see personalDataErased).' })
+  deliveryAddress!: string | null;
+
+  @Field(() => Boolean, { description: "True once forgetCustomer erased the customer's name and address: they are null for good." })
+  personalDataErased!: boolean;
+
   @Field(() => ID)
   restaurantId!: string;
 

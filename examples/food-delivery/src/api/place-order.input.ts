@@ -26,4 +26,10 @@ export class PlaceOrderInput {
 
   @Field(() => [OrderItemInput], { description: 'At least one.' })
   items!: OrderItemInput[];
+
+  @Field(() => String, { nullable: true, description: "The customer's name: personal data, encrypted in the store and erased by forgetCustomer." })
+  customerName?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Where to deliver: personal data, encrypted in the store and erased by forgetCustomer.' })
+  deliveryAddress?: string | null;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineCommands, defineEvents, type CommandOf, type EventOf } from '../eventfold';
+import { defineCommands, defineEvents, personal, type CommandOf, type EventOf } from '../eventfold';
 
 /** Ids become part of stream names and URLs: non-empty, printable, no spaces. */
 const id = z
@@ -9,6 +9,11 @@ const id = z
   .regex(/^[^\s\u0000-\u001f\u007f]*$/, 'must not contain spaces or control characters');
 
 const reason = z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters');
+
+/** A customer's name or address: personal data, erased by forgetCustomer. */
+const personalText = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+const customerName = personalText(200);
+const deliveryAddress = personalText(500);
 
 /** What the customer asked for: ids and quantities only. Prices come from the menu at validation. */
 export const requestedItem = z.object({
@@ -33,6 +38,8 @@ export const orderCommands = defineCommands({
       customerId: id,
       restaurantId: id,
       items: z.array(requestedItem).min(1, 'must list at least one item').max(50, 'must list at most 50 items'),
+      customerName: customerName.optional(),
+      deliveryAddress: deliveryAddress.optional(),
     }),
     stream: 'new',
   },
@@ -57,18 +64,29 @@ export const orderCommands = defineCommands({
   RecordRefund: { schema: z.object({ refundId: id }), stream: 'existing' },
 });
 
-// Event type strings are stored forever: never rename one, version it.
-export const orderEvents = defineEvents({
-  OrderPlaced: z.object({ orderId: id, customerId: id, restaurantId: id, items: z.array(requestedItem).min(1) }),
-  OrderValidated: z.object({ orderId: id, items: z.array(pricedItem).min(1), totalCents: z.number().int().nonnegative() }),
-  OrderRejected: z.object({ orderId: id, reason }),
-  PaymentSucceeded: z.object({ orderId: id, paymentId: id, amountCents: z.number().int().nonnegative() }),
-  PaymentFailed: z.object({ orderId: id, reason }),
-  OrderApproved: z.object({ orderId: id, approvedBy: z.enum(['auto', 'restaurant']) }),
-  DriverAssigned: z.object({ orderId: id, driverId: id }),
-  OrderCancelled: z.object({ orderId: id, reason }),
-  PaymentRefunded: z.object({ orderId: id, paymentId: id, amountCents: z.number().int().nonnegative(), refundId: id }),
-});
+// Event type strings are stored forever: never rename one, version it. The customer's name and address
+// are personal data of the customer: sealed with the customer's key, redacted once forgotten.
+export const orderEvents = defineEvents(
+  {
+    OrderPlaced: z.object({
+      orderId: id,
+      customerId: id,
+      restaurantId: id,
+      items: z.array(requestedItem).min(1),
+      customerName: personal(customerName).optional(),
+      deliveryAddress: personal(deliveryAddress).optional(),
+    }),
+    OrderValidated: z.object({ orderId: id, items: z.array(pricedItem).min(1), totalCents: z.number().int().nonnegative() }),
+    OrderRejected: z.object({ orderId: id, reason }),
+    PaymentSucceeded: z.object({ orderId: id, paymentId: id, amountCents: z.number().int().nonnegative() }),
+    PaymentFailed: z.object({ orderId: id, reason }),
+    OrderApproved: z.object({ orderId: id, approvedBy: z.enum(['auto', 'restaurant']) }),
+    DriverAssigned: z.object({ orderId: id, driverId: id }),
+    OrderCancelled: z.object({ orderId: id, reason }),
+    PaymentRefunded: z.object({ orderId: id, paymentId: id, amountCents: z.number().int().nonnegative(), refundId: id }),
+  },
+  { subjects: { OrderPlaced: (data) => data.customerId } },
+);
 
 /** Why an order the restaurant did not approve in time was cancelled. */
 export const APPROVAL_TIMEOUT = 'APPROVAL_TIMEOUT';

@@ -26,7 +26,8 @@ export async function openReadModels(connectionString: string, dataDir: string):
       // Loaded here, so that an app on SQLite never loads pg.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { PostgresReadModelStore } = require('../postgres') as typeof import('../postgres');
-      return PostgresReadModelStore.connect(location.url);
+      // forgetCustomer's scrub rewrites the (small) order tables, so erased names leave their files.
+      return PostgresReadModelStore.connect(location.url, { scrub: 'vacuum-full' });
     }
     case 'eventstoredb':
       mkdirSync(dataDir, { recursive: true });

@@ -21,6 +21,11 @@ export interface OrderView {
   readonly id: string;
   readonly status: OrderStatusName;
   readonly customerId: string;
+  /** Personal data of the customer: null when not given, and for good once the customer was forgotten. */
+  readonly customerName: string | null;
+  readonly deliveryAddress: string | null;
+  /** True once the customer was forgotten (forgetCustomer): their name and address are erased. */
+  readonly personalDataErased: boolean;
   readonly restaurantId: string;
   readonly items: readonly OrderItemView[];
   /** In currency units (cents / 100); 0 until the order is validated. */

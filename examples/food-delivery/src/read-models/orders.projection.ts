@@ -1,4 +1,4 @@
-import { defineCollection, defineProjection, type RecordedEvent } from '../eventfold';
+import { defineCollection, defineProjection, isRedacted, personalDataEvents, SUBJECT_FORGOTTEN, type RecordedEvent, type Redacted } from '../eventfold';
 import { ORDER_EVENT_TYPES, orderEvents, type OrderEvent } from '../domain/order-messages';
 import type { OrderStatusName, OrderUpdate, OrderView } from './order-view';
 
@@ -16,6 +16,15 @@ export function updateKey(orderId: string, revision: number): string {
 }
 
 const cents = (amount: number): number => amount / 100;
+
+/** A personal field as the view keeps it: its text, or null when absent or redacted. */
+const personalText = (value: string | Redacted | undefined): string | null =>
+  value === undefined || isRedacted(value) ? null : value;
+
+/** The view with its customer's personal data erased. */
+export function eraseCustomer(view: OrderView): OrderView {
+  return { ...view, customerName: null, deliveryAddress: null, personalDataErased: true };
+}
 
 /** Applies one event to the order's view. Pure, so that the unit tests can fold events through it. */
 export function applyToOrderView(
@@ -36,6 +45,9 @@ export function applyToOrderView(
         id: event.data.orderId,
         status: 'PLACED',
         customerId: event.data.customerId,
+        customerName: personalText(event.data.customerName),
+        deliveryAddress: personalText(event.data.deliveryAddress),
+        personalDataErased: isRedacted(event.data.customerName) || isRedacted(event.data.deliveryAddress),
         restaurantId: event.data.restaurantId,
         items: event.data.items.map((item) => ({ menuItemId: item.menuItemId, quantity: item.quantity, name: null, unitPrice: null })),
         total: 0,
@@ -83,23 +95,36 @@ export function applyToOrderView(
 
 const orderIdOf = (event: { readonly data: unknown }): string => (event.data as { orderId: string }).orderId;
 
+
 /**
  * The `orders` read model: one document per order (for `order`, `orders` and the subscription's first
  * answer) and one per transition (for the subscription's every change). Written with its checkpoint in
- * one transaction, so a crash never applies an event twice.
+ * one transaction, so a crash never applies an event twice. On `SubjectForgotten` (forgetCustomer) it
+ * blanks the customer's name and address in every document that holds them.
  */
 export const ordersProjection = defineProjection({
   name: 'orders',
-  version: 1,
-  eventTypes: ORDER_EVENT_TYPES,
+  // 2: the customer's name and address (a rebuild gives older documents the new fields).
+  version: 2,
+  eventTypes: [...ORDER_EVENT_TYPES, SUBJECT_FORGOTTEN],
   // Upcast by the catalog: the handler reads today's shape of every stored version.
   events: orderEvents,
   collections: { orders, order_updates: orderUpdates },
-  documentKeys: { orders: orderIdOf },
+  documentKeys: { orders: (event) => (event.type === SUBJECT_FORGOTTEN ? undefined : orderIdOf(event)) },
   async handle(events, tx) {
     const views = tx.documents('orders');
     const updates = tx.documents('order_updates');
     for (const event of events) {
+      if (event.type === SUBJECT_FORGOTTEN) {
+        const { subjectId } = personalDataEvents.decode({ type: event.type, data: event.data, version: 1 }).data;
+        for (const view of await views.find({ where: { customerId: subjectId } })) {
+          views.put(view.id, eraseCustomer(view));
+          for (const update of await updates.find({ where: { orderId: view.id } })) {
+            updates.put(updateKey(view.id, update.revision), { ...update, order: eraseCustomer(update.order) });
+          }
+        }
+        continue;
+      }
       const orderId = orderIdOf(event);
       const view = applyToOrderView(await views.get(orderId), event, event);
       // Impossible while OrderPlaced opens every order stream; if it happens, stop loudly (never skip silently).

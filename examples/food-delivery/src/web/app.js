@@ -3,7 +3,7 @@
 'use strict';
 
 const ORDER_FIELDS = `id status customerId restaurantId total rejectionReason paymentError cancellationReason driverId position
-  approvalDeadline refunded items { menuItemId name quantity unitPrice }`;
+  approvalDeadline refunded customerName deliveryAddress personalDataErased items { menuItemId name quantity unitPrice }`;
 const STEPS = [
   ['PLACED', 'Placed'],
   ['VALIDATED', 'Validated'],
@@ -134,6 +134,8 @@ async function placeOrder() {
     customerId: $('customer').value.trim(),
     restaurantId: state.restaurant.id,
     items: [...state.cart].map(([menuItemId, quantity]) => ({ menuItemId, quantity })),
+    customerName: $('customer-name').value.trim() || null,
+    deliveryAddress: $('delivery-address').value.trim() || null,
   };
   // One command id per click: a network retry of the same click can never place the order twice.
   const commandId = newId();
@@ -185,6 +187,8 @@ function renderOrder(order) {
   status.textContent = order.status.replace('_', ' ');
   status.dataset.status = order.status;
   status.className = `status ${order.status === 'DRIVER_ASSIGNED' ? 'good' : order.status in FAILED ? 'bad' : ''}`;
+
+  renderDeliverTo(order);
 
   const reached = STEPS.findIndex(([name]) => name === order.status);
   const failedAt = FAILED[order.status];
@@ -253,6 +257,33 @@ function renderDeadline(order) {
   state.countdown = setInterval(tick, 1000);
 }
 
+function renderDeliverTo(order) {
+  const deliverTo = $('deliver-to');
+  const text = order.personalDataErased
+    ? 'Name and address erased (the customer was forgotten)'
+    : [order.customerName, order.deliveryAddress].filter(Boolean).join(' · ');
+  deliverTo.textContent = text;
+  deliverTo.hidden = !text;
+}
+
+/** Forgets the customer in the box, then shows the open order as it is now (its name and address erased). */
+async function forgetCustomer() {
+  showError(null);
+  const customerId = $('customer').value.trim();
+  if (!customerId) return;
+  try {
+    await graphql(`mutation Forget($customerId: ID!) { forgetCustomer(customerId: $customerId) { keysDestroyed position } }`, { customerId });
+    $('customer-name').value = '';
+    $('delivery-address').value = '';
+    if (state.order) {
+      const { order } = await graphql(`query Order($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`, { id: state.order.id });
+      if (order) renderOrder(order);
+    }
+  } catch (error) {
+    showError(error);
+  }
+}
+
 async function loadHistory(orderId) {
   try {
     const { orderHistory } = await graphql(
@@ -318,6 +349,7 @@ async function runOnOrder(mutation, variables) {
 async function start() {
   $('customer').value = localStorage.getItem('customerId') || `customer-${newId().slice(0, 8)}`;
   $('place').addEventListener('click', placeOrder);
+  $('forget').addEventListener('click', forgetCustomer);
   $('cancel').addEventListener('click', () =>
     runOnOrder(`mutation Cancel($orderId: ID!, $commandId: ID) { cancelOrder(orderId: $orderId, reason: "cancelled on the web page", commandId: $commandId) { position } }`, {
       orderId: state.order.id,
