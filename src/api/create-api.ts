@@ -22,6 +22,9 @@ import { checkReadiness, type Readiness } from './readiness';
 import { checkTenantCollections } from './tenancy';
 import { InFlightRequests, shutDown } from './shutdown';
 import { attachGraphQLWebSockets, type GraphQLWebSockets } from './websocket-server';
+import { assertInstalled } from '../internal/optional-package';
+import { safelistCache } from './persisted-operations';
+import type { GraphQLEventStreams } from './sse-server';
 
 /**
  * A running API on its own HTTP server.
@@ -116,7 +119,15 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     shutdown: liveQueries.signal,
     tenancy: resolved.tenancy,
   };
-  const { container, schema } = await composeApi(services, options.resolvers, options.container ? { parent: options.container } : {});
+  const composed = await composeApi(services, options.resolvers, options.container ? { parent: options.container } : {});
+  const { container } = composed;
+  let schema = composed.schema;
+  if (options.federation) {
+    // @apollo/subgraph is an optional package: loaded only for a subgraph.
+    assertInstalled('@apollo/subgraph', 'createApi({ federation })');
+    const { federatedSchema } = require('./federation') as typeof import('./federation');
+    schema = federatedSchema(schema, options.federation === true ? {} : options.federation);
+  }
   const format = (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const result = formatApiError(formatted, error, { development });
     if (result.extensions?.code === 'INTERNAL_SERVER_ERROR') {
@@ -125,7 +136,8 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     // One place for HTTP and WebSocket, and for every kind of error (validation, variables, enums).
     return resolved.introspection ? result : { ...result, message: withoutSuggestions(result.message) };
   };
-  const apollo = createApolloServer({ schema, introspection: resolved.introspection, limits: resolved.limits, format, logger });
+  const persistedQueries = resolved.safelist ? { cache: safelistCache(resolved.safelist) } : resolved.automaticPersistedQueries ? undefined : false;
+  const apollo = createApolloServer({ schema, introspection: resolved.introspection, limits: resolved.limits, format, logger, persistedQueries });
   return new RunningApi({ options, resolved, authenticate, engine, watcher, liveQueries, services, container, schema, format, apollo });
 }
 
@@ -152,6 +164,7 @@ class RunningApi implements Api {
   private readonly requests = new InFlightRequests();
   private readonly context: ReturnType<typeof httpContext>;
   private webSockets: GraphQLWebSockets | undefined;
+  private eventStreams: GraphQLEventStreams | undefined;
   private server: Server | undefined;
   private ownsServer = false;
   private started = false;
@@ -170,7 +183,17 @@ class RunningApi implements Api {
     const app = express();
     app.disable('x-powered-by');
     // Plain JSON POSTs to `path` skip Express (see `graphQLPostFastPath`); everything else goes through it.
-    const fastPath = graphQLPostFastPath({ path, bodyLimit: limits.bodyLimit, apollo: this.parts.apollo, context: this.context, requests: this.requests, logger });
+    const fastPath = graphQLPostFastPath({
+      path,
+      bodyLimit: limits.bodyLimit,
+      apollo: this.parts.apollo,
+      context: this.context,
+      requests: this.requests,
+      logger,
+      ...(this.parts.resolved.safelist ? { safelist: this.parts.resolved.safelist } : {}),
+      // Decided per request once mount has built the SSE transport.
+      isEventStream: (request) => this.eventStreams?.accepts(request) ?? false,
+    });
     const server = createServer((request, response) => {
       if (!fastPath(request, response)) app(request, response);
     });
@@ -216,7 +239,19 @@ class RunningApi implements Api {
     await this.parts.engine?.start();
     await apollo.start();
     if (options.health ?? true) addHealthRoutes(app, this.requests, () => this.readiness());
-    app.use(path, graphQLRouter({ bodyLimit: limits.bodyLimit, apollo, context: this.context, requests: this.requests, logger }));
+    this.eventStreams = this.createEventStreams();
+    app.use(
+      path,
+      graphQLRouter({
+        bodyLimit: limits.bodyLimit,
+        apollo,
+        context: this.context,
+        requests: this.requests,
+        logger,
+        ...(resolved.safelist ? { safelist: resolved.safelist } : {}),
+        ...(this.eventStreams ? { eventStreams: this.eventStreams } : {}),
+      }),
+    );
     this.webSockets = attachGraphQLWebSockets(server, {
       schema: this.schema,
       path,
@@ -229,8 +264,32 @@ class RunningApi implements Api {
       format: this.parts.format,
       ownsServer: () => this.ownsServer,
       closing: () => this.requests.closing,
+      ...(resolved.safelist ? { safelist: resolved.safelist } : {}),
     });
     logger.info({ limits: { ...limits }, introspection: resolved.introspection, auth: apiOptions.auth.mode }, `GraphQL mounted at ${path}`);
+  }
+
+  /** graphql-sse is an optional package: SSE is served when it is installed (required by `sse: true`). */
+  private createEventStreams(): GraphQLEventStreams | undefined {
+    const { options: apiOptions, resolved } = this.parts;
+    if (apiOptions.sse === false) return undefined;
+    if (apiOptions.sse === undefined && !isInstalled('graphql-sse')) {
+      resolved.logger.info('GraphQL over SSE is off: the optional package graphql-sse is not installed');
+      return undefined;
+    }
+    assertInstalled('graphql-sse', 'createApi({ sse })');
+    const { createGraphQLEventStreams } = require('./sse-server') as typeof import('./sse-server');
+    return createGraphQLEventStreams({
+      schema: this.schema,
+      limits: resolved.limits,
+      introspection: resolved.introspection,
+      logger: resolved.logger,
+      services: this.services,
+      authenticate: this.parts.authenticate,
+      format: this.parts.format,
+      closing: () => this.requests.closing,
+      ...(resolved.safelist ? { safelist: resolved.safelist } : {}),
+    });
   }
 
   readiness(): Promise<Readiness> {
@@ -244,6 +303,7 @@ class RunningApi implements Api {
         requests: this.requests,
         liveQueries: this.parts.liveQueries,
         webSockets: this.webSockets,
+        eventStreams: this.eventStreams,
         server: this.server,
         ownsServer: this.ownsServer,
         apollo: this.parts.apollo,
@@ -253,5 +313,14 @@ class RunningApi implements Api {
       options.timeoutMs ?? 10_000,
     );
     return this.closing;
+  }
+}
+
+function isInstalled(name: string): boolean {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
   }
 }
