@@ -58,13 +58,14 @@ export function graphQLRouter(options: ExpressRouteOptions): Router {
         next(error);
         return;
       }
+      // The SSE transport checks the safelist itself and streams its refusal, as GraphQL over SSE should.
+      if (options.eventStreams?.accepts(request)) {
+        options.eventStreams.handle(request, response, request.body).catch(next);
+        return;
+      }
       const body: unknown = request.method === 'GET' ? request.query : request.body;
       if (options.safelist && !listedRequest(options.safelist, body)) {
         response.status(400).json(notInSafelistBody());
-        return;
-      }
-      if (options.eventStreams?.accepts(request)) {
-        options.eventStreams.handle(request, response, request.body).catch(next);
         return;
       }
       void middleware(request, response, next);

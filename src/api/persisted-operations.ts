@@ -14,6 +14,8 @@ type PersistedQueryCache = NonNullable<Exclude<ApolloServerOptions<ApiContext>['
  */
 export type PersistedOperationManifest = Readonly<Record<string, string>>;
 
+const APQ_PREFIX = 'apq:';
+
 /** What a client is told when it sends an operation the safelist does not hold. */
 export const NOT_IN_SAFELIST_MESSAGE = 'only operations from the safelist may run: send a listed document or its id (extensions.persistedQuery.sha256Hash)';
 
@@ -52,7 +54,7 @@ export function createSafelist(manifest: PersistedOperationManifest): Safelist {
 
 /** The refusal of an operation that is not listed: `QUERY_NOT_IN_SAFELIST`, as Apollo Router names it. */
 export function notInSafelist(): ApiError {
-  return new ApiError('QUERY_NOT_IN_SAFELIST', NOT_IN_SAFELIST_MESSAGE, { http: { status: 400 } });
+  return new ApiError('QUERY_NOT_IN_SAFELIST', NOT_IN_SAFELIST_MESSAGE);
 }
 
 /** The id an APQ client sends (`extensions.persistedQuery.sha256Hash`), if any. */
@@ -70,7 +72,8 @@ export function persistedQueryId(extensions: unknown): string | undefined {
  */
 export function safelistCache(safelist: Safelist): PersistedQueryCache {
   return {
-    get: (id: string) => Promise.resolve(safelist.byId(id)),
+    // Apollo prefixes its APQ keys (`apq:<hash>`).
+    get: (key: string) => Promise.resolve(safelist.byId(key.startsWith(APQ_PREFIX) ? key.slice(APQ_PREFIX.length) : key)),
     set: () => Promise.resolve(),
     delete: () => Promise.resolve(false),
   };
