@@ -1,14 +1,18 @@
-// Writes schema.graphql from the code (the API test app with the kit's audit and admin API).
+// Writes schema.graphql from the code (the API test app with the kit's audit and admin API), and its
+// Federation 2 subgraph variant, schema.federated.graphql.
 // Run: node -r @swc-node/register test/api/app/emit-schema.ts  (npm run schema)
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { testAppSchemaText } from './schema-text';
+import { federatedSchemaText, testAppSchemaText } from './schema-text';
 
 async function main(): Promise<void> {
   const path = join(__dirname, '..', '..', '..', 'schema.graphql');
   writeFileSync(path, await testAppSchemaText());
   console.log(`wrote ${path}`);
+  const federated = join(__dirname, '..', '..', '..', 'schema.federated.graphql');
+  writeFileSync(federated, await federatedSchemaText());
+  console.log(`wrote ${federated}`);
 }
 
 main().catch((error: unknown) => {
