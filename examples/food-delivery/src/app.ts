@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import express from 'express';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -42,6 +42,11 @@ export interface AppConfig {
   /** Signs payment deliveries; both sides share it. */
   readonly paymentSecret: string;
   readonly restaurantApproval: RestaurantApproval;
+  /**
+   * Production mode for GraphQL (`SAFELIST=1`): only the page's operations may run (the manifest
+   * `npm run codegen` writes, src/web/persisted-documents.json), and introspection is off.
+   */
+  readonly safelist?: boolean;
   readonly logger: AppLogger;
 }
 
@@ -73,6 +78,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, logger: AppLogger): AppCon
     ...(env.PAYMENT_URL?.trim() ? { paymentUrl: env.PAYMENT_URL.trim() } : {}),
     paymentSecret: paymentSecret(env),
     restaurantApproval: approval,
+    safelist: env.SAFELIST?.trim() === '1',
     logger,
   };
 }
@@ -167,7 +173,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       reactors, // the admin API: reactor status, parked events, redrive
       // A demo on your machine: every request acts as this user. Put a JWT secret here for real use.
       auth: { mode: 'off', developmentUser: { id: 'demo', roles: ['customer', 'restaurant', 'admin'] } },
-      introspection: true,
+      introspection: !config.safelist,
+      ...(config.safelist ? { safelist: pageOperations() } : {}),
       logger,
     });
 
@@ -176,8 +183,9 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     // The page is static files next to the sources; from src/ or from the compiled dist/ alike.
     const webDir = join(__dirname, '..', 'src', 'web');
     app.get('/', (_request, response) => response.sendFile(join(webDir, 'index.html')));
-    app.get(['/app.js', '/style.css'], (request, response) => response.sendFile(join(webDir, request.path)));
+    app.get(['/app.js', '/operations.js', '/style.css'], (request, response) => response.sendFile(join(webDir, request.path)));
     app.get('/vendor/graphql-ws.min.js', (_request, response) => response.sendFile(graphqlWsBrowserBuild()));
+    app.get('/vendor/graphql-sse.min.js', (_request, response) => response.sendFile(join(dirname(require.resolve('graphql-sse')), '..', 'umd', 'graphql-sse.min.js')));
     const server: Server = createServer(app);
     await api.mount(app, server);
     // Closed in reverse: the API first (stops taking requests, ends subscriptions, stops the
@@ -200,6 +208,11 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     await closeAll();
     throw error;
   }
+}
+
+/** The page's operations as a persisted-documents manifest (`{ sha256: document }`), made by `npm run codegen`. */
+function pageOperations(): Record<string, string> {
+  return JSON.parse(readFileSync(join(__dirname, '..', 'src', 'web', 'persisted-documents.json'), 'utf8')) as Record<string, string>;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -1,9 +1,9 @@
 // The food-delivery page: plain JavaScript, no build step. Queries and mutations go over HTTP, the live
-// status over a GraphQL subscription (graphql-ws, protocol graphql-transport-ws) on the same port.
+// status over a GraphQL subscription (graphql-ws, protocol graphql-transport-ws; SSE when WebSocket is
+// cut) on the same port.
 'use strict';
 
-const ORDER_FIELDS = `id status customerId restaurantId total rejectionReason paymentError cancellationReason driverId position
-  items { menuItemId name quantity unitPrice }`;
+// The operations' texts are in operations.js (OPERATIONS), typed and safelisted by `npm run codegen`.
 const STEPS = [
   ['PLACED', 'Placed'],
   ['VALIDATED', 'Validated'],
@@ -61,11 +61,40 @@ function showError(error) {
   $('error').hidden = !error;
 }
 
+// Live updates over WebSocket; where a proxy or firewall cuts WebSockets before the first connection,
+// over Server-Sent Events (graphql-sse) on the same path instead. `data-transport` on <body> says which.
+let wsConnected = false;
+let live = 'ws';
 const ws = graphqlWs.createClient({
   url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
   lazy: true,
   retryAttempts: Infinity,
+  shouldRetry: () => wsConnected,
+  on: { connected: () => ((wsConnected = true), (document.body.dataset.transport = 'ws')) },
 });
+let sse = null;
+
+function subscribeLive(payload, sink) {
+  const overSse = () => {
+    live = 'sse';
+    document.body.dataset.transport = 'sse';
+    sse ??= graphqlSse.createClient({ url: `${location.origin}/graphql`, retryAttempts: Infinity });
+    return sse.subscribe(payload, sink);
+  };
+  if (live === 'sse') return overSse();
+  let stopped = false;
+  let stop = ws.subscribe(payload, {
+    ...sink,
+    error: (error) => {
+      if (wsConnected || stopped) return sink.error(error);
+      stop = overSse();
+    },
+  });
+  return () => {
+    stopped = true;
+    stop();
+  };
+}
 
 function renderRestaurants() {
   $('restaurants').replaceChildren(
@@ -138,12 +167,7 @@ async function placeOrder() {
   // One command id per click: a network retry of the same click can never place the order twice.
   const commandId = newId();
   try {
-    await graphql(
-      `mutation Place($input: PlaceOrderInput!, $commandId: ID) {
-        placeOrder(input: $input, commandId: $commandId) { commandId streamName revision position correlationId }
-      }`,
-      { input, commandId },
-    );
+    await graphql(OPERATIONS.Place, { input, commandId });
     localStorage.setItem('customerId', input.customerId);
     state.cart.clear();
     renderMenu();
@@ -163,9 +187,9 @@ function track(orderId, fromRevision = null) {
   $('order').hidden = false;
   $('order-id').textContent = orderId;
   $('history').replaceChildren();
-  state.unsubscribe = ws.subscribe(
+  state.unsubscribe = subscribeLive(
     {
-      query: `subscription Updated($id: ID!, $fromRevision: Int) { orderUpdated(id: $id, fromRevision: $fromRevision) { ${ORDER_FIELDS} } }`,
+      query: OPERATIONS.Updated,
       variables: { id: orderId, fromRevision },
     },
     {
@@ -230,10 +254,7 @@ function renderOrder(order) {
 
 async function loadHistory(orderId) {
   try {
-    const { orderHistory } = await graphql(
-      `query History($id: ID!) { orderHistory(id: $id) { type revision position data metadata recordedAt } }`,
-      { id: orderId },
-    );
+    const { orderHistory } = await graphql(OPERATIONS.History, { id: orderId });
     if (state.order?.id !== orderId) return;
     const start = orderHistory.length ? Date.parse(orderHistory[0].recordedAt) : 0;
     $('history').replaceChildren(
@@ -261,10 +282,7 @@ async function loadOrders() {
   const customerId = $('customer').value.trim();
   if (!customerId) return;
   try {
-    const { orders } = await graphql(
-      `query Orders($customerId: ID) { orders(customerId: $customerId, first: 10) { nodes { id status total restaurantId } totalCount } }`,
-      { customerId },
-    );
+    const { orders } = await graphql(OPERATIONS.Orders, { customerId });
     const names = new Map(state.restaurants.map((restaurant) => [restaurant.id, restaurant.name]));
     $('orders').replaceChildren(
       ...orders.nodes.map((order) =>
@@ -294,17 +312,13 @@ async function start() {
   $('customer').value = localStorage.getItem('customerId') || `customer-${newId().slice(0, 8)}`;
   $('place').addEventListener('click', placeOrder);
   $('cancel').addEventListener('click', () =>
-    runOnOrder(`mutation Cancel($orderId: ID!, $commandId: ID) { cancelOrder(orderId: $orderId, reason: "cancelled on the web page", commandId: $commandId) { position } }`, {
-      orderId: state.order.id,
-    }),
+    runOnOrder(OPERATIONS.Cancel, { orderId: state.order.id }),
   );
   $('approve').addEventListener('click', () =>
-    runOnOrder(`mutation Approve($orderId: ID!, $commandId: ID) { approveOrder(orderId: $orderId, commandId: $commandId) { position } }`, {
-      orderId: state.order.id,
-    }),
+    runOnOrder(OPERATIONS.Approve, { orderId: state.order.id }),
   );
   try {
-    const data = await graphql(`{ restaurantApproval restaurants { id name cuisine menu { id name price } } }`);
+    const data = await graphql(OPERATIONS.Start);
     state.restaurants = data.restaurants;
     state.approval = data.restaurantApproval;
     state.restaurant = state.restaurants[0] ?? null;
