@@ -298,6 +298,7 @@ function endAtExpiry(response: ServerResponse, expiresAt: number, logger: ApiLog
 /**
  * An operation's results until its token expires; then one `UNAUTHENTICATED` result, and the end (the
  * source is returned, so its live query stops). `return` acts at once, even while a result is awaited.
+ * No promise outlives its `next` call (a long-lived subscription must not pile up reactions).
  */
 function untilExpiry(
   source: AsyncGenerator<ExecutionResult, void, void>,
@@ -306,40 +307,56 @@ function untilExpiry(
 ): AsyncGenerator<ExecutionResult, void, void> {
   let timer: NodeJS.Timeout | undefined;
   let done = false;
-  let fire = (): void => undefined;
-  const expiry = new Promise<'expired'>((resolve) => (fire = () => resolve('expired')));
-  const arm = (): void => {
-    const remaining = expiresAt - Date.now();
-    if (remaining <= 0) {
-      fire();
-      return;
-    }
-    timer = setTimeout(arm, Math.min(remaining, LONGEST_TIMER_MS));
-    timer.unref();
-  };
-  arm();
+  let hasExpired = false;
+  // The pending `next` call's way out, at expiry (an UNAUTHENTICATED result) or on `return` (done).
+  let interrupt: ((how: 'expired' | 'returned') => void) | undefined;
   const stop = async (): Promise<void> => {
     if (done) return;
     done = true;
     clearTimeout(timer);
     await source.return();
   };
+  const arm = (): void => {
+    const remaining = expiresAt - Date.now();
+    if (remaining > 0) {
+      timer = setTimeout(arm, Math.min(remaining, LONGEST_TIMER_MS));
+      timer.unref();
+      return;
+    }
+    hasExpired = true;
+    interrupt?.('expired');
+  };
+  arm();
   const iterator: AsyncGenerator<ExecutionResult, void, void> = {
-    async next() {
-      if (done) return { done: true, value: undefined };
-      const next = await Promise.race([source.next(), expiry]);
-      if (next === 'expired') {
-        await stop();
-        return { done: false, value: expired() };
-      }
-      if (next.done) await stop();
-      return next;
+    next() {
+      if (done) return Promise.resolve({ done: true, value: undefined });
+      if (hasExpired) return stop().then(() => ({ done: false, value: expired() }));
+      return new Promise<IteratorResult<ExecutionResult, void>>((resolve, reject) => {
+        interrupt = (how) => {
+          interrupt = undefined;
+          stop().then(() => resolve(how === 'expired' ? { done: false, value: expired() } : { done: true, value: undefined }), reject);
+        };
+        source.next().then(
+          (next) => {
+            if (!interrupt) return; // expired or returned meanwhile: answered already
+            interrupt = undefined;
+            if (next.done) stop().then(() => resolve(next), reject);
+            else resolve(next);
+          },
+          (error: unknown) => {
+            interrupt = undefined;
+            reject(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
+      });
     },
     async return() {
+      if (interrupt) interrupt('returned');
       await stop();
       return { done: true, value: undefined };
     },
     async throw(error: unknown) {
+      if (interrupt) interrupt('returned');
       await stop();
       throw error;
     },
@@ -347,7 +364,7 @@ function untilExpiry(
       return iterator;
     },
     async [Symbol.asyncDispose]() {
-      await stop();
+      await iterator.return();
     },
   };
   return iterator;
