@@ -125,6 +125,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
   if (options.federation) {
     // @apollo/subgraph is an optional package: loaded only for a subgraph.
     assertInstalled('@apollo/subgraph', 'createApi({ federation })');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand (an optional peer)
     const { federatedSchema } = require('./federation') as typeof import('./federation');
     schema = federatedSchema(schema, options.federation === true ? {} : options.federation);
   }
@@ -278,6 +279,7 @@ class RunningApi implements Api {
       return undefined;
     }
     assertInstalled('graphql-sse', 'createApi({ sse })');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand (an optional peer)
     const { createGraphQLEventStreams } = require('./sse-server') as typeof import('./sse-server');
     return createGraphQLEventStreams({
       schema: this.schema,

@@ -22,7 +22,7 @@ function recordingFetch(sent: Sent[]): typeof fetch {
     const params =
       method === 'GET'
         ? { query: url.searchParams.get('query') ?? undefined, extensions: JSON.parse(url.searchParams.get('extensions') ?? '{}') as Record<string, unknown> }
-        : (JSON.parse(String(init?.body)) as { query?: string; extensions?: Record<string, unknown> });
+        : (JSON.parse(init?.body as string) as { query?: string; extensions?: Record<string, unknown> });
     const hash = (params.extensions?.persistedQuery as { sha256Hash?: string } | undefined)?.sha256Hash;
     sent.push({ method, query: params.query || undefined, hash });
     return fetch(input, init);
@@ -164,10 +164,12 @@ for (const how of ['listen', 'mount'] as const) {
         body: JSON.stringify({ variables: { id: 'by-id' }, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(WATCH) } } }),
       });
       expect(byId.status).toBe(200);
-      const reader = byId.body!.getReader();
       let text = '';
-      while (!text.includes('event: next')) text += new TextDecoder().decode((await reader.read()).value);
-      await reader.cancel();
+      const decoder = new TextDecoder();
+      for await (const chunk of byId.body as AsyncIterable<Uint8Array>) {
+        text += decoder.decode(chunk);
+        if (text.includes('event: next')) break;
+      }
       expect(text).toContain(JSON.stringify({ data: { ticketChanged: null } } satisfies ExecutionResult));
     });
   });
