@@ -171,3 +171,33 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
     }),
   ]);
 }
+
+describe('GraphQL over SSE at shutdown', () => {
+  jest.setTimeout(20_000);
+
+  it('api.close() ends open event streams in both modes at once, without waiting for the drain deadline', async () => {
+    const app = await startTestApi({ auth: { mode: 'off' } });
+    const distinct = sseClient(app.url, {}, false);
+    const single = sseClient(app.url, {}, true);
+    try {
+      const streams = [stream(distinct, WATCH, { id: 'shutdown-1' }), stream(single, WATCH, { id: 'shutdown-2' })];
+      for (const each of streams) expect((await each.next()).value).toEqual({ data: { ticketChanged: null } });
+      const ended = streams.map((each) =>
+        each.next(10_000).then(
+          (next) => next.done,
+          (error: Error) => (error.message.startsWith('timed out') ? 'still open' : 'ended by the server'),
+        ),
+      );
+      const started = Date.now();
+      await app.api.close({ timeoutMs: 8_000 });
+      // Streams end as shutdown starts; the drain does not wait for its deadline (8 s) to cut them.
+      expect(Date.now() - started).toBeLessThan(4_000);
+      // Each stream ends, completed or cut by the server (as WebSockets are closed with 1001): none stays open.
+      for (const outcome of await Promise.all(ended)) expect([true, 'ended by the server']).toContain(outcome);
+    } finally {
+      distinct.dispose();
+      single.dispose();
+      await app.close();
+    }
+  });
+});
