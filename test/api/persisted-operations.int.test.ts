@@ -134,7 +134,7 @@ for (const how of ['listen', 'mount'] as const) {
       expect((await gql(app.url, deep)).body).toEqual({ errors: [refusal] });
     });
 
-    it('WebSocket: a listed subscription runs; an ad-hoc operation is refused with QUERY_NOT_IN_SAFELIST', async () => {
+    it('WebSocket: a listed subscription runs (by text, or by id alone); an ad-hoc operation is refused with QUERY_NOT_IN_SAFELIST', async () => {
       const ws = wsClient(app.wsUrl);
       try {
         const listed = subscribe<{ ticketChanged: unknown }>(ws.client, WATCH, { id: 'safe' });
@@ -142,6 +142,14 @@ for (const how of ['listen', 'mount'] as const) {
         await listed.stop();
         const adHoc = subscribe(ws.client, 'subscription { ticketChanged(id: "x") { title } }');
         expect(await adHoc.failure()).toEqual([refusal]);
+        // By id alone: an empty query and the listed document's hash.
+        const byId = await new Promise<unknown>((resolve, reject) => {
+          const stop = ws.client.subscribe(
+            { query: '', variables: { id: 'by-id' }, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(WATCH) } } },
+            { next: (result) => (stop(), resolve(result)), error: reject, complete: () => undefined },
+          );
+        });
+        expect(byId).toEqual({ data: { ticketChanged: null } });
       } finally {
         await ws.dispose();
       }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
@@ -35,7 +36,7 @@ function customersSubgraph(featuredOrderId: () => string): ApolloServer {
     Query: { featuredOrder: () => ({ __typename: 'Order', id: featuredOrderId() }) },
     Order: { customerName: (reference: { customerId: string }) => CUSTOMER_NAMES[reference.customerId] ?? null },
   };
-  return new ApolloServer({ schema: buildSubgraphSchema({ typeDefs, resolvers }) });
+  return new ApolloServer({ schema: buildSubgraphSchema({ typeDefs, resolvers }), plugins: [ApolloServerPluginInlineTraceDisabled()] });
 }
 
 /**
@@ -128,5 +129,19 @@ describe('the food-delivery API as a Federation 2 subgraph behind @apollo/gatewa
       r: [{ __typename: 'Order', id: 'no-such-order' }],
     });
     expect(data?._entities).toEqual([null]);
+  });
+
+  it('an entity the schema does not have is refused when the API is built', async () => {
+    await expect(
+      createApi({
+        eventStore,
+        readModels,
+        projections: [ordersProjection],
+        resolvers: orderResolvers({ restaurantApproval: 'manual' }),
+        auth: { mode: 'off' },
+        runProjections: false,
+        federation: { entities: { Invoice: { key: 'id', resolveReference: () => null } } },
+      }),
+    ).rejects.toThrow('federation.entities.Invoice: the schema has no object type Invoice');
   });
 });
