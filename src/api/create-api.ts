@@ -55,12 +55,12 @@ export interface Api {
   /** The engine when this process runs the projections. */
   readonly engine: ProjectionEngine | undefined;
   /**
-   * Starts the projections and serves GraphQL (HTTP and WebSocket on the same port), `/healthz` and
+   * Starts the projections and serves GraphQL (HTTP, WebSocket and SSE on the same path), `/healthz` and
    * `/readyz` on its own HTTP server. Port 0 picks a free one.
    */
   listen(options?: { readonly port?: number; readonly host?: string }): Promise<ListeningApi>;
   /**
-   * Starts the projections and mounts GraphQL (HTTP at `path`, WebSocket upgrades of `path`) and,
+   * Starts the projections and mounts GraphQL (HTTP and SSE at `path`, WebSocket upgrades of `path`) and,
    * unless `health: false`, `/healthz` and `/readyz` into an existing Express app and its HTTP
    * server. The host keeps its server; `close` removes what the API added.
    */
@@ -217,7 +217,7 @@ class RunningApi implements Api {
     const { port } = server.address() as AddressInfo;
     const host = options.host ?? '127.0.0.1';
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
-    logger.info(`GraphQL API listening on ${url} (WebSocket on the same port)`);
+    logger.info(`GraphQL API listening on ${url} (WebSocket${this.eventStreams ? ' and SSE' : ''} on the same path)`);
     return { url, port, server };
   }
 
