@@ -207,7 +207,7 @@ export function createGraphQLEventStreams(options: EventStreamOptions): GraphQLE
       const accept = request.headers.accept ?? '*/*';
       const sseRequest: SseRequest<IncomingMessage, StreamRequestContext> = {
         method: request.method ?? 'GET',
-        url: request.url ?? '/',
+        url: request.method === 'GET' ? withListedQueryInUrl(safelist, request.url ?? '/') : (request.url ?? '/'),
         headers: {
           // graphql-sse compares the accept header whole; a browser's EventSource may add parameters.
           get: (name) => (name === 'accept' ? (accept.includes('text/event-stream') ? 'text/event-stream' : accept) : headerValue(request, name)),
@@ -272,6 +272,23 @@ function withListedQuery(safelist: Safelist | undefined, body: unknown): Record<
   if (!safelist || (typeof record.query === 'string' && record.query !== '')) return record;
   const listed = safelist.byId(persistedQueryId(record.extensions) ?? '');
   return listed === undefined ? record : { ...record, query: listed };
+}
+
+/** The same for an event stream opened with GET (EventSource): the query string carries the request. */
+function withListedQueryInUrl(safelist: Safelist | undefined, url: string): string {
+  if (!safelist) return url;
+  const parsed = new URL(url, 'http://localhost/');
+  if (parsed.searchParams.get('query')) return url;
+  let extensions: unknown;
+  try {
+    extensions = JSON.parse(parsed.searchParams.get('extensions') ?? 'null');
+  } catch {
+    return url; // graphql-sse answers the unparsable URL itself
+  }
+  const listed = safelist.byId(persistedQueryId(extensions) ?? '');
+  if (listed === undefined) return url;
+  parsed.searchParams.set('query', listed);
+  return `${parsed.pathname}${parsed.search}`;
 }
 
 function isAsyncIterator(value: unknown): value is AsyncGenerator<ExecutionResult, void, void> {

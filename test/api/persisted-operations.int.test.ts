@@ -179,6 +179,16 @@ for (const how of ['listen', 'mount'] as const) {
         if (text.includes('event: next')) break;
       }
       expect(text).toContain(JSON.stringify({ data: { ticketChanged: null } } satisfies ExecutionResult));
+      // An event stream opened with GET (as EventSource does), by id alone.
+      const search = new URLSearchParams({ variables: JSON.stringify({ id: 'by-get' }), extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: sha256(WATCH) } }) });
+      const byGet = await fetch(`${app.url}?${search.toString()}`, { headers: { accept: 'text/event-stream' } });
+      expect(byGet.status).toBe(200);
+      let streamed = '';
+      for await (const chunk of byGet.body as AsyncIterable<Uint8Array>) {
+        streamed += decoder.decode(chunk);
+        if (streamed.includes('event: next')) break;
+      }
+      expect(streamed).toContain(JSON.stringify({ data: { ticketChanged: null } }));
     });
   });
 }
