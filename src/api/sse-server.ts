@@ -167,7 +167,9 @@ export function createGraphQLEventStreams(options: EventStreamOptions): GraphQLE
           },
           close: (code, reason) => {
             logger.warn({ user: user?.id }, `closing an event stream (${code}): ${reason}`);
-            sink()?.end();
+            // Cut, not ended: ending would wait for the client to take what is buffered, which is the
+            // memory a slow consumer must not hold (an SSE stream has no close code to send).
+            sink()?.destroy();
           },
         },
       };

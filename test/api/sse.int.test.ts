@@ -1,3 +1,4 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { decodeJwt } from 'jose';
 import { createClient, type Client, type ExecutionResult } from 'graphql-sse';
 import { bearer, gql, JWT_SECRET, startTestApi, token, type TestApi } from './support/test-api';
@@ -6,7 +7,7 @@ const OPEN = `mutation Open($input: OpenTicketInput!) { openTicket(input: $input
 const RENAME = `mutation Rename($input: RenameTicketInput!) { renameTicket(input: $input) { revision } }`;
 const WATCH = `subscription Watch($id: ID!) { ticketChanged(id: $id) { ticketId title } }`;
 
-type Result = ExecutionResult<Record<string, unknown>, Record<string, unknown>>;
+type Result = ExecutionResult<Record<string, { title?: unknown } | null>, Record<string, unknown>>;
 
 /** graphql-sse's own client, without retries, in one of its two modes. */
 function sseClient(url: string, headers: Record<string, string>, singleConnection: boolean): Client {
@@ -197,6 +198,66 @@ describe('GraphQL over SSE at shutdown', () => {
     } finally {
       distinct.dispose();
       single.dispose();
+      await app.close();
+    }
+  });
+});
+
+describe('a slow SSE client', () => {
+  jest.setTimeout(60_000);
+
+  it('is buffered up to the limit, then cut with the reason logged, without holding up the others', async () => {
+    const app = await startTestApi({ auth: { mode: 'off' }, limits: { subscriptionBuffer: 5, socketBufferBytes: 256 * 1024 } });
+    const healthy = sseClient(app.url, {}, false);
+    try {
+      await gql(app.url, OPEN, { input: { ticketId: 'slow', title: 'start' } });
+      // The slow client: a raw event stream whose reader stops reading after the first value.
+      const response = await new Promise<IncomingMessage>((resolve, reject) => {
+        const body = JSON.stringify({ query: 'subscription { ticketChanged(id: "slow") { title } }' });
+        const request = httpRequest(app.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' } });
+        request.once('error', reject);
+        request.once('response', resolve);
+        request.end(body);
+      });
+      // (A for-await loop would destroy the response when left.)
+      await new Promise<void>((resolve) => {
+        let firstValue = '';
+        const onData = (chunk: Buffer): void => {
+          firstValue += chunk.toString();
+          if (!firstValue.includes('event: next')) return;
+          response.off('data', onData);
+          response.pause();
+          resolve();
+        };
+        response.on('data', onData);
+      });
+      const cut = new Promise<void>((resolve) => response.socket.once('close', () => resolve()));
+      response.socket.pause();
+      const healthyChanges = stream(healthy, 'subscription { ticketChanged(id: "slow") { title } }');
+      await healthyChanges.next();
+
+      const big = (index: number): string => `${index}:`.padEnd(60_000, 'x');
+      const deadline = Date.now() + 40_000;
+      let sent = 0;
+      const disconnected = (): boolean => app.logger.lines.some((line) => line.message.startsWith('closing an event stream (1008): slow consumer'));
+      while (!disconnected() && sent < 600 && Date.now() < deadline) {
+        expect((await gql(app.url, RENAME, { input: { ticketId: 'slow', title: big(sent) } })).body.errors).toBeUndefined();
+        sent++;
+        // The healthy client keeps up with every change while the slow one falls behind.
+        let latest = '';
+        while (latest !== big(sent - 1)) latest = ((await healthyChanges.next()).value as Result).data!.ticketChanged!.title as string;
+      }
+      expect(disconnected()).toBe(true);
+      // Reading again, the slow client takes what the kernel held and finds its stream cut.
+      response.socket.resume();
+      response.resume();
+      await within(cut, 5_000, 'the slow stream to be cut');
+      await gql(app.url, RENAME, { input: { ticketId: 'slow', title: 'after' } });
+      let latest = '';
+      while (latest !== 'after') latest = ((await healthyChanges.next()).value as Result).data!.ticketChanged!.title as string;
+      expect(latest).toBe('after');
+    } finally {
+      healthy.dispose();
       await app.close();
     }
   });
