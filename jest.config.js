@@ -14,9 +14,9 @@ const transform = {
   ],
 };
 
-// jose (JWT) ships ES modules only; Node 20 loads them with require(esm), Jest's module runtime does not,
+// jose (JWT) and auto-bind (under GraphQL Code Generator's plugins) ship ES modules only; Node 20 loads them with require(esm), Jest's module runtime does not,
 // so the same swc transform turns them into CommonJS for tests.
-const esmOnly = ['jose'];
+const esmOnly = ['jose', 'auto-bind'];
 const transformAll = { ...transform, [`/node_modules/(${esmOnly.join('|')})/.+\\.js$`]: transform['^.+\\.ts$'] };
 
 const project = (displayName, suffix, extra = {}) => ({

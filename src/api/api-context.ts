@@ -91,8 +91,8 @@ export interface ApiContext {
   readonly services: ApiServices;
   /** The `Idempotency-Key` header, used as the command id of a mutation that brings none. */
   readonly idempotencyKey: string | undefined;
-  readonly transport: 'http' | 'ws';
-  /** Set on WebSocket operations: the connection's live-subscription sink (buffer limits). */
+  readonly transport: 'http' | 'ws' | 'sse';
+  /** Set on WebSocket and SSE operations: the connection's live-subscription sink (buffer limits). */
   readonly connection: LiveConnection | undefined;
 }
 

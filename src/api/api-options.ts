@@ -11,6 +11,8 @@ import type { CommandAuthorizer } from './command-mutation';
 import { resolveLimits, type ApiLimits } from './limits';
 import { silentLogger } from '../internal/logger';
 import type { ApiLogger } from './logger';
+import type { FederationOptions } from './federation-options';
+import { createSafelist, type PersistedOperationManifest, type Safelist } from './persisted-operations';
 import type { ReactorAdmin } from './reactor-admin';
 import type { MetricsOptions } from './metrics-endpoint';
 import { resolveTenancy, type ResolvedTenancy, type TenancyOptions } from './tenancy';
@@ -88,6 +90,28 @@ export interface ApiOptions {
    * `@opentelemetry/exporter-prometheus`. Default off.
    */
   readonly metrics?: boolean | MetricsOptions;
+  /**
+   * GraphQL over Server-Sent Events (graphql-sse) on `path`, beside HTTP and WebSocket. Default: on
+   * when the optional `graphql-sse` package is installed; `true` requires it.
+   */
+  readonly sse?: boolean;
+  /**
+   * Only these operations may run, over HTTP, WebSocket and SSE: a persisted-documents manifest
+   * (`{ id: document }`, GraphQL Code Generator's format). Anything else is refused with
+   * `QUERY_NOT_IN_SAFELIST` before it is parsed. Listed operations may be sent by id (APQ's
+   * `extensions.persistedQuery.sha256Hash`). Default: no safelist.
+   */
+  readonly safelist?: PersistedOperationManifest;
+  /**
+   * Automatic persisted queries over HTTP GET and POST (the protocol of Apollo Client's and urql's
+   * persisted-query links). Default on; with a safelist, the cache holds only the manifest.
+   */
+  readonly automaticPersistedQueries?: boolean;
+  /**
+   * Serve the schema as an Apollo Federation 2 subgraph (`@apollo/subgraph`, an optional package):
+   * `true`, or which object types are entities and how a reference is resolved from the read models.
+   */
+  readonly federation?: boolean | FederationOptions;
 }
 
 /** The options with every default applied and checked; what the rest of the API is built from. */
@@ -103,6 +127,8 @@ export interface ResolvedApiOptions {
   readonly waitTimeoutMs: number;
   readonly keepAliveMs: number;
   readonly tenancy: ResolvedTenancy;
+  readonly safelist: Safelist | undefined;
+  readonly automaticPersistedQueries: boolean;
 }
 
 /**
@@ -126,5 +152,7 @@ export function resolveApiOptions(options: ApiOptions): ResolvedApiOptions {
     waitTimeoutMs: options.waitTimeoutMs ?? 5_000,
     keepAliveMs: options.keepAliveMs ?? 12_000,
     tenancy: resolveTenancy(options.tenancy),
+    safelist: options.safelist === undefined ? undefined : createSafelist(options.safelist),
+    automaticPersistedQueries: options.automaticPersistedQueries ?? true,
   };
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerOptions, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { ApiContext, ApiServices, ApiUser } from './api-context';
@@ -18,6 +18,8 @@ export interface ApolloOptions {
   readonly limits: Required<ApiLimits>;
   readonly format: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly logger: ApiLogger;
+  /** Apollo's `persistedQueries`: APQ with its own cache, a safelist's cache, or off. */
+  readonly persistedQueries?: ApolloServerOptions<ApiContext>['persistedQueries'];
 }
 
 /** Apollo Server with the API's limits, error formatter and logger; the shutdown is the API's own. */
@@ -49,6 +51,7 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<ApiCont
     csrfPrevention: false,
     validationRules: [...limitRules(limits), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])],
     formatError: options.format,
+    ...(options.persistedQueries !== undefined ? { persistedQueries: options.persistedQueries } : {}),
     // Cache control is on by default and wraps every field resolver of the schema (the WebSocket
     // path's too) to collect cache hints nobody here sets: about 3% of a mutation's CPU.
     plugins: [tracingPlugin(), refuseSubscriptionsOverHttp(), complexityPlugin, httpStatusPlugin(), ApolloServerPluginCacheControlDisabled()],

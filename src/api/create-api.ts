@@ -24,6 +24,9 @@ import { checkTenantCollections } from './tenancy';
 import { InFlightRequests, shutDown } from './shutdown';
 import { attachGraphQLWebSockets, type GraphQLWebSockets } from './websocket-server';
 import { startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint';
+import { assertInstalled } from '../internal/optional-package';
+import { safelistCache } from './persisted-operations';
+import type { GraphQLEventStreams } from './sse-server';
 
 /**
  * A running API on its own HTTP server.
@@ -54,12 +57,12 @@ export interface Api {
   /** The engine when this process runs the projections. */
   readonly engine: ProjectionEngine | undefined;
   /**
-   * Starts the projections and serves GraphQL (HTTP and WebSocket on the same port), `/healthz` and
+   * Starts the projections and serves GraphQL (HTTP, WebSocket and SSE on the same path), `/healthz` and
    * `/readyz` on its own HTTP server. Port 0 picks a free one.
    */
   listen(options?: { readonly port?: number; readonly host?: string }): Promise<ListeningApi>;
   /**
-   * Starts the projections and mounts GraphQL (HTTP at `path`, WebSocket upgrades of `path`) and,
+   * Starts the projections and mounts GraphQL (HTTP and SSE at `path`, WebSocket upgrades of `path`) and,
    * unless `health: false`, `/healthz` and `/readyz` into an existing Express app and its HTTP
    * server. The host keeps its server; `close` removes what the API added.
    */
@@ -118,7 +121,16 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     shutdown: liveQueries.signal,
     tenancy: resolved.tenancy,
   };
-  const { container, schema } = await composeApi(services, options.resolvers, options.container ? { parent: options.container } : {});
+  const composed = await composeApi(services, options.resolvers, options.container ? { parent: options.container } : {});
+  const { container } = composed;
+  let schema = composed.schema;
+  if (options.federation) {
+    // @apollo/subgraph is an optional package: loaded only for a subgraph.
+    assertInstalled('@apollo/subgraph', 'createApi({ federation })');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand (an optional peer)
+    const { federatedSchema } = require('./federation') as typeof import('./federation');
+    schema = federatedSchema(schema, options.federation === true ? {} : options.federation);
+  }
   const format = (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const result = formatApiError(formatted, error, { development });
     if (result.extensions?.code === 'INTERNAL_SERVER_ERROR') {
@@ -127,7 +139,8 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     // One place for HTTP and WebSocket, and for every kind of error (validation, variables, enums).
     return resolved.introspection ? result : { ...result, message: withoutSuggestions(result.message) };
   };
-  const apollo = createApolloServer({ schema, introspection: resolved.introspection, limits: resolved.limits, format, logger });
+  const persistedQueries = resolved.safelist ? { cache: safelistCache(resolved.safelist) } : resolved.automaticPersistedQueries ? undefined : false;
+  const apollo = createApolloServer({ schema, introspection: resolved.introspection, limits: resolved.limits, format, logger, persistedQueries });
   const metrics = options.metrics ? startMetricsEndpoint(options.metrics, authenticate) : undefined;
   return new RunningApi({ options, resolved, authenticate, engine, watcher, liveQueries, services, container, schema, format, apollo, metrics });
 }
@@ -156,6 +169,7 @@ class RunningApi implements Api {
   private readonly requests = new InFlightRequests();
   private readonly context: ReturnType<typeof httpContext>;
   private webSockets: GraphQLWebSockets | undefined;
+  private eventStreams: GraphQLEventStreams | undefined;
   private server: Server | undefined;
   private ownsServer = false;
   private started = false;
@@ -174,7 +188,17 @@ class RunningApi implements Api {
     const app = express();
     app.disable('x-powered-by');
     // Plain JSON POSTs to `path` skip Express (see `graphQLPostFastPath`); everything else goes through it.
-    const fastPath = graphQLPostFastPath({ path, bodyLimit: limits.bodyLimit, apollo: this.parts.apollo, context: this.context, requests: this.requests, logger });
+    const fastPath = graphQLPostFastPath({
+      path,
+      bodyLimit: limits.bodyLimit,
+      apollo: this.parts.apollo,
+      context: this.context,
+      requests: this.requests,
+      logger,
+      ...(this.parts.resolved.safelist ? { safelist: this.parts.resolved.safelist } : {}),
+      // Decided per request once mount has built the SSE transport.
+      isEventStream: (request) => this.eventStreams?.accepts(request) ?? false,
+    });
     const server = createServer((request, response) => {
       if (!fastPath(request, response)) app(request, response);
     });
@@ -197,7 +221,7 @@ class RunningApi implements Api {
     const { port } = server.address() as AddressInfo;
     const host = options.host ?? '127.0.0.1';
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
-    logger.info(`GraphQL API listening on ${url} (WebSocket on the same port)`);
+    logger.info(`GraphQL API listening on ${url} (WebSocket${this.eventStreams ? ' and SSE' : ''} on the same path)`);
     return { url, port, server };
   }
 
@@ -223,7 +247,19 @@ class RunningApi implements Api {
     const { metrics } = this.parts;
     if (metrics) app.get(metrics.path, (request, response) => metrics.handle(request, response));
     if (apiOptions.console) addConsoleRoutes(app, path);
-    app.use(path, graphQLRouter({ bodyLimit: limits.bodyLimit, apollo, context: this.context, requests: this.requests, logger }));
+    this.eventStreams = this.createEventStreams();
+    app.use(
+      path,
+      graphQLRouter({
+        bodyLimit: limits.bodyLimit,
+        apollo,
+        context: this.context,
+        requests: this.requests,
+        logger,
+        ...(resolved.safelist ? { safelist: resolved.safelist } : {}),
+        ...(this.eventStreams ? { eventStreams: this.eventStreams } : {}),
+      }),
+    );
     this.webSockets = attachGraphQLWebSockets(server, {
       schema: this.schema,
       path,
@@ -236,8 +272,33 @@ class RunningApi implements Api {
       format: this.parts.format,
       ownsServer: () => this.ownsServer,
       closing: () => this.requests.closing,
+      ...(resolved.safelist ? { safelist: resolved.safelist } : {}),
     });
     logger.info({ limits: { ...limits }, introspection: resolved.introspection, auth: apiOptions.auth.mode }, `GraphQL mounted at ${path}`);
+  }
+
+  /** graphql-sse is an optional package: SSE is served when it is installed (required by `sse: true`). */
+  private createEventStreams(): GraphQLEventStreams | undefined {
+    const { options: apiOptions, resolved } = this.parts;
+    if (apiOptions.sse === false) return undefined;
+    if (apiOptions.sse === undefined && !isInstalled('graphql-sse')) {
+      resolved.logger.info('GraphQL over SSE is off: the optional package graphql-sse is not installed');
+      return undefined;
+    }
+    assertInstalled('graphql-sse', 'createApi({ sse })');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand (an optional peer)
+    const { createGraphQLEventStreams } = require('./sse-server') as typeof import('./sse-server');
+    return createGraphQLEventStreams({
+      schema: this.schema,
+      limits: resolved.limits,
+      introspection: resolved.introspection,
+      logger: resolved.logger,
+      services: this.services,
+      authenticate: this.parts.authenticate,
+      format: this.parts.format,
+      closing: () => this.requests.closing,
+      ...(resolved.safelist ? { safelist: resolved.safelist } : {}),
+    });
   }
 
   readiness(): Promise<Readiness> {
@@ -251,6 +312,7 @@ class RunningApi implements Api {
         requests: this.requests,
         liveQueries: this.parts.liveQueries,
         webSockets: this.webSockets,
+        eventStreams: this.eventStreams,
         server: this.server,
         ownsServer: this.ownsServer,
         apollo: this.parts.apollo,
@@ -260,5 +322,14 @@ class RunningApi implements Api {
       options.timeoutMs ?? 10_000,
     ).finally(() => this.parts.metrics?.close());
     return this.closing;
+  }
+}
+
+function isInstalled(name: string): boolean {
+  try {
+    require.resolve(name);
+    return true;
+  } catch {
+    return false;
   }
 }

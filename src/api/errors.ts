@@ -14,7 +14,14 @@ export type ApiErrorCode =
   | 'DOMAIN_RULE'
   | 'TIMEOUT'
   | 'UNAVAILABLE'
-  | 'INTERNAL_SERVER_ERROR';
+  | 'INTERNAL_SERVER_ERROR'
+  | PersistedQueryErrorCode;
+
+/**
+ * The persisted-operation protocols' own codes, kept as they are because clients act on them: Apollo
+ * Client and urql resend the full document on `PERSISTED_QUERY_NOT_FOUND`.
+ */
+export type PersistedQueryErrorCode = 'PERSISTED_QUERY_NOT_FOUND' | 'PERSISTED_QUERY_NOT_SUPPORTED' | 'QUERY_NOT_IN_SAFELIST';
 
 export const API_ERROR_CODES: readonly ApiErrorCode[] = [
   'BAD_USER_INPUT',
@@ -27,6 +34,9 @@ export const API_ERROR_CODES: readonly ApiErrorCode[] = [
   'TIMEOUT',
   'UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'QUERY_NOT_IN_SAFELIST',
 ];
 
 /** One failing input field, as clients see it under `extensions.fields`. */
@@ -111,8 +121,6 @@ const REQUEST_ERROR_CODES = new Set([
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',
   'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
 /** What the formatter decided about one error. */

@@ -6,7 +6,9 @@ import type { ApiContext } from './api-context';
 import { bodyTooLargeBody, internalErrorBody, malformedBodyBody, shuttingDownBody, unsupportedMediaTypeBody } from './http-error-bodies';
 import type { ApiLogger } from './logger';
 import type { Readiness } from './readiness';
+import { listedRequest, notInSafelistBody, type Safelist } from './persisted-operations';
 import type { InFlightRequests } from './shutdown';
+import type { GraphQLEventStreams } from './sse-server';
 
 /** What the Express routes need from the API around them. */
 export interface ExpressRouteOptions {
@@ -15,6 +17,10 @@ export interface ExpressRouteOptions {
   readonly context: (request: IncomingMessage) => Promise<ApiContext>;
   readonly requests: InFlightRequests;
   readonly logger: ApiLogger;
+  /** Only these operations may run (checked before Apollo parses the document). */
+  readonly safelist?: Safelist;
+  /** GraphQL over SSE: requests of its protocol go to it instead of Apollo. */
+  readonly eventStreams?: GraphQLEventStreams;
 }
 
 /** `/healthz` (the process answers) and `/readyz` (it can serve: see {@link Readiness}). */
@@ -35,7 +41,9 @@ export function addHealthRoutes(app: IRouter, requests: InFlightRequests, readin
  * This is the API's CSRF protection: a POST must be `application/json` (else 415, before the body is
  * read), which a cross-site page cannot send without a CORS preflight that the API never grants. The
  * "simple requests" a page can send — forms and `text/plain` — never reach GraphQL. A GET runs queries
- * only (Apollo answers 405 to any other operation), and a query has no side effects.
+ * only (Apollo answers 405 to any other operation), and a query has no side effects. Requests of the
+ * SSE protocol (`Accept: text/event-stream`, a stream token, `PUT`/`DELETE`) go to graphql-sse after
+ * the same checks; with a safelist, an unlisted document is refused before anything parses it.
  */
 export function graphQLRouter(options: ExpressRouteOptions): Router {
   const router = express.Router();
@@ -48,6 +56,16 @@ export function graphQLRouter(options: ExpressRouteOptions): Router {
     express.json({ limit: options.bodyLimit })(request, response, (error?: unknown) => {
       if (error) {
         next(error);
+        return;
+      }
+      // The SSE transport checks the safelist itself and streams its refusal, as GraphQL over SSE should.
+      if (options.eventStreams?.accepts(request)) {
+        options.eventStreams.handle(request, response, request.body).catch(next);
+        return;
+      }
+      const body: unknown = request.method === 'GET' ? request.query : request.body;
+      if (options.safelist && !listedRequest(options.safelist, body)) {
+        response.status(400).json(notInSafelistBody());
         return;
       }
       void middleware(request, response, next);

@@ -3,6 +3,7 @@ import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { ApiContext } from './api-context';
 import { bodyLimitBytes, bodyTooLargeBody, internalErrorBody, malformedBodyBody, shuttingDownBody } from './http-error-bodies';
 import type { ApiLogger } from './logger';
+import { listedRequest, notInSafelistBody, type Safelist } from './persisted-operations';
 import type { InFlightRequests } from './shutdown';
 
 /** What the fast path shares with the Express path, so both answer alike. */
@@ -13,6 +14,10 @@ export interface FastPathOptions {
   readonly context: (request: IncomingMessage) => Promise<ApiContext>;
   readonly requests: InFlightRequests;
   readonly logger: ApiLogger;
+  /** Only these operations may run (checked on the parsed body, before Apollo parses the document). */
+  readonly safelist?: Safelist;
+  /** Requests of the SSE protocol, which Express routes to graphql-sse. */
+  readonly isEventStream?: (request: IncomingMessage) => boolean;
 }
 
 type Send = (status: number, body: string, headers?: Iterable<[string, string]>) => void;
@@ -37,6 +42,7 @@ export function graphQLPostFastPath(options: FastPathOptions): (request: Incomin
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;
     const length = request.headers['content-length'];
     if (length === undefined ? request.headers['transfer-encoding'] === undefined : length === '0') return false;
+    if (options.isEventStream?.(request)) return false;
     const send: Send = (status, body, headers) => {
       if (headers) for (const [key, value] of headers) response.setHeader(key, value);
       response.statusCode = status;
@@ -96,6 +102,10 @@ async function executePost(options: FastPathOptions, request: IncomingMessage, r
     body = JSON.parse(text);
   } catch {
     send(400, JSON.stringify(malformedBodyBody()));
+    return;
+  }
+  if (options.safelist && !listedRequest(options.safelist, body)) {
+    send(400, JSON.stringify(notInSafelistBody()));
     return;
   }
   const headers = new HeaderMap();

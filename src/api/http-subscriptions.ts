@@ -3,7 +3,7 @@ import { GraphQLError, OperationTypeNode } from 'graphql';
 import type { ApiContext } from './api-context';
 
 /** What a client is told when it sends a subscription over plain HTTP. */
-export const SUBSCRIPTION_OVER_HTTP_MESSAGE = 'subscriptions need a WebSocket (graphql-ws) connection';
+export const SUBSCRIPTION_OVER_HTTP_MESSAGE = 'subscriptions need a WebSocket (graphql-ws) or an event stream (graphql-sse, Accept: text/event-stream)';
 
 /**
  * Refuses a subscription sent over plain HTTP (POST or GET) once Apollo knows which operation runs,

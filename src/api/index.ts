@@ -25,6 +25,8 @@ export { API_SERVICES, type ApiContext, type ApiServices, type ApiUser, type Liv
 export { createApi, type Api, type ListeningApi } from './create-api';
 export type { ApiOptions } from './api-options';
 export type { MetricsOptions } from './metrics-endpoint';
+export type { FederatedEntity, FederationOptions } from './federation-options';
+export type { PersistedOperationManifest } from './persisted-operations';
 export type { HttpApp, HttpHandler } from './http-app';
 export type { Readiness } from './readiness';
 export { GOING_AWAY_CLOSE_CODE } from './websocket-server';
@@ -59,6 +61,7 @@ export {
   UnauthenticatedError,
   type ApiErrorCode,
   type FieldIssue,
+  type PersistedQueryErrorCode,
 } from './errors';
 export { DEFAULT_API_LIMITS, type ApiLimits } from './limits';
 export type { ApiLogger } from './logger';

@@ -5,6 +5,7 @@ import type { ProjectionEngine } from '../projections/projection-engine';
 import type { ProjectionWatcher } from '../projections/projection-watcher';
 import type { ApiContext } from './api-context';
 import type { ApiLogger } from './logger';
+import type { GraphQLEventStreams } from './sse-server';
 import type { GraphQLWebSockets } from './websocket-server';
 
 /**
@@ -46,6 +47,7 @@ export interface ShutdownParts {
   /** Aborting it ends every live subscription. */
   readonly liveQueries: AbortController;
   readonly webSockets: GraphQLWebSockets | undefined;
+  readonly eventStreams?: GraphQLEventStreams | undefined;
   /** The HTTP server, closed only when the API owns it (`listen`, not `mount`). */
   readonly server: Server | undefined;
   readonly ownsServer: boolean;
@@ -55,7 +57,8 @@ export interface ShutdownParts {
 }
 
 /**
- * Stops taking requests, ends live subscriptions and closes WebSockets with 1001 and a reason, drains
+ * Stops taking requests, ends live subscriptions, closes WebSockets with 1001 and a reason and ends
+ * event streams, drains
  * HTTP requests in flight until `timeoutMs` (then cuts them), and stops the projections last so that
  * their checkpoints are flushed.
  */
@@ -67,6 +70,7 @@ export async function shutDown(parts: ShutdownParts, timeoutMs: number): Promise
   // Live subscriptions end first, then their sockets close with a reason the client can show.
   parts.liveQueries.abort();
   parts.webSockets?.goAway();
+  parts.eventStreams?.goAway();
   if (parts.ownsServer && server) {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();

@@ -1,16 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import {
-  GraphQLError,
-  NoSchemaIntrospectionCustomRule,
-  parse,
-  specifiedRules,
-  validate,
-  type DocumentNode,
-  type ExecutionArgs,
-  type GraphQLFormattedError,
-  type GraphQLSchema,
-} from 'graphql';
+import { GraphQLError, type ExecutionArgs, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -18,8 +8,10 @@ import type { ApiContext, ApiServices, ApiUser } from './api-context';
 import type { Authenticator } from './auth';
 import { ApiError, LimitExceededError, UnauthenticatedError } from './errors';
 import { bodyLimitBytes } from './http-error-bodies';
-import { checkComplexity, limitRules, type ApiLimits } from './limits';
+import { checkComplexity, type ApiLimits } from './limits';
 import type { ApiLogger } from './logger';
+import { documentChecker } from './operation-documents';
+import { notInSafelist, persistedQueryId, type Safelist } from './persisted-operations';
 import { executeFormatted, subscribeShared } from './shared-execution';
 
 /**
@@ -37,9 +29,6 @@ const LONGEST_TIMER_MS = 2_147_483_647;
 /** The close reason at a token's expiry (also what a reconnect with the same token is told). */
 const EXPIRED_REASON = 'UNAUTHENTICATED: the token has expired';
 
-/** Parsed and validated WebSocket documents kept per API. */
-const DOCUMENT_CACHE_SIZE = 1_000;
-
 /** What the WebSocket transport needs from the API around it. */
 export interface WebSocketOptions {
   readonly schema: GraphQLSchema;
@@ -54,6 +43,8 @@ export interface WebSocketOptions {
   /** On its own server the API answers every upgrade; mounted in a host's, it leaves other paths alone. */
   readonly ownsServer: () => boolean;
   readonly closing: () => boolean;
+  /** Only these operations may run (checked before parsing). */
+  readonly safelist?: Safelist;
 }
 
 /** The API's graphql-ws server on an HTTP server's `upgrade` events. */
@@ -66,8 +57,6 @@ export interface GraphQLWebSockets {
 
 // A type alias (not an interface): graphql-ws wants an index-signature-compatible record.
 type WsExtra = { user?: ApiUser };
-
-type CheckedDocument = { document: DocumentNode } | { errors: GraphQLError[] };
 
 /**
  * Serves GraphQL over WebSocket (graphql-ws) at `path` on `server`: authenticates on `connection_init`,
@@ -97,19 +86,8 @@ export function attachGraphQLWebSockets(server: Server, options: WebSocketOption
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  const rules = [...specifiedRules, ...limitRules(limits), ...(introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   // Parsed and validated once per query text, as Apollo does over HTTP (clients resend the same few).
-  const documents = new Map<string, CheckedDocument>();
-  const checkDocument = (query: string): CheckedDocument => {
-    let document: DocumentNode;
-    try {
-      document = parse(query);
-    } catch (error) {
-      return { errors: [error instanceof GraphQLError ? withCode(error, 'GRAPHQL_PARSE_FAILED') : new ApiError('BAD_USER_INPUT', 'unparsable query')] };
-    }
-    const errors = validate(schema, document, rules);
-    return errors.length > 0 ? { errors: errors.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED')) } : { document };
-  };
+  const checkDocument = documentChecker(schema, limits, introspection);
   const asErrors = (errors: readonly GraphQLError[]): GraphQLError[] =>
     errors.map((error) => {
       const formatted = options.format(error.toJSON(), error);
@@ -154,12 +132,14 @@ export function attachGraphQLWebSockets(server: Server, options: WebSocketOption
             }),
           ]);
         }
-        const checked = documents.get(payload.query) ?? checkDocument(payload.query);
-        if (!documents.has(payload.query)) {
-          // Bounded: the oldest entry goes first (Map keeps insertion order).
-          if (documents.size >= DOCUMENT_CACHE_SIZE) documents.delete(documents.keys().next().value!);
-          documents.set(payload.query, checked);
+        let query = payload.query;
+        if (options.safelist) {
+          // A listed document, or (with an empty query) a listed id; refused before any parsing.
+          const listed = query === '' ? options.safelist.byId(persistedQueryId(payload.extensions) ?? '') : options.safelist.has(query) ? query : undefined;
+          if (listed === undefined) return asErrors([notInSafelist()]);
+          query = listed;
         }
+        const checked = checkDocument(query);
         if ('errors' in checked) return asErrors(checked.errors);
         const document = checked.document;
         try {
@@ -234,8 +214,4 @@ function expire(socket: WebSocket, logger: ApiLogger, userId: string | undefined
   if (socket.readyState !== socket.OPEN) return;
   logger.info({ user: userId }, 'closing a WebSocket connection: its token has expired');
   socket.close(CloseCode.Forbidden, EXPIRED_REASON);
-}
-
-function withCode(error: GraphQLError, code: string): GraphQLError {
-  return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: error.extensions.code ?? code } });
 }

@@ -21,7 +21,15 @@ describe('resolveApiOptions', () => {
       waitTimeoutMs: 5_000,
       keepAliveMs: 12_000,
       tenancy: { mode: 'off', operatorRoles: [] },
+      safelist: undefined,
+      automaticPersistedQueries: true,
     });
+  });
+
+  it('checks a safelist manifest at start and indexes it', () => {
+    const resolved = resolveApiOptions({ ...required, safelist: { id1: '{ a }' } });
+    expect(resolved.safelist?.byId('id1')).toBe('{ a }');
+    expect(() => resolveApiOptions({ ...required, safelist: {} })).toThrow(TypeError);
   });
 
   it('turns tenancy on only when asked, and refuses a mode it does not know', () => {

@@ -1,6 +1,6 @@
 import { gql, startTestApi, type TestApi } from './support/test-api';
 
-/** Subscriptions are served over WebSocket (graphql-ws) only; over plain HTTP they are a client error. */
+/** Subscriptions are served over WebSocket (graphql-ws) and SSE (graphql-sse); over plain HTTP they are a client error. */
 describe('a subscription over plain HTTP', () => {
   let app: TestApi;
 
@@ -13,7 +13,7 @@ describe('a subscription over plain HTTP', () => {
     const response = await gql(app.url, 'subscription { ticketChanged(id: "x") { title } }');
     expect(response.status).toBe(400);
     expect(response.body).toEqual({
-      errors: [{ message: 'subscriptions need a WebSocket (graphql-ws) connection', extensions: { code: 'BAD_USER_INPUT' } }],
+      errors: [{ message: 'subscriptions need a WebSocket (graphql-ws) or an event stream (graphql-sse, Accept: text/event-stream)', extensions: { code: 'BAD_USER_INPUT' } }],
     });
     expect(app.logger.lines.filter((line) => line.level === 'error')).toEqual([]);
   });

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import express from 'express';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -49,6 +49,11 @@ export interface AppConfig {
   readonly approvalTimeoutMs: number;
   /** Delivery attempts of a payment before it is parked (redrive it from the console). Default 20. */
   readonly paymentAttempts?: number;
+  /**
+   * Production mode for GraphQL (`SAFELIST=1`): only the page's operations may run (the manifest
+   * `npm run codegen` writes, src/web/persisted-documents.json), and introspection is off.
+   */
+  readonly safelist?: boolean;
   readonly logger: AppLogger;
 }
 
@@ -82,6 +87,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, logger: AppLogger): AppCon
     restaurantApproval: approval,
     approvalTimeoutMs: approvalTimeout(env.APPROVAL_TIMEOUT_MS),
     ...(env.PAYMENT_ATTEMPTS?.trim() ? { paymentAttempts: attempts(env.PAYMENT_ATTEMPTS) } : {}),
+    safelist: env.SAFELIST?.trim() === '1',
     logger,
   };
 }
@@ -206,7 +212,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       reactors, // the admin API: reactor status, parked events, redrive, timers
       // A demo on your machine: every request acts as this user. Put a JWT secret here for real use.
       auth: { mode: 'off', developmentUser: { id: 'demo', roles: ['customer', 'restaurant', 'admin'] } },
-      introspection: true,
+      introspection: !config.safelist,
+      ...(config.safelist ? { safelist: pageOperations() } : {}),
       // eventfold_… metrics in Prometheus text at /metrics; admins only (here: the demo user).
       metrics: true,
       console: true, // the operator console at /console (admin role; everyone here, as auth is off)
@@ -218,8 +225,9 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     // The page is static files next to the sources; from src/ or from the compiled dist/ alike.
     const webDir = join(__dirname, '..', 'src', 'web');
     app.get('/', (_request, response) => response.sendFile(join(webDir, 'index.html')));
-    app.get(['/app.js', '/style.css'], (request, response) => response.sendFile(join(webDir, request.path)));
+    app.get(['/app.js', '/operations.js', '/style.css'], (request, response) => response.sendFile(join(webDir, request.path)));
     app.get('/vendor/graphql-ws.min.js', (_request, response) => response.sendFile(graphqlWsBrowserBuild()));
+    app.get('/vendor/graphql-sse.min.js', (_request, response) => response.sendFile(join(dirname(require.resolve('graphql-sse')), '..', 'umd', 'graphql-sse.min.js')));
     const server: Server = createServer(app);
     await api.mount(app, server);
     // Closed in reverse: the API first (stops taking requests, ends subscriptions, stops the
@@ -242,6 +250,11 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
     await closeAll();
     throw error;
   }
+}
+
+/** The page's operations as a persisted-documents manifest (`{ sha256: document }`), made by `npm run codegen`. */
+function pageOperations(): Record<string, string> {
+  return JSON.parse(readFileSync(join(__dirname, '..', 'src', 'web', 'persisted-documents.json'), 'utf8')) as Record<string, string>;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

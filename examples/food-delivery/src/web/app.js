@@ -1,9 +1,9 @@
 // The food-delivery page: plain JavaScript, no build step. Queries and mutations go over HTTP, the live
-// status over a GraphQL subscription (graphql-ws, protocol graphql-transport-ws) on the same port.
+// status over a GraphQL subscription (graphql-ws, protocol graphql-transport-ws; SSE when WebSocket is
+// cut) on the same port.
 'use strict';
 
-const ORDER_FIELDS = `id status customerId restaurantId total rejectionReason paymentError cancellationReason driverId position
-  approvalDeadline refunded customerName deliveryAddress personalDataErased items { menuItemId name quantity unitPrice }`;
+// The operations' texts are in operations.js (OPERATIONS), typed and safelisted by `npm run codegen`.
 const STEPS = [
   ['PLACED', 'Placed'],
   ['VALIDATED', 'Validated'],
@@ -61,11 +61,40 @@ function showError(error) {
   $('error').hidden = !error;
 }
 
+// Live updates over WebSocket; where a proxy or firewall cuts WebSockets before the first connection,
+// over Server-Sent Events (graphql-sse) on the same path instead. `data-transport` on <body> says which.
+let wsConnected = false;
+let live = 'ws';
 const ws = graphqlWs.createClient({
   url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
   lazy: true,
   retryAttempts: Infinity,
+  shouldRetry: () => wsConnected,
+  on: { connected: () => ((wsConnected = true), (document.body.dataset.transport = 'ws')) },
 });
+let sse = null;
+
+function subscribeLive(payload, sink) {
+  const overSse = () => {
+    live = 'sse';
+    document.body.dataset.transport = 'sse';
+    sse ??= graphqlSse.createClient({ url: `${location.origin}/graphql`, retryAttempts: Infinity });
+    return sse.subscribe(payload, sink);
+  };
+  if (live === 'sse') return overSse();
+  let stopped = false;
+  let stop = ws.subscribe(payload, {
+    ...sink,
+    error: (error) => {
+      if (wsConnected || stopped) return sink.error(error);
+      stop = overSse();
+    },
+  });
+  return () => {
+    stopped = true;
+    stop();
+  };
+}
 
 function renderRestaurants() {
   $('restaurants').replaceChildren(
@@ -140,12 +169,7 @@ async function placeOrder() {
   // One command id per click: a network retry of the same click can never place the order twice.
   const commandId = newId();
   try {
-    await graphql(
-      `mutation Place($input: PlaceOrderInput!, $commandId: ID) {
-        placeOrder(input: $input, commandId: $commandId) { commandId streamName revision position correlationId }
-      }`,
-      { input, commandId },
-    );
+    await graphql(OPERATIONS.Place, { input, commandId });
     localStorage.setItem('customerId', input.customerId);
     state.cart.clear();
     renderMenu();
@@ -165,9 +189,9 @@ function track(orderId, fromRevision = null) {
   $('order').hidden = false;
   $('order-id').textContent = orderId;
   $('history').replaceChildren();
-  state.unsubscribe = ws.subscribe(
+  state.unsubscribe = subscribeLive(
     {
-      query: `subscription Updated($id: ID!, $fromRevision: Int) { orderUpdated(id: $id, fromRevision: $fromRevision) { ${ORDER_FIELDS} } }`,
+      query: OPERATIONS.Updated,
       variables: { id: orderId, fromRevision },
     },
     {
@@ -272,11 +296,11 @@ async function forgetCustomer() {
   const customerId = $('customer').value.trim();
   if (!customerId) return;
   try {
-    await graphql(`mutation Forget($customerId: ID!) { forgetCustomer(customerId: $customerId) { keysDestroyed position } }`, { customerId });
+    await graphql(OPERATIONS.Forget, { customerId });
     $('customer-name').value = '';
     $('delivery-address').value = '';
     if (state.order) {
-      const { order } = await graphql(`query Order($id: ID!) { order(id: $id) { ${ORDER_FIELDS} } }`, { id: state.order.id });
+      const { order } = await graphql(OPERATIONS.Order, { id: state.order.id });
       if (order) renderOrder(order);
     }
   } catch (error) {
@@ -286,10 +310,7 @@ async function forgetCustomer() {
 
 async function loadHistory(orderId) {
   try {
-    const { orderHistory } = await graphql(
-      `query History($id: ID!) { orderHistory(id: $id) { type revision position data metadata recordedAt } }`,
-      { id: orderId },
-    );
+    const { orderHistory } = await graphql(OPERATIONS.History, { id: orderId });
     if (state.order?.id !== orderId) return;
     const start = orderHistory.length ? Date.parse(orderHistory[0].recordedAt) : 0;
     $('history').replaceChildren(
@@ -317,10 +338,7 @@ async function loadOrders() {
   const customerId = $('customer').value.trim();
   if (!customerId) return;
   try {
-    const { orders } = await graphql(
-      `query Orders($customerId: ID) { orders(customerId: $customerId, first: 10) { nodes { id status total restaurantId } totalCount } }`,
-      { customerId },
-    );
+    const { orders } = await graphql(OPERATIONS.Orders, { customerId });
     const names = new Map(state.restaurants.map((restaurant) => [restaurant.id, restaurant.name]));
     $('orders').replaceChildren(
       ...orders.nodes.map((order) =>
@@ -351,17 +369,13 @@ async function start() {
   $('place').addEventListener('click', placeOrder);
   $('forget').addEventListener('click', forgetCustomer);
   $('cancel').addEventListener('click', () =>
-    runOnOrder(`mutation Cancel($orderId: ID!, $commandId: ID) { cancelOrder(orderId: $orderId, reason: "cancelled on the web page", commandId: $commandId) { position } }`, {
-      orderId: state.order.id,
-    }),
+    runOnOrder(OPERATIONS.Cancel, { orderId: state.order.id }),
   );
   $('approve').addEventListener('click', () =>
-    runOnOrder(`mutation Approve($orderId: ID!, $commandId: ID) { approveOrder(orderId: $orderId, commandId: $commandId) { position } }`, {
-      orderId: state.order.id,
-    }),
+    runOnOrder(OPERATIONS.Approve, { orderId: state.order.id }),
   );
   try {
-    const data = await graphql(`{ restaurantApproval restaurants { id name cuisine menu { id name price } } }`);
+    const data = await graphql(OPERATIONS.Start);
     state.restaurants = data.restaurants;
     state.approval = data.restaurantApproval;
     state.restaurant = state.restaurants[0] ?? null;

@@ -138,7 +138,7 @@ export function foodDeliverySuite(backendName: string, backend: SuiteBackend): v
       });
       expect(response.status).toBe(400);
       expect(await response.json()).toEqual({
-        errors: [{ message: 'subscriptions need a WebSocket (graphql-ws) connection', extensions: { code: 'BAD_USER_INPUT' } }],
+        errors: [{ message: 'subscriptions need a WebSocket (graphql-ws) or an event stream (graphql-sse, Accept: text/event-stream)', extensions: { code: 'BAD_USER_INPUT' } }],
       });
       // The resolver would have run without the value its subscribe produces (a TypeError, logged).
       expect(app.output).not.toContain('Cannot read properties of undefined');
