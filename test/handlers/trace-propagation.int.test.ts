@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { attachMeterProvider } from '../../src/internal/metrics';
 import { handleCommand } from '../../src/commands/handle-command';
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
 import type { RecordedEvent } from '../../src/event-store/event-store';
@@ -55,6 +57,10 @@ test('a webhook delivery sends the event trace context, and the HTTP function co
     received.push(request.headers.traceparent as string | undefined);
     return receive(request, response);
   });
+  // The deliveries are counted too: a meter provider of the SDK's, attached as `/metrics` attaches its own.
+  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+  const meters = new MeterProvider({ readers: [reader] });
+  const detach = attachMeterProvider(meters);
   const webhook = defineWebhookReactor({ name: 'add-item', filter: { eventTypes: ['CartOpened'] }, url: sink.url, secret: SECRET });
   const runner = await ReactorRunner.start({ store, reactors: [webhook] });
   try {
@@ -64,6 +70,16 @@ test('a webhook delivery sends the event trace context, and the HTTP function co
     await runner.stop();
     await webhook.close();
   }
+  const { resourceMetrics } = await reader.collect();
+  detach();
+  await meters.shutdown();
+  const points = (name: string) => resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((metric) => metric.descriptor.name === name)?.dataPoints ?? [];
+  expect(points('eventfold_webhook_deliveries').map((point) => [point.attributes, point.value])).toEqual([
+    [{ 'eventfold.reactor.name': 'add-item', 'http.response.status_code': 200 }, 1],
+  ]);
+  expect(points('eventfold_reactor_attempts').map((point) => [point.attributes, point.value])).toEqual([
+    [{ 'eventfold.reactor.name': 'add-item', 'eventfold.reactor.outcome': 'succeeded' }, 1],
+  ]);
   expect(received).toEqual([TRACEPARENT]);
   const events = await eventsOf(store, streamName);
   expect(events.map((event) => event.type)).toEqual(['CartOpened', 'ItemAdded']);
