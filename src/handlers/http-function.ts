@@ -7,7 +7,7 @@ import { commandSender } from './send-command';
 import { SIGNATURE_HEADER, verifySignature } from './signature';
 import { silentLogger, withFields } from '../internal/logger';
 import { setResponseStatus, traceHttpFunction } from '../internal/telemetry';
-import { TRACEPARENT_KEY } from '../internal/trace-context';
+import { TRACEPARENT_KEY, traceparentOf } from '../internal/trace-context';
 
 /**
  * How the receiving side of a webhook reactor checks and runs deliveries.
@@ -154,7 +154,7 @@ export async function handleSignedDelivery(
   }
   const { reactor, event } = delivery;
   return traceHttpFunction(traceparent, event.metadata, { reactor, eventId: event.id }, async (span) => {
-    const answer = await runDelivery(handle, delivery, options, signal);
+    const answer = await runDelivery(handle, delivery, options, signal, traceparentOf(span));
     setResponseStatus(span, answer.statusCode);
     return answer;
   });
@@ -165,6 +165,7 @@ async function runDelivery(
   delivery: ReturnType<typeof parseDelivery>,
   options: HttpFunctionOptions,
   signal: AbortSignal,
+  traceparent: string | undefined,
 ): Promise<DeliveryResponse> {
   const logger = options.logger ?? silentLogger;
   const { reactor, event, delivery: info } = delivery;
@@ -175,7 +176,8 @@ async function runDelivery(
       delivery: info,
       logger: withFields(logger, fields),
       signal,
-      send: commandSender(options.commands, reactor, event),
+      // The commands continue this hop's trace (the header's), even where no SDK carries it as the active context.
+      send: commandSender(options.commands, reactor, traceparent === undefined ? event : { ...event, metadata: { ...event.metadata, [TRACEPARENT_KEY]: traceparent } }),
       ...noTimers(reactor),
     });
     return json(200, { ok: true });

@@ -33,6 +33,8 @@ interface Instruments {
 const sources = { projection: new Set<LagSource>(), reactor: new Set<LagSource>() };
 const attached = new Map<MeterProvider, Instruments>();
 let global: { provider: MeterProvider; instruments: Instruments } | undefined;
+/** The sets recorded to, kept between calls (a recording runs per command). */
+let current: Instruments[] = [];
 
 /**
  * Every instrument set the kit records to: the global meter provider's (a no-op until an SDK registers
@@ -40,8 +42,15 @@ let global: { provider: MeterProvider; instruments: Instruments } | undefined;
  */
 function instrumentSets(): Instruments[] {
   const provider = metrics.getMeterProvider();
-  if (global?.provider !== provider) global = { provider, instruments: makeInstruments(provider.getMeter(METER_NAME)) };
-  return attached.size === 0 ? [global.instruments] : [global.instruments, ...attached.values()];
+  if (global?.provider !== provider) {
+    global = { provider, instruments: makeInstruments(provider.getMeter(METER_NAME)) };
+    current = [global.instruments, ...attached.values()];
+  }
+  return current;
+}
+
+function refreshSets(): void {
+  if (global) current = [global.instruments, ...attached.values()];
 }
 
 /**
@@ -53,7 +62,11 @@ function instrumentSets(): Instruments[] {
  */
 export function attachMeterProvider(provider: MeterProvider): () => void {
   if (!attached.has(provider) && provider !== metrics.getMeterProvider()) attached.set(provider, makeInstruments(provider.getMeter(METER_NAME)));
-  return () => void attached.delete(provider);
+  refreshSets();
+  return () => {
+    attached.delete(provider);
+    refreshSets();
+  };
 }
 
 /**

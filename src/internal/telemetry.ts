@@ -60,11 +60,15 @@ export async function traceCommand<T>(
   const span = tracer.startSpan(`handle ${commandType}`, { kind: SpanKind.INTERNAL, attributes: { 'eventfold.command.type': commandType } }, parent);
   if (span.isRecording() && typeof request?.streamName === 'string') span.setAttribute('eventfold.stream.name', request.streamName);
   const inSpan = trace.setSpan(parent, span);
+  // With no SDK (or a command not sampled) the steps make no spans at all: their children could not record either.
+  const recording = span.isRecording();
   const commandTrace: CommandTrace = {
     traceparent: traceparentOf(span),
-    step: (name, stepWork) => within(tracer.startSpan(name, {}, inSpan), inSpan, stepWork),
+    step: recording ? (name, stepWork) => within(tracer.startSpan(name, {}, inSpan), inSpan, stepWork) : async (_name, stepWork) => stepWork(),
     append: (streamName, eventCount, backend, appendWork) => {
       const appendStarted = performance.now();
+      const done = (): void => record.append((performance.now() - appendStarted) / 1_000, eventCount, backend);
+      if (!recording) return appendWork().finally(done);
       const attributes: Attributes = {
         ...MESSAGING,
         'messaging.operation.type': 'send',
@@ -74,9 +78,7 @@ export async function traceCommand<T>(
         'db.system.name': backend,
         'db.operation.name': 'append',
       };
-      return within(tracer.startSpan('append', { kind: SpanKind.PRODUCER, attributes }, inSpan), inSpan, appendWork).finally(() =>
-        record.append((performance.now() - appendStarted) / 1_000, eventCount, backend),
-      );
+      return within(tracer.startSpan('append', { kind: SpanKind.PRODUCER, attributes }, inSpan), inSpan, appendWork).finally(done);
     },
   };
   let outcome = 'ok';
@@ -99,6 +101,21 @@ export function traceProjectionBatch<T>(
   events: readonly { readonly metadata: Readonly<Record<string, unknown>> }[],
   work: () => Promise<T>,
 ): Promise<T> {
+  const attributes: Attributes = {
+    ...MESSAGING,
+    'messaging.operation.type': 'process',
+    'messaging.consumer.group.name': projection,
+    'messaging.batch.message_count': events.length,
+    'eventfold.projection.name': projection,
+  };
+  const parent = context.active();
+  const span = tracer.startSpan(`process ${projection}`, { kind: SpanKind.CONSUMER, attributes }, parent);
+  if (span.isRecording()) span.addLinks(linksOf(events));
+  return within(span, parent, work);
+}
+
+/** The distinct traces of a batch's events, at most {@link MAX_LINKS}. */
+function linksOf(events: readonly { readonly metadata: Readonly<Record<string, unknown>> }[]): Link[] {
   const links: Link[] = [];
   const seen = new Set<string>();
   for (const event of events) {
@@ -109,15 +126,7 @@ export function traceProjectionBatch<T>(
     if (remote) links.push({ context: remote });
     if (links.length >= MAX_LINKS) break;
   }
-  const attributes: Attributes = {
-    ...MESSAGING,
-    'messaging.operation.type': 'process',
-    'messaging.consumer.group.name': projection,
-    'messaging.batch.message_count': events.length,
-    'eventfold.projection.name': projection,
-  };
-  const parent = context.active();
-  return within(tracer.startSpan(`process ${projection}`, { kind: SpanKind.CONSUMER, attributes, links }, parent), parent, work);
+  return links;
 }
 
 /** What a reactor span needs of the event it handles. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { defineProjection, defineReactor, Position, ReactorRunner } from '../../src';
 import { ticketBoard } from './app/ticket-board.projection';
 import { bearer, gql, startTestApi, token, type TestApi } from './support/test-api';
+import { subscribe, wsClient } from './support/ws-client';
 
 // `/metrics` on a real API (SQLite files, loopback HTTP): Prometheus text, admins only, and lag figures
 // that rise while a projection and a reactor are held up and fall back to zero once they catch up.
@@ -131,4 +132,38 @@ test('/metrics parses as Prometheus text and its lag figures move', async () => 
   expect(valueOf(samples, 'eventfold_reactor_lag_events', reactor)).toBe(0);
   expect(valueOf(samples, 'eventfold_reactor_lag_seconds', reactor)).toBe(0);
   expect(valueOf(samples, 'eventfold_reactor_attempts_total', { ...reactor, eventfold_reactor_outcome: 'succeeded' })).toBe(3);
+});
+
+test('/metrics counts open subscriptions and their pushes', async () => {
+  const ticketId = randomUUID();
+  await gql(app.url, OPEN, { input: { ticketId, title: 'watched' } }, admin);
+  const ws = wsClient(app.wsUrl, { authorization: admin.authorization });
+  const projection = { eventfold_projection_name: 'ticket-board' };
+  try {
+    const changes = subscribe(ws.client, `subscription { ticketChanged(id: "${ticketId}") { title } }`);
+    expect((await changes.next(10_000)).data).toBeDefined();
+    const samples = await scrape();
+    expect(valueOf(samples, 'eventfold_subscriptions_open', projection)).toBe(1);
+    expect(valueOf(samples, 'eventfold_subscription_pushes_total', projection)).toBeGreaterThanOrEqual(1);
+    await changes.stop();
+    // The server ends the subscription when the client's `complete` arrives: read until it has (bounded).
+    const deadline = Date.now() + 10_000;
+    let open: number | undefined = 1;
+    while (open !== 0 && Date.now() < deadline) open = valueOf(await scrape(), 'eventfold_subscriptions_open', projection);
+    expect(open).toBe(0);
+  } finally {
+    await ws.dispose();
+  }
+});
+
+test('metrics: { open: true } serves anyone, at the path asked for', async () => {
+  const openApi = await startTestApi({ metrics: { open: true, path: '/internal/metrics' } });
+  try {
+    const response = await fetch(new URL('/internal/metrics', openApi.url));
+    expect(response.status).toBe(200);
+    expect(parsePrometheus(await response.text()).some((sample) => sample.name === 'target_info')).toBe(true);
+    expect((await fetch(new URL('/metrics', openApi.url))).status).toBe(404);
+  } finally {
+    await openApi.close();
+  }
 });
