@@ -58,7 +58,7 @@ const expected: Record<string, readonly string[]> = {
     'StoreCapabilities', 'StoreClosedError', 'StoreLocation', 'StoreUnavailableError', 'StoredEventShape', 'StoredTimer',
     'StreamAlreadyExistsError', 'StreamExpectation', 'StreamFoldPage', 'StreamLoaderEnvironment',
     'StreamNameParts', 'StreamNotFoundError', 'SubscribeToAllOptions', 'SubscribeToStreamOptions',
-    'Subscription', 'SubscriptionMessage', 'TENANT_FIELD', 'TableDefinition', 'TimerChange', 'TimerOutcome', 'TimerPage', 'TimerQuery', 'TimerRecord', 'TimerStatus', 'TimerStore', 'UnknownCommandError',
+    'Subscription', 'SubscriptionMessage', 'TENANT_FIELD', 'TableDefinition', 'TimerChange', 'TimerOutcome', 'TimerPage', 'TimerQuery', 'TimerRecord', 'TimerSettlement', 'TimerStatus', 'TimerStore', 'UnknownCommandError',
     'UnknownProjectionError', 'UnknownReactorError', 'UpcastEvent', 'Upcaster', 'ValidationError',
     'ValidationIssue', 'VerifySignatureOptions', 'VersionedEvent', 'WaitForPositionTimeoutError',
     'WaitForStateTimeoutError', 'WaitOptions', 'WatchOptions', 'WebhookDeliveryError', 'WebhookReactor',
