@@ -99,7 +99,7 @@ if (!CHROMIUM) {
       await deadline.filter({ hasText: /The restaurant has 1:5\d to approve/ }).waitFor({ timeout: 15_000 });
       const first = await deadline.textContent();
       // Counting down: the text changes on its own (woken by the page's one-second tick, not by the test).
-      await page.waitForFunction((before) => document.getElementById('deadline')?.textContent !== before, first, { timeout: 5_000 });
+      await page.waitForFunction(`document.getElementById('deadline').textContent !== ${JSON.stringify(first)}`, undefined, { timeout: 5_000 });
       expect(await deadline.textContent()).toMatch(/The restaurant has 1:5\d to approve/);
       await page.getByRole('button', { name: 'Approve as the restaurant' }).click();
       await page.getByTestId('order-status').and(page.locator('[data-status="DRIVER_ASSIGNED"]')).waitFor({ timeout: 15_000 });
