@@ -4,7 +4,7 @@ import {
   timerPageOf,
   type StoredTimer,
   type TimerChange,
-  type TimerOutcome,
+  type TimerSettlement,
   type TimerPage,
   type TimerQuery,
   type TimerStore,
@@ -59,10 +59,11 @@ export class InMemoryTimerStore implements TimerStore {
     return Promise.resolve(due.sort(byDue).slice(0, limit));
   }
 
-  settleTimer(reactor: string, key: string, version: string, outcome: TimerOutcome, at: Date): Promise<void> {
-    const id = idOf(reactor, key);
-    const existing = this.timers.get(id);
-    if (existing && existing.status === 'pending' && existing.version === version) {
+  settleTimers(settlements: readonly TimerSettlement[]): Promise<void> {
+    for (const { reactor, key, version, outcome, at } of settlements) {
+      const id = idOf(reactor, key);
+      const existing = this.timers.get(id);
+      if (!existing || existing.status !== 'pending' || existing.version !== version) continue;
       const { error: _previous, ...rest } = existing;
       this.timers.set(id, {
         ...rest,

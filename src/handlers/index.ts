@@ -62,6 +62,7 @@ export {
   type TimerPage,
   type TimerQuery,
   type TimerRecord,
+  type TimerSettlement,
   type TimerStatus,
   type TimerStore,
 } from './timer-store';

@@ -8,16 +8,21 @@ import type { Message } from '../domain/message';
 import { InvalidReactorError, NonRetryableError } from './errors';
 import { resolveReactor, type Reactor, type ReactorContext, type ReactorEvent, type ReactorOptions } from './reactor';
 
-/** An event as a process sees it: its type and data (upcast with `events`), where and when it was recorded. */
-export interface ProcessEvent<Event extends Message = Message> {
-  readonly id: string;
-  readonly type: Event['type'];
-  readonly data: Event['data'];
-  readonly streamName: string;
-  /** The serialised global position: the process folds its events in this order, whatever order they came in. */
-  readonly position: string;
-  readonly recordedAt: Date;
-}
+/**
+ * An event as a process sees it: its type and data (upcast with `events`), where and when it was
+ * recorded. A union per event type, so that checking `type` narrows `data`.
+ */
+export type ProcessEvent<Event extends Message = Message> = Event extends Message
+  ? {
+      readonly id: string;
+      readonly type: Event['type'];
+      readonly data: Event['data'];
+      readonly streamName: string;
+      /** The serialised global position: the process folds its events in this order, whatever order they came in. */
+      readonly position: string;
+      readonly recordedAt: Date;
+    }
+  : never;
 
 /** A command a process sends now; `key` names it within the process (its id derives from it and the event). */
 export interface ProcessCommand {
@@ -148,14 +153,14 @@ function apply(where: string, key: string, decision: ProcessDecision, context: R
 }
 
 function toProcessEvent<Event extends Message>(event: ReactorEvent): ProcessEvent<Event> {
-  return {
+  return ({
     id: event.id,
     type: event.type,
     data: event.data,
     streamName: event.streamName,
     position: event.position.toString(),
     recordedAt: event.recordedAt,
-  };
+  }) as unknown as ProcessEvent<Event>;
 }
 
 type JournalEvent = { type: 'ProcessEventObserved'; data: { event: ObservedEvent; state: unknown } };
@@ -168,7 +173,7 @@ function journalOf<State, Event extends Message>(name: string, definition: Proce
     JSON.parse(
       JSON.stringify(
         seen.reduce(
-          (state, observed) => definition.evolve(state, { ...observed, recordedAt: new Date(observed.recordedAt), data: observed.data }),
+          (state, observed) => definition.evolve(state, { ...observed, recordedAt: new Date(observed.recordedAt) } as unknown as ProcessEvent<Event>),
           definition.initialState(),
         ),
       ) ?? 'null',

@@ -9,6 +9,7 @@ import { InMemoryTimerStore } from './in-memory-timer-store';
 import { TimerScheduler, type SchedulingEvent } from './timer-scheduler';
 import { lastChangePerKey, type TimerChange, type TimerStore } from './timer-store';
 import { TimerWheel, type TimerOwner } from './timer-wheel';
+import { WriteBatcher } from './write-batcher';
 
 /** An aggregate of any messages, as the runner's `aggregates` list takes them. */
 export type AnyAggregate = Aggregate<any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- any aggregate's commands
@@ -48,6 +49,8 @@ export class TimerRuntime implements TimerScheduling {
   readonly owners = new Map<string, TimerOwner>();
   readonly wheel: TimerWheel | undefined;
   private readonly aggregates: ReadonlyMap<string, Aggregate<Message, Message, unknown>>;
+  /** Handlers finishing together write their timers in one transaction (one fsync, not one each). */
+  private readonly writes: WriteBatcher<TimerChange> | undefined;
 
   constructor(
     readonly store: TimerStore | undefined,
@@ -70,6 +73,7 @@ export class TimerRuntime implements TimerScheduling {
     }
     this.aggregates = aggregates;
     this.wheel = store ? new TimerWheel({ ...settings, store, aggregates, owners: this.owners }) : undefined;
+    this.writes = store ? new WriteBatcher((changes) => store.applyTimerChanges(changes)) : undefined;
   }
 
   scheduler(reactor: string, event: SchedulingEvent, partition: number): TimerScheduler {
@@ -77,8 +81,8 @@ export class TimerRuntime implements TimerScheduling {
   }
 
   async commit(changes: readonly TimerChange[]): Promise<void> {
-    if (!this.store) return;
-    await this.store.applyTimerChanges(lastChangePerKey(changes));
+    if (!this.writes) return;
+    await this.writes.add(lastChangePerKey(changes));
     void this.wheel?.wake();
   }
 

@@ -74,8 +74,8 @@ export interface TimerStore {
   nextDue(partitions: readonly number[], after: Date): Promise<Date | undefined>;
   /** Pending timers due at or before `now` in these partitions, earliest first. */
   dueTimers(partitions: readonly number[], now: Date, limit: number): Promise<StoredTimer[]>;
-  /** Settles a pending timer of this version (sent or parked); a timer changed since is left alone. */
-  settleTimer(reactor: string, key: string, version: string, outcome: TimerOutcome, at: Date): Promise<void>;
+  /** Settles pending timers of these versions (sent or parked) in one transaction; a timer changed since is left alone. */
+  settleTimers(settlements: readonly TimerSettlement[]): Promise<void>;
   listTimers(query: TimerQuery): Promise<TimerPage>;
   getTimer(reactor: string, key: string): Promise<StoredTimer | undefined>;
   /** Cancels a pending or parked timer (an operator's cancel); false when there is none to cancel. */
@@ -83,6 +83,15 @@ export interface TimerStore {
   /** Sets a parked timer pending again, due now; false when it is not parked. */
   redriveTimer(reactor: string, key: string, at: Date): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A timer that was sent, or parked after its last attempt. */
+export interface TimerSettlement {
+  readonly reactor: string;
+  readonly key: string;
+  readonly version: string;
+  readonly outcome: TimerOutcome;
+  readonly at: Date;
 }
 
 export type TimerOutcome = { readonly status: 'fired'; readonly attempts: number } | { readonly status: 'parked'; readonly attempts: number; readonly error: ReactorErrorInfo };
@@ -142,6 +151,24 @@ export function lastChangePerKey(changes: readonly TimerChange[]): TimerChange[]
     const id = `${reactor}\u0000${key}`;
     byKey.delete(id);
     byKey.set(id, change);
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * The one change per timer a batch comes to: changes apply only over a lower version, so a batch ends
+ * where its highest-version change per (reactor, key) leads, whatever the order.
+ */
+export function highestVersionPerKey(changes: readonly TimerChange[]): TimerChange[] {
+  const byKey = new Map<string, TimerChange>();
+  for (const change of changes) {
+    const reactor = change.kind === 'set' ? change.timer.reactor : change.reactor;
+    const key = change.kind === 'set' ? change.timer.key : change.key;
+    const version = change.kind === 'set' ? change.timer.version : change.version;
+    const id = `${reactor}\u0000${key}`;
+    const kept = byKey.get(id);
+    const keptVersion = kept === undefined ? undefined : kept.kind === 'set' ? kept.timer.version : kept.version;
+    if (keptVersion === undefined || version > keptVersion) byKey.set(id, change);
   }
   return [...byKey.values()];
 }

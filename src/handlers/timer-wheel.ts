@@ -9,7 +9,8 @@ import { MAX_TIMEOUT_MS, type Clock } from './clock';
 import { errorInfo, toError } from './errors';
 import type { ReactorRetryPolicy } from './reactor';
 import type { Invocation } from './reactor-state-store';
-import { timerCommandId, type StoredTimer, type TimerStore } from './timer-store';
+import { timerCommandId, type StoredTimer, type TimerSettlement, type TimerStore } from './timer-store';
+import { WriteBatcher } from './write-batcher';
 
 /** The reactor that owns a timer, as the wheel needs it: its retry policy and its invocation log. */
 export interface TimerOwner {
@@ -52,7 +53,21 @@ export class TimerWheel {
   private stopped = false;
   private readonly idleWaiters = new Set<() => void>();
 
-  constructor(private readonly settings: TimerWheelSettings) {}
+  /** Settlements of timers sent at about the same time go in one write. */
+  private readonly settlements: WriteBatcher<TimerSettlement>;
+
+  constructor(private readonly settings: TimerWheelSettings) {
+    this.settlements = new WriteBatcher((items) => settings.store.settleTimers(items));
+  }
+
+  /** A settlement that cannot be written leaves the timer pending: it fires again (same command id, no effect). */
+  private async settle(settlement: TimerSettlement): Promise<void> {
+    try {
+      await this.settlements.add([settlement]);
+    } catch (error) {
+      this.settings.logger.warn({ reactor: settlement.reactor, key: settlement.key, error: errorInfo(error) }, 'could not record a sent timer; it will be sent again');
+    }
+  }
 
   /**
    * Fires the timers of these partitions from now on. Timers being sent finish their attempt first, so
@@ -140,7 +155,7 @@ export class TimerWheel {
   }
 
   private async fire(timer: StoredTimer, signal: AbortSignal): Promise<void> {
-    const { store, clock, owners, aggregates, commands } = this.settings;
+    const { clock, owners, aggregates, commands } = this.settings;
     const owner = owners.get(timer.reactor);
     const aggregate = aggregates.get(timer.aggregate);
     if (!owner || !aggregate) {
@@ -164,7 +179,7 @@ export class TimerWheel {
           metadata: { ...(timer.metadata ?? {}), timer: { reactor: timer.reactor, key: timer.key, dueAt: timer.dueAt.toISOString() } },
         });
         owner.record(this.invocation(timer, attempt, 'succeeded', started, undefined));
-        await store.settleTimer(timer.reactor, timer.key, timer.version, { status: 'fired', attempts: attempt }, clock.now());
+        await this.settle({ reactor: timer.reactor, key: timer.key, version: timer.version, outcome: { status: 'fired', attempts: attempt }, at: clock.now() });
         return;
       } catch (thrown) {
         const error = toError(thrown);
@@ -181,7 +196,7 @@ export class TimerWheel {
         owner.record(this.invocation(timer, attempt, final ? 'parked' : 'retrying', started, info));
         if (final) {
           this.settings.logger.warn({ reactor: timer.reactor, key: timer.key, error: info }, 'timer parked');
-          await store.settleTimer(timer.reactor, timer.key, timer.version, { status: 'parked', attempts: attempt, error: info }, clock.now());
+          await this.settle({ reactor: timer.reactor, key: timer.key, version: timer.version, outcome: { status: 'parked', attempts: attempt, error: info }, at: clock.now() });
           return;
         }
         await delay(wait, signal);

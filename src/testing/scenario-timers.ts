@@ -90,6 +90,6 @@ export class ScenarioTimers {
     }
     if (lastError) failed.set(id, lastError);
     else failed.delete(id);
-    await this.store.settleTimer(timer.reactor, timer.key, timer.version, lastError ? { status: 'parked', attempts: 1, error: lastError } : { status: 'fired', attempts: 1 }, at);
+    await this.store.settleTimers([{ reactor: timer.reactor, key: timer.key, version: timer.version, outcome: lastError ? { status: 'parked', attempts: 1, error: lastError } : { status: 'fired', attempts: 1 }, at: at }]);
   }
 }

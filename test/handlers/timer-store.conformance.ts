@@ -60,7 +60,7 @@ export function timerStoreConformance(name: string, create: () => Promise<TimerS
       await store.applyTimerChanges([{ kind: 'set', timer: timer(reactor, 'k', { version: version(11), dueAt: new Date(BASE + 3) }) }]);
       expect((await store.getTimer(reactor, 'k'))?.dueAt).toEqual(new Date(BASE + 3));
       // A sent timer stays sent when its setting event comes again.
-      await store.settleTimer(reactor, 'k', version(11), { status: 'fired', attempts: 1 }, new Date(BASE + 10));
+      await store.settleTimers([{ reactor, key: 'k', version: version(11), outcome: { status: 'fired', attempts: 1 }, at: new Date(BASE + 10) }]);
       await store.applyTimerChanges([{ kind: 'set', timer: timer(reactor, 'k', { version: version(11), dueAt: new Date(BASE + 3) }) }]);
       expect((await store.getTimer(reactor, 'k'))?.status).toBe('fired');
       // A later cancel (the workflow moved on) leaves it shown as sent, and keeps older sets out.
@@ -82,11 +82,23 @@ export function timerStoreConformance(name: string, create: () => Promise<TimerS
       expect((await store.getTimer(reactor, 'early'))?.status).toBe('cancelled');
       // A settle for an older version (a worker that fired a replaced timer) leaves the new one pending.
       await store.applyTimerChanges([{ kind: 'set', timer: timer(reactor, 's', { version: version(30) }) }]);
-      await store.settleTimer(reactor, 's', version(29), { status: 'fired', attempts: 1 }, new Date(BASE));
+      await store.settleTimers([{ reactor, key: 's', version: version(29), outcome: { status: 'fired', attempts: 1 }, at: new Date(BASE) }]);
       expect((await store.getTimer(reactor, 's'))?.status).toBe('pending');
-      await store.settleTimer(reactor, 's', version(30), { status: 'parked', attempts: 3, error: { name: 'Error', code: 'E', message: 'no' } }, new Date(BASE));
+      await store.settleTimers([{ reactor, key: 's', version: version(30), outcome: { status: 'parked', attempts: 3, error: { name: 'Error', code: 'E', message: 'no' } }, at: new Date(BASE) }]);
       const parked = await store.getTimer(reactor, 's');
       expect(parked).toMatchObject({ status: 'parked', attempts: 3, error: { code: 'E', message: 'no' }, settledAt: new Date(BASE) });
+    });
+
+    it('applies one batch with several changes of one timer as if one by one', async () => {
+      await store.applyTimerChanges([
+        { kind: 'set', timer: timer(reactor, 'b', { version: version(10) }) },
+        { kind: 'cancel', reactor, key: 'b', partition: 0, version: version(12) },
+        { kind: 'set', timer: timer(reactor, 'b', { version: version(11) }) },
+        { kind: 'set', timer: timer(reactor, 'b2', { version: version(10) }) },
+        { kind: 'set', timer: timer(reactor, 'b2', { version: version(13), dueAt: new Date(BASE + 13) }) },
+      ]);
+      expect((await store.getTimer(reactor, 'b'))?.status).toBe('cancelled');
+      expect(await store.getTimer(reactor, 'b2')).toMatchObject({ status: 'pending', dueAt: new Date(BASE + 13), version: version(13) });
     });
 
     it('applies a batch in one go, lists a page at a time, and finds the next due time after a moment', async () => {
@@ -113,7 +125,7 @@ export function timerStoreConformance(name: string, create: () => Promise<TimerS
     it('cancels and redrives one timer for an operator', async () => {
       await store.applyTimerChanges([{ kind: 'set', timer: timer(reactor, 'o') }]);
       expect(await store.redriveTimer(reactor, 'o', new Date(BASE))).toBe(false);
-      await store.settleTimer(reactor, 'o', version(10), { status: 'parked', attempts: 1, error: { name: 'Error', code: 'E', message: 'no' } }, new Date(BASE));
+      await store.settleTimers([{ reactor, key: 'o', version: version(10), outcome: { status: 'parked', attempts: 1, error: { name: 'Error', code: 'E', message: 'no' } }, at: new Date(BASE) }]);
       expect(await store.redriveTimer(reactor, 'o', new Date(BASE + 5))).toBe(true);
       expect(await store.getTimer(reactor, 'o')).toMatchObject({ status: 'pending', attempts: 0, dueAt: new Date(BASE + 5) });
       expect(await store.cancelTimer(reactor, 'o', new Date(BASE + 6))).toBe(true);

@@ -105,4 +105,28 @@ if (!CHROMIUM) {
     expect(await deliverTo.textContent()).not.toContain('Peregrine');
     expect(pageErrors).toEqual([]);
   });
+
+  it('with manual approval, a paid order shows its approval deadline counting down until the restaurant approves', async () => {
+    const manualData = tempDataDir();
+    const manual = await AppProcess.start({ dataDir: manualData.path, env: { RESTAURANT_APPROVAL: 'manual', APPROVAL_TIMEOUT_MS: '120000' } });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+      await page.goto(manual.url);
+      await page.getByRole('button', { name: /Tokyo Ramen Bar/ }).click();
+      await page.getByRole('button', { name: 'one more Gyoza (6)' }).click();
+      await page.getByRole('button', { name: 'Place order' }).click();
+      const deadline = page.getByTestId('approval-deadline');
+      await deadline.filter({ hasText: /The restaurant has 1:5\d to approve/ }).waitFor({ timeout: 15_000 });
+      const first = await deadline.textContent();
+      // Counting down: the text changes on its own (woken by the page's one-second tick, not by the test).
+      await page.waitForFunction(`document.getElementById('deadline').textContent !== ${JSON.stringify(first)}`, undefined, { timeout: 5_000 });
+      expect(await deadline.textContent()).toMatch(/The restaurant has 1:5\d to approve/);
+      await page.getByRole('button', { name: 'Approve as the restaurant' }).click();
+      await page.getByTestId('order-status').and(page.locator('[data-status="DRIVER_ASSIGNED"]')).waitFor({ timeout: 15_000 });
+      expect(await deadline.isHidden()).toBe(true);
+    } finally {
+      await manual.interrupt();
+      manualData.remove();
+    }
+  });
 });

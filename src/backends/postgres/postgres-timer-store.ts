@@ -2,11 +2,12 @@ import type pg from 'pg';
 import type { ReactorErrorInfo } from '../../handlers/errors';
 import {
   checkTimerQuery,
+  highestVersionPerKey,
   parseTimerCursor,
   timerPageOf,
   type StoredTimer,
   type TimerChange,
-  type TimerOutcome,
+  type TimerSettlement,
   type TimerPage,
   type TimerQuery,
   type TimerStatus,
@@ -78,47 +79,53 @@ export class PostgresTimerStore implements TimerStore {
     return new PostgresTimerStore(pool);
   }
 
+  /** Two statements per batch (sets, cancels), each row applied only over a lower version. */
   async applyTimerChanges(changes: readonly TimerChange[]): Promise<void> {
-    if (changes.length === 0) return;
+    // One row per key: a statement may not touch a row twice, and the highest version wins anyway.
+    const latest = highestVersionPerKey(changes);
+    if (latest.length === 0) return;
+    const sets = latest.flatMap((change) => (change.kind === 'set' ? [change.timer] : []));
+    const cancels = latest.flatMap((change) => (change.kind === 'cancel' ? [change] : []));
     await withTransaction(this.pool, async (client) => {
-      for (const change of changes) {
-        if (change.kind === 'cancel') {
-          await client.query(
-            `INSERT INTO eventfold_timers (reactor, key, partition, due_at, status, aggregate, stream_name, command, caused_by, version, settled_at)
-             VALUES ($1, $2, $3, 0, 'cancelled', '', '', '{"type":""}', '{"id":"","metadata":{}}', $4, $5)
-             ON CONFLICT (reactor, key) DO UPDATE SET
-    status = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN 'cancelled' ELSE eventfold_timers.status END,
-    settled_at = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN excluded.settled_at ELSE eventfold_timers.settled_at END,
-    version = excluded.version
-             WHERE excluded.version > eventfold_timers.version`,
-            [change.reactor, change.key, change.partition, change.version, Date.now()],
-          );
-          continue;
-        }
-        const timer = change.timer;
+      if (sets.length > 0) {
         await client.query(
           `INSERT INTO eventfold_timers
              (reactor, key, partition, due_at, status, aggregate, stream_name, command, user_id, tenant_id, metadata, caused_by, version)
-           VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12)
+           SELECT reactor, key, partition, due_at, 'pending', aggregate, stream_name, command::jsonb, user_id, tenant_id, metadata::jsonb, caused_by::jsonb, version
+           FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+             AS t(reactor, key, partition, due_at, aggregate, stream_name, command, user_id, tenant_id, metadata, caused_by, version)
            ON CONFLICT (reactor, key) DO UPDATE SET
              partition = excluded.partition, due_at = excluded.due_at, status = 'pending', aggregate = excluded.aggregate,
              stream_name = excluded.stream_name, command = excluded.command, user_id = excluded.user_id, tenant_id = excluded.tenant_id,
              metadata = excluded.metadata, caused_by = excluded.caused_by, version = excluded.version, attempts = 0, error = NULL, settled_at = NULL
            WHERE excluded.version > eventfold_timers.version`,
           [
-            timer.reactor,
-            timer.key,
-            timer.partition,
-            timer.dueAt.getTime(),
-            timer.aggregate,
-            timer.streamName,
-            JSON.stringify(timer.command),
-            timer.userId ?? null,
-            timer.tenantId ?? null,
-            timer.metadata === undefined ? null : JSON.stringify(timer.metadata),
-            JSON.stringify(timer.causedBy),
-            timer.version,
+            sets.map((timer) => timer.reactor),
+            sets.map((timer) => timer.key),
+            sets.map((timer) => timer.partition),
+            sets.map((timer) => timer.dueAt.getTime()),
+            sets.map((timer) => timer.aggregate),
+            sets.map((timer) => timer.streamName),
+            sets.map((timer) => JSON.stringify(timer.command)),
+            sets.map((timer) => timer.userId ?? null),
+            sets.map((timer) => timer.tenantId ?? null),
+            sets.map((timer) => (timer.metadata === undefined ? null : JSON.stringify(timer.metadata))),
+            sets.map((timer) => JSON.stringify(timer.causedBy)),
+            sets.map((timer) => timer.version),
           ],
+        );
+      }
+      if (cancels.length > 0) {
+        await client.query(
+          `INSERT INTO eventfold_timers (reactor, key, partition, due_at, status, aggregate, stream_name, command, caused_by, version, settled_at)
+           SELECT reactor, key, partition, 0, 'cancelled', '', '', '{"type":""}', '{"id":"","metadata":{}}', version, $5::bigint
+           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS t(reactor, key, partition, version)
+           ON CONFLICT (reactor, key) DO UPDATE SET
+             status = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN 'cancelled' ELSE eventfold_timers.status END,
+             settled_at = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN excluded.settled_at ELSE eventfold_timers.settled_at END,
+             version = excluded.version
+           WHERE excluded.version > eventfold_timers.version`,
+          [cancels.map((change) => change.reactor), cancels.map((change) => change.key), cancels.map((change) => change.partition), cancels.map((change) => change.version), Date.now()],
         );
       }
     });
@@ -141,10 +148,21 @@ export class PostgresTimerStore implements TimerStore {
     return rows.map(fromRow);
   }
 
-  async settleTimer(reactor: string, key: string, version: string, outcome: TimerOutcome, at: Date): Promise<void> {
+  async settleTimers(settlements: readonly TimerSettlement[]): Promise<void> {
+    if (settlements.length === 0) return;
     await this.pool.query(
-      "UPDATE eventfold_timers SET status = $1, attempts = $2, error = $3, settled_at = $4 WHERE reactor = $5 AND key = $6 AND version = $7 AND status = 'pending'",
-      [outcome.status, outcome.attempts, outcome.status === 'parked' ? JSON.stringify(outcome.error) : null, at.getTime(), reactor, key, version],
+      `UPDATE eventfold_timers AS timer SET status = s.status, attempts = s.attempts, error = s.error::jsonb, settled_at = s.settled_at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::bigint[]) AS s(reactor, key, version, status, attempts, error, settled_at)
+       WHERE timer.reactor = s.reactor AND timer.key = s.key AND timer.version = s.version AND timer.status = 'pending'`,
+      [
+        settlements.map((settlement) => settlement.reactor),
+        settlements.map((settlement) => settlement.key),
+        settlements.map((settlement) => settlement.version),
+        settlements.map((settlement) => settlement.outcome.status),
+        settlements.map((settlement) => settlement.outcome.attempts),
+        settlements.map((settlement) => (settlement.outcome.status === 'parked' ? JSON.stringify(settlement.outcome.error) : null)),
+        settlements.map((settlement) => settlement.at.getTime()),
+      ],
     );
   }
 

@@ -6,7 +6,7 @@ import {
   timerPageOf,
   type StoredTimer,
   type TimerChange,
-  type TimerOutcome,
+  type TimerSettlement,
   type TimerPage,
   type TimerQuery,
   type TimerStatus,
@@ -168,9 +168,13 @@ export class SqliteTimerStore implements TimerStore {
     return Promise.resolve(timers);
   }
 
-  settleTimer(reactor: string, key: string, version: string, outcome: TimerOutcome, at: Date): Promise<void> {
-    const error = outcome.status === 'parked' ? JSON.stringify(outcome.error) : null;
-    this.statements.settle.run(outcome.status, outcome.attempts, error, at.getTime(), reactor, key, version);
+  settleTimers(settlements: readonly TimerSettlement[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const { reactor, key, version, outcome, at } of settlements) {
+        const error = outcome.status === 'parked' ? JSON.stringify(outcome.error) : null;
+        this.statements.settle.run(outcome.status, outcome.attempts, error, at.getTime(), reactor, key, version);
+      }
+    })();
     return Promise.resolve();
   }
 
