@@ -141,6 +141,43 @@ describe('PostgreSQL gap safety', () => {
     }
   });
 
+  it('wakes $all subscribers for events hidden behind a transaction that wrote no events, without waiting for the poll', async () => {
+    const listener = await PostgresEventStore.connect(database.url, { pollIntervalMs: 600_000 });
+    const prefix = `hidden-${randomUUID().slice(0, 8)}-`;
+    const reader = new SubscriptionReader(listener.subscribeToAll({ fromPosition: 'end', filter: { streamPrefixes: [prefix] } }));
+    const blocker = await openClient();
+    // Resolves once a reader has looked past the visible head and found the hidden event.
+    const reads = (listener as unknown as { reads: { hasEventsAfter(...args: unknown[]): Promise<boolean> } }).reads;
+    const original = reads.hasEventsAfter.bind(reads);
+    let sawHidden!: () => void;
+    const hiddenSeen = new Promise<void>((resolve) => (sawHidden = resolve));
+    reads.hasEventsAfter = async (...args: unknown[]) => {
+      const pending = await original(...args);
+      if (pending) sawHidden();
+      return pending;
+    };
+    try {
+      await reader.untilCaughtUp();
+      await blocker.query('BEGIN');
+      // Holds a transaction id: events of later transactions stay unread until it ends, and its end
+      // sends no notification (it writes no events).
+      await blocker.query('SELECT pg_current_xact_id()');
+      await listener.appendToStream(`${prefix}1`, [{ id: randomUUID(), type: 'Hidden', data: {} }]);
+      // The reader pulls (reads) from here on; no poll would come for ten minutes, so only the wake
+      // for hidden events can deliver the event once the blocker ends.
+      const arrival = reader.untilCount(1, 20_000);
+      await hiddenSeen;
+      expect(reader.events).toHaveLength(0);
+      await blocker.query('COMMIT');
+      await arrival;
+      expect(reader.events[0]!.type).toBe('Hidden');
+    } finally {
+      await blocker.end();
+      await reader.subscription.close();
+      await listener.close();
+    }
+  }, 30_000);
+
   it('reconnects its LISTEN connection after the server drops it, and wakes subscribers again', async () => {
     const listener = await PostgresEventStore.connect(database.url, { pollIntervalMs: 600_000 });
     const writer = await PostgresEventStore.connect(database.url);
