@@ -1,4 +1,4 @@
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -62,12 +62,51 @@ export async function throughput(
   return { perSecond: (units / ms) * 1000, units, ms };
 }
 
-export function writeResults(suite: string, results: readonly BenchResult[]): string {
+/** The machine's load average (1, 5, 15 minutes) when a suite starts and ends: the machine is shared. */
+export interface MachineLoad {
+  readonly start: readonly number[];
+  readonly end: readonly number[];
+}
+
+export function loadAverage(): number[] {
+  return loadavg().map((value) => Math.round(value * 100) / 100);
+}
+
+export function formatLoad(values: readonly number[]): string {
+  return values.map((value) => value.toFixed(2)).join(' / ');
+}
+
+export function writeResults(suite: string, results: readonly BenchResult[], load?: MachineLoad): string {
   const folder = join(__dirname, 'results');
   mkdirSync(folder, { recursive: true });
   const file = join(folder, `${suite}.json`);
-  writeFileSync(file, `${JSON.stringify({ machine: machine(), results }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ machine: machine(), ...(load && { load }), results }, null, 2)}\n`);
   return file;
+}
+
+/** One side of an alternating measurement: a timed round at a time. */
+export interface AlternatingSide {
+  readonly label: string;
+  round(round: number): Promise<{ units: number; ms: number }>;
+}
+
+/**
+ * Runs the sides in alternating rounds (A B, B A, A B, …) and returns units per second of each over
+ * all its rounds, so that load drifting during a run (the machine is shared) weighs on every side
+ * alike: ratios between sides are only meaningful when measured this way.
+ */
+export async function alternating(sides: readonly AlternatingSide[], rounds: number): Promise<Map<string, number>> {
+  const totals = sides.map(() => ({ units: 0, ms: 0 }));
+  for (let round = 0; round < rounds; round++) {
+    const order = sides.map((_, index) => index);
+    if (round % 2 === 1) order.reverse();
+    for (const index of order) {
+      const result = await sides[index]!.round(round);
+      totals[index]!.units += result.units;
+      totals[index]!.ms += result.ms;
+    }
+  }
+  return new Map(sides.map((side, index) => [side.label, (totals[index]!.units / totals[index]!.ms) * 1000]));
 }
 
 export function printTable(results: readonly BenchResult[]): void {

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { machine, printTable, writeResults, type BenchContext, type BenchResult } from './harness';
+import { formatLoad, formatNumber, loadAverage, machine, printTable, writeResults, type BenchContext, type BenchResult } from './harness';
 
 /**
  * `npm run bench` runs every suite; `npm run bench -- store` one; `--quick` a short run of each.
  * A suite is the file `bench/suites/<name>.bench.ts`, exporting `run(context)`.
  */
-const SUITE_ORDER = ['store', 'commands', 'projections', 'reactors', 'timers', 'api', 'sse', 'tracing', 'peers', 'personal-data', 'startup'] as const;
+const SUITE_ORDER = ['store', 'commands', 'projections', 'reactors', 'timers', 'workflow', 'api', 'sse', 'tracing', 'peers', 'personal-data', 'startup'] as const;
 
 type Suite = (context: BenchContext) => Promise<void>;
 
@@ -37,18 +37,23 @@ async function main(): Promise<void> {
   for (const suite of selected) {
     const results: BenchResult[] = [];
     const started = Date.now();
+    // The machine is shared: every suite's figures are printed and stored with the load they ran under.
+    const loadAtStart = loadAverage();
+    console.log(`[${suite}] machine load (1 / 5 / 15 min) at start: ${formatLoad(loadAtStart)}`);
     const context: BenchContext = {
       quick,
       record: (result) => {
         results.push({ suite, ...result });
-        console.log(`  ${suite} ${result.backend} ${result.metric}: ${Math.round(result.value).toLocaleString('en-US')} ${result.unit}`);
+        console.log(`  ${suite} ${result.backend} ${result.metric}: ${formatNumber(result.value)} ${result.unit}`);
       },
       progress: (message) => console.log(`[${suite} +${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`),
     };
     await loadSuite(suite)(context);
-    const file = writeResults(suite, results);
+    const load = { start: loadAtStart, end: loadAverage() };
+    const file = writeResults(suite, results, load);
     console.log();
     printTable(results);
+    console.log(`machine load (1 / 5 / 15 min): at start ${formatLoad(load.start)}, at end ${formatLoad(load.end)}`);
     console.log(`\nwrote ${file}\n`);
   }
 }

@@ -6,12 +6,14 @@ import autocannon from 'autocannon';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { connectEventStore } from '../../src';
+import { PostgresReadModelStore } from '../../src/backends/postgres';
 import { SqliteReadModelStore } from '../../src/backends/sqlite';
+import { createDatabase, startPostgres } from '../../test/support/postgres-server';
 import { createApi } from '../../src/api';
 import { ticket } from '../../test/api/app/ticket';
 import { ticketBoard } from '../../test/api/app/ticket-board.projection';
 import { ticketResolvers } from '../../test/api/app/ticket.graphql';
-import { type BenchContext } from '../harness';
+import { alternating, type BenchContext } from '../harness';
 
 /**
  * The GraphQL API on embedded SQLite (full sync), served by a child process so that the load
@@ -28,11 +30,87 @@ export async function run(context: BenchContext): Promise<void> {
   try {
     const authorization = `Bearer ${await benchToken()}`;
     await mutationLoad(context, server, authorization);
+    await fixedRate(context, server, authorization);
     await pushes(context, server, authorization, sockets);
   } finally {
     for (const socket of sockets) socket.terminate();
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+  await postgresScaling(context);
+}
+
+function openTicketRequests(failed: { count: number }) {
+  const body = JSON.stringify({ query: OPEN, variables: { input: { ticketId: 'b-[<id>]', title: 'benchmark' } } });
+  return [{ method: 'POST' as const, body, onResponse: (status: number, responseBody: string) => void (status !== 200 || responseBody.includes('"errors"') ? failed.count++ : 0) }];
+}
+
+/**
+ * Mutation latency at a fixed offered load of 1,000 mutations/s (autocannon's `overallRate`, spread
+ * over 64 connections so that the rate, not the connection count, sets the load): less noisy than
+ * latency at the maximum rate, where it only says how deep the queue is.
+ */
+async function fixedRate(context: BenchContext, server: Server, authorization: string): Promise<void> {
+  const rate = 1_000;
+  const seconds = context.quick ? 3 : 10;
+  const failed = { count: 0 };
+  const headers = { 'content-type': 'application/json', authorization };
+  context.progress(`mutations at a fixed ${rate}/s for ${seconds} s`);
+  const result = await cannon(
+    { url: server.url, connections: 64, overallRate: rate, amount: rate * seconds, idReplacement: true, headers, requests: openTicketRequests(failed) },
+    seconds * 1_000 + 10_000,
+  );
+  if (failed.count > 0 || result.errors > 0 || result.non2xx > 0) throw new Error(`fixed-rate mutations failed: ${failed.count} GraphQL errors, ${result.errors} connection errors`);
+  context.record({ backend: 'sqlite', metric: 'mutation_p50_at_1000', value: result.latency.p50, unit: 'ms' });
+  context.record({ backend: 'sqlite', metric: 'mutation_p99_at_1000', value: result.latency.p99, unit: 'ms' });
+  context.record({ backend: 'sqlite', metric: 'mutation_rate_at_1000', value: result.requests.total / result.duration, unit: 'mutations/s' });
+}
+
+/**
+ * One and two API processes on one PostgreSQL server (fsync on), measured side by side in
+ * alternating rounds: both servers run throughout; a `1proc` round sends 32 connections to the first,
+ * a `2proc` round 16 to each. Only the first runs the projection (one runner per read model). The
+ * figure is mutations/s at the maximum rate; each process's CPU per mutation goes to the progress line.
+ */
+async function postgresScaling(context: BenchContext): Promise<void> {
+  const postgres = await startPostgres();
+  const servers: Server[] = [];
+  try {
+    const { url } = await createDatabase(postgres.url, 'api');
+    const authorization = `Bearer ${await benchToken()}`;
+    servers.push(await startServer('', { postgresUrl: url, runProjections: true }));
+    servers.push(await startServer('', { postgresUrl: url, runProjections: false }));
+    const headers = { 'content-type': 'application/json', authorization };
+    const failed = { count: 0 };
+    const roundMs = context.quick ? 2_000 : 4_000;
+    const load = async (targets: readonly Server[]): Promise<{ units: number; ms: number }> => {
+      const begin = performance.now();
+      const results = await Promise.all(
+        targets.map((target) =>
+          cannon({ url: target.url, connections: 32 / targets.length, amount: 100_000, idReplacement: true, headers, requests: openTicketRequests(failed) }, roundMs),
+        ),
+      );
+      return { units: results.reduce((sum, result) => sum + result.requests.total, 0), ms: performance.now() - begin };
+    };
+    context.progress('postgres: warm-up of both API processes');
+    await load(servers);
+    const cpuBefore = await Promise.all(servers.map((server) => server.cpuMs()));
+    const figures = await alternating(
+      [
+        { label: '1proc', round: () => load(servers.slice(0, 1)) },
+        { label: '2proc', round: () => load(servers) },
+      ],
+      context.quick ? 2 : 4,
+    );
+    const cpuAfter = await Promise.all(servers.map((server) => server.cpuMs()));
+    if (failed.count > 0) throw new Error(`${failed.count} PostgreSQL API mutations failed`);
+    context.progress(`postgres: API processes' CPU over the rounds: ${cpuAfter.map((after, index) => `${Math.round(after - cpuBefore[index]!)} ms`).join(', ')}`);
+    context.record({ backend: 'postgres', metric: 'api_pg_1proc', value: figures.get('1proc')!, unit: 'mutations/s' });
+    context.record({ backend: 'postgres', metric: 'api_pg_2proc', value: figures.get('2proc')!, unit: 'mutations/s' });
+    context.record({ backend: 'postgres', metric: 'ratio_api_pg_2proc_1proc', value: figures.get('2proc')! / figures.get('1proc')!, unit: '×' });
+  } finally {
+    for (const server of servers) await server.stop();
+    await postgres.stop();
   }
 }
 
@@ -216,10 +294,14 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(dir: string): Promise<Server> {
+async function startServer(dir: string, postgres?: { postgresUrl: string; runProjections: boolean }): Promise<Server> {
   const child: ChildProcess = fork(__filename, [], {
     execArgv: ['-r', '@swc-node/register'],
-    env: { ...process.env, EVENTFOLD_API_BENCH_SERVER: dir },
+    env: {
+      ...process.env,
+      EVENTFOLD_API_BENCH_SERVER: dir || 'postgres',
+      ...(postgres && { EVENTFOLD_API_BENCH_PG: postgres.postgresUrl, EVENTFOLD_API_BENCH_PROJECTIONS: postgres.runProjections ? '1' : '0' }),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -249,8 +331,9 @@ async function startServer(dir: string): Promise<Server> {
 
 /** The server side, when this file runs as the forked child. */
 async function serve(dir: string): Promise<void> {
-  const eventStore = await connectEventStore(`sqlite:${join(dir, 'events.db')}`);
-  const readModels = SqliteReadModelStore.open(join(dir, 'read-models.db'));
+  const postgresUrl = process.env.EVENTFOLD_API_BENCH_PG;
+  const eventStore = await connectEventStore(postgresUrl ?? `sqlite:${join(dir, 'events.db')}`);
+  const readModels = postgresUrl ? await PostgresReadModelStore.connect(postgresUrl) : SqliteReadModelStore.open(join(dir, 'read-models.db'));
   const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (...line: unknown[]) => console.error(...line) };
   const api = await createApi({
     eventStore,
@@ -260,6 +343,7 @@ async function serve(dir: string): Promise<void> {
     resolvers: ticketResolvers(),
     auth: { mode: 'jwt', secret: SECRET },
     logger: quiet,
+    runProjections: process.env.EVENTFOLD_API_BENCH_PROJECTIONS !== '0',
   });
   const { url } = await api.listen({ port: 0, host: '127.0.0.1' });
   process.on('message', (message) => {

@@ -96,6 +96,23 @@ export class PostgresEventReads {
     return rows.map(fromPageRow);
   }
 
+  /**
+   * Whether any committed event after `after` (matching `filter`) exists, whether readers may see it yet
+   * or not: one that is still behind an older running transaction counts (see `PostgresEventStore`).
+   */
+  async hasEventsAfter(after: Position | 'start', filter: EventFilter | undefined): Promise<boolean> {
+    const [transactionId, sequence] = after === 'start' ? ['0', '0'] : [after.commit.toString(), after.prepare.toString()];
+    const rows = await this.pageQuery(
+      'eventfold_events_after',
+      `SELECT 1 FROM eventfold_events WHERE (transaction_id, sequence) > ($1::xid8, $2::bigint)
+         AND ($3::text[] IS NULL OR type = ANY($3::text[]))
+         AND ($4::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($4::text[]) AS prefix WHERE starts_with(stream_name, prefix)))
+       LIMIT 1`,
+      [transactionId, sequence, filter?.eventTypes ?? null, filter?.streamPrefixes ?? null],
+    );
+    return rows.length > 0;
+  }
+
   async correlationPage(correlationId: string, after: Position | 'start', limit: number): Promise<readonly RecordedEvent[]> {
     const [transactionId, sequence] = after === 'start' ? ['0', '0'] : [after.commit.toString(), after.prepare.toString()];
     const rows = await this.pageQuery(

@@ -70,6 +70,10 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
   private readonly maxGroupEvents: number;
   private readonly reads: PostgresEventReads;
   private listener: PostgresListener | undefined;
+  /** `wakeForHiddenEvents`: the one pending wake for all readers, its backoff, and when it was set. */
+  private hiddenWakeTimer: NodeJS.Timeout | undefined;
+  private hiddenBackoffMs = 0;
+  private hiddenWakeAt = 0;
 
   private constructor(
     /** The connection pool; read models in the same database may use it (inline projections, snapshots). */
@@ -219,13 +223,49 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     return this.reads.streamFoldPage(streamName, from, limit, metadataKeys);
   }
 
-  protected readAllPage(
+  protected async readAllPage(
     after: FromPosition,
     direction: Direction,
     limit: number,
     filter: EventFilter | undefined,
   ): Promise<readonly RecordedEvent[]> {
-    return this.reads.allPage(after, direction, limit, filter);
+    const page = await this.reads.allPage(after, direction, limit, filter);
+    if (direction === 'forwards' && page.length < limit && after !== 'end') {
+      this.wakeForHiddenEvents(page.length > 0 ? page[page.length - 1]!.position : after, filter);
+    }
+    return page;
+  }
+
+  /**
+   * A reader that reached the visible head asks whether committed events lie beyond it anyway. That
+   * happens when an older transaction was still running as it read (events are only read below every
+   * running transaction: see postgres-schema.ts); when that transaction wrote no events (a read-model
+   * batch, a reactor checkpoint), no notification follows its end, and the reader would sleep until its
+   * poll. While such events exist, readers are woken again after a short backoff (1, 2, 4 … ms, at most
+   * the poll interval), so a workflow's next step never waits for the poll.
+   */
+  private wakeForHiddenEvents(after: Position | 'start', filter: EventFilter | undefined): void {
+    if (this.isClosed) return;
+    this.reads.hasEventsAfter(after, filter).then(
+      (pending) => {
+        const now = performance.now();
+        if (!pending) {
+          // Another reader's events may still be hidden: the backoff starts over only after a quiet spell.
+          if (now - this.hiddenWakeAt > 100) this.hiddenBackoffMs = 0;
+          return;
+        }
+        // One wake serves every reader: each reads again and checks again.
+        if (this.hiddenWakeTimer !== undefined || this.isClosed) return;
+        this.hiddenBackoffMs = Math.min(Math.max(1, this.hiddenBackoffMs * 2), this.pollIntervalMs);
+        this.hiddenWakeAt = now;
+        this.hiddenWakeTimer = setTimeout(() => {
+          this.hiddenWakeTimer = undefined;
+          this.signal.notify();
+        }, this.hiddenBackoffMs);
+      },
+      // A failed check leaves the reader to its poll, as before.
+      () => undefined,
+    );
   }
 
   protected readCorrelationPage(correlationId: string, after: Position | 'start', limit: number): Promise<readonly RecordedEvent[]> {
@@ -246,6 +286,7 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
       await new Promise((resolve) => setImmediate(resolve));
     }
     await this.listener?.stop();
+    clearTimeout(this.hiddenWakeTimer);
     await this.pool.end();
   }
 }

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { connectEventStore, type EventStore, type RecordedEvent } from '../../../src/event-store';
 import { PostgresEventStore } from '../../../src/backends/postgres';
+import { migratePostgres } from '../../../src/backends/postgres/migrations';
+import { createPool } from '../../../src/backends/postgres/pool';
+import { MIGRATIONS } from '../../../src/backends/postgres/postgres-schema';
 import { testDatabase } from '../../support/postgres';
 import { SubscriptionReader, seededRandom } from '../../event-store/subscription-helpers';
 
@@ -138,6 +141,43 @@ describe('PostgreSQL gap safety', () => {
     }
   });
 
+  it('wakes $all subscribers for events hidden behind a transaction that wrote no events, without waiting for the poll', async () => {
+    const listener = await PostgresEventStore.connect(database.url, { pollIntervalMs: 600_000 });
+    const prefix = `hidden-${randomUUID().slice(0, 8)}-`;
+    const reader = new SubscriptionReader(listener.subscribeToAll({ fromPosition: 'end', filter: { streamPrefixes: [prefix] } }));
+    const blocker = await openClient();
+    // Resolves once a reader has looked past the visible head and found the hidden event.
+    const reads = (listener as unknown as { reads: { hasEventsAfter(...args: unknown[]): Promise<boolean> } }).reads;
+    const original = reads.hasEventsAfter.bind(reads);
+    let sawHidden!: () => void;
+    const hiddenSeen = new Promise<void>((resolve) => (sawHidden = resolve));
+    reads.hasEventsAfter = async (...args: unknown[]) => {
+      const pending = await original(...args);
+      if (pending) sawHidden();
+      return pending;
+    };
+    try {
+      await reader.untilCaughtUp();
+      await blocker.query('BEGIN');
+      // Holds a transaction id: events of later transactions stay unread until it ends, and its end
+      // sends no notification (it writes no events).
+      await blocker.query('SELECT pg_current_xact_id()');
+      await listener.appendToStream(`${prefix}1`, [{ id: randomUUID(), type: 'Hidden', data: {} }]);
+      // The reader pulls (reads) from here on; no poll would come for ten minutes, so only the wake
+      // for hidden events can deliver the event once the blocker ends.
+      const arrival = reader.untilCount(1, 20_000);
+      await hiddenSeen;
+      expect(reader.events).toHaveLength(0);
+      await blocker.query('COMMIT');
+      await arrival;
+      expect(reader.events[0]!.type).toBe('Hidden');
+    } finally {
+      await blocker.end();
+      await reader.subscription.close();
+      await listener.close();
+    }
+  }, 30_000);
+
   it('reconnects its LISTEN connection after the server drops it, and wakes subscribers again', async () => {
     const listener = await PostgresEventStore.connect(database.url, { pollIntervalMs: 600_000 });
     const writer = await PostgresEventStore.connect(database.url);
@@ -186,6 +226,34 @@ describe('PostgreSQL gap safety', () => {
     }
   });
 
+  it('moves a store made before the planned append function (schema 2) onto it, keeping its streams', async () => {
+    const old = await testDatabase('eventfold_step2');
+    try {
+      const pool = createPool(old.url, 2);
+      await migratePostgres(pool, { table: 'eventfold_schema', steps: MIGRATIONS.slice(0, 2) });
+      await pool.query('SELECT * FROM eventfold_append($1, $2, $3, $4, $5, $6, $7, $8)', [
+        ['kept-1'], ['no_stream'], [2], [randomUUID(), randomUUID()], ['A', 'B'], ['{}', '{}'], ['{}', '{}'], [null, null],
+      ]);
+      const before = await pool.query<{ body: string }>("SELECT prosrc AS body FROM pg_proc WHERE proname = 'eventfold_append'");
+      expect(before.rows[0]!.body).toContain('RETURN QUERY');
+      const migrated = await PostgresEventStore.connect(old.url);
+      try {
+        const after = await pool.query<{ body: string }>("SELECT prosrc AS body FROM pg_proc WHERE proname = 'eventfold_append'");
+        expect(after.rows[0]!.body).not.toContain('RETURN QUERY');
+        const result = await migrated.appendToStream('kept-1', [{ id: randomUUID(), type: 'C', data: {} }], { expectedRevision: 1n });
+        expect(result.revision).toBe(2n);
+        const events = await collect(migrated.readStream('kept-1'));
+        expect(events.map((event) => [event.type, event.revision])).toEqual([['A', 0n], ['B', 1n], ['C', 2n]]);
+        expect(events[2]!.position.compareTo(events[1]!.position)).toBeGreaterThan(0);
+      } finally {
+        await migrated.close();
+        await pool.end();
+      }
+    } finally {
+      await old.drop();
+    }
+  });
+
   it('migrates once when many processes start together, and again is a no-op', async () => {
     const fresh = await testDatabase('eventfold_migrate');
     try {
@@ -194,8 +262,9 @@ describe('PostgreSQL gap safety', () => {
       await client.connect();
       const versions = await client.query<{ version: number }>('SELECT version FROM eventfold_schema ORDER BY version');
       await client.end();
-      expect(versions.rows.map((row) => row.version)).toEqual([1, 2]);
-      await Promise.all(stores.map((s) => s.close()));
+      // Every step once, in order (steps are added over time: compare with the list, not a fixed count).
+      expect(versions.rows.map((row) => row.version)).toEqual(MIGRATIONS.map((_, index) => index + 1));
+            await Promise.all(stores.map((s) => s.close()));
     } finally {
       await fresh.drop();
     }
