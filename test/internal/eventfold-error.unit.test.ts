@@ -57,10 +57,14 @@ const samples: Error[] = [
   new core.RunnerStoppedError(),
   new core.ReactorWaitTimeoutError('late'),
   new core.ReactorVerificationError('differs', 1),
+  new core.ImportConflictError('x-1', 3n, 'the target holds another event at x-1@3'),
+  new core.InvalidSubjectError('the subject id is empty'),
+  new core.PersonalDataUnreadableError('e-1', 'customerName'),
+  new core.ErasureIncompleteError('the WAL is busy'),
 ];
 
 /** The family bases: abstract, so never thrown themselves. */
-const familyBases = new Set<unknown>([EventfoldError, core.DomainError, core.EventStoreError, core.CommandError, core.ProjectionError, core.ReactorError]);
+const familyBases = new Set<unknown>([EventfoldError, core.DomainError, core.EventStoreError, core.CommandError, core.ProjectionError, core.ReactorError, core.PersonalDataError]);
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
