@@ -22,8 +22,18 @@ await build({
   mainFields: ['main'],
   tsconfig: join(root, 'examples', 'food-delivery', 'tsconfig.build.json'),
   // Native addons and database drivers load from node_modules at run time, and only when a store needs
-  // them; OpenTelemetry stays one shared copy (its SDK is loaded only when configured).
-  external: ['better-sqlite3', 'pg', 'pg-native', '@eventstore/db-client', '@opentelemetry/*'],
+  // them. The OpenTelemetry API stays one copy shared with the SDK, which is loaded only when configured
+  // (telemetry.ts); the metrics packages /metrics needs at start are bundled.
+  external: [
+    'better-sqlite3',
+    'pg',
+    'pg-native',
+    '@eventstore/db-client',
+    '@opentelemetry/api',
+    '@opentelemetry/sdk-node',
+    '@opentelemetry/exporter-trace-otlp-*',
+    '@opentelemetry/exporter-metrics-otlp-*',
+  ],
   // A new id at every build keys the V8 code cache to this exact bundle (load-app.ts).
   banner: { js: `// eventfold-build ${randomUUID()}` },
   // Minified (a third less to read and deserialise at every start), keeping function and class names:

@@ -1,12 +1,24 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { IRouter, Request, Response } from 'express';
 
 /**
  * The console's files: plain HTML, CSS and JavaScript in the package's `console/` folder (no build
- * step), next to `src/` and `dist/` alike. graphql-ws's own browser build carries the live tail.
+ * step), next to `src/` and `dist/` alike. graphql-ws's own browser build carries the live tail. When
+ * the kit was bundled into an app (so `__dirname` is the bundle's folder), the folder is found through
+ * the installed package instead.
  */
-const CONSOLE_DIR = join(__dirname, '..', '..', 'console');
+function consoleDir(): string {
+  const candidates = [join(__dirname, '..', '..', 'console')];
+  try {
+    candidates.push(join(dirname(require.resolve('eventfold/package.json')), 'console'));
+  } catch {
+    // Not resolvable from here: only the first candidate applies.
+  }
+  const found = candidates.find((dir) => existsSync(join(dir, 'index.html')));
+  if (found === undefined) throw new Error(`the console's files are missing (looked in ${candidates.join(', ')}): reinstall eventfold`);
+  return found;
+}
 
 const TYPES: Record<string, string> = {
   'console.js': 'text/javascript; charset=utf-8',
@@ -19,6 +31,7 @@ const TYPES: Record<string, string> = {
  * (admin; the audit parts also `auditRoles`) on every request, or lets everyone in when auth is off.
  */
 export function addConsoleRoutes(app: IRouter, graphqlPath: string): void {
+  const CONSOLE_DIR = consoleDir();
   const page = readFileSync(join(CONSOLE_DIR, 'index.html'), 'utf8').replace('__EVENTFOLD_GRAPHQL_PATH__', escapeAttribute(graphqlPath));
   const files = new Map(Object.keys(TYPES).map((name) => [name, readFileSync(join(CONSOLE_DIR, name))]));
   const graphqlWs = readFileSync(join(dirname(require.resolve('graphql-ws')), '..', 'umd', 'graphql-ws.min.js'));
