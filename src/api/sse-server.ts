@@ -45,6 +45,35 @@ export interface GraphQLEventStreams {
   goAway(): void;
 }
 
+/**
+ * Whether an `Accept` header asks for an event stream first: `text/event-stream` has the highest `q` of
+ * its media ranges (the earliest wins a tie). graphql-sse's client sends only `text/event-stream`; urql
+ * and browsers list it among JSON types they prefer, and those requests are plain GraphQL over HTTP.
+ * One pass over the header.
+ *
+ * @example
+ * prefersEventStream('text/event-stream'); // true
+ * prefersEventStream('application/graphql-response+json, application/json, text/event-stream'); // false
+ */
+export function prefersEventStream(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  let best: string | undefined;
+  let bestQ = -1;
+  for (const range of accept.split(',')) {
+    const [type = '', ...parameters] = range.split(';');
+    let q = 1;
+    for (const parameter of parameters) {
+      const [name, value] = parameter.split('=');
+      if (name?.trim().toLowerCase() === 'q') q = Number(value?.trim() ?? '1');
+    }
+    if (Number.isFinite(q) && q > bestQ) {
+      bestQ = q;
+      best = type.trim().toLowerCase();
+    }
+  }
+  return best === 'text/event-stream' && bestQ > 0;
+}
+
 // graphql-sse wants an index-signature-compatible record as the operation context.
 type SseContext = ApiContext & Record<PropertyKey, unknown>;
 
@@ -204,7 +233,7 @@ export function createGraphQLEventStreams(options: EventStreamOptions): GraphQLE
       request.method === 'PUT' ||
       request.method === 'DELETE' ||
       request.headers[TOKEN_HEADER_KEY] !== undefined ||
-      (request.headers.accept ?? '').includes('text/event-stream'),
+      prefersEventStream(request.headers.accept),
     handle: async (request, response, body) => {
       const accept = request.headers.accept ?? '*/*';
       const sseRequest: SseRequest<IncomingMessage, StreamRequestContext> = {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ApolloClient, HttpLink, InMemoryCache, gql as parseGql } from '@apollo/client/core';
 import { createPersistedQueryLink } from '@apollo/client/link/persisted-queries';
+import { Client as UrqlClient, fetchExchange } from '@urql/core';
+import { persistedExchange } from '@urql/exchange-persisted';
 import { createClient as createSseClient, type ExecutionResult } from 'graphql-sse';
 import { subscribe, wsClient } from './support/ws-client';
 import { gql, startTestApi, type TestApi } from './support/test-api';
@@ -34,7 +36,7 @@ function apolloClient(url: string, sent: Sent[], useGET: boolean): ApolloClient 
   return new ApolloClient({ link, cache: new InMemoryCache() });
 }
 
-describe('automatic persisted queries (Apollo Client persisted-queries link; @urql/exchange-persisted is not installed)', () => {
+describe('automatic persisted queries (Apollo Client persisted-queries link, urql persisted exchange)', () => {
   let app: TestApi;
 
   beforeAll(async () => {
@@ -74,6 +76,29 @@ describe('automatic persisted queries (Apollo Client persisted-queries link; @ur
       } finally {
         second.stop();
       }
+      expect(again).toEqual([{ method: useGET ? 'GET' : 'POST', query: undefined, hash: sent[0]!.hash }]);
+    });
+
+    it(`urql, ${useGET ? 'GET' : 'POST'}: the persisted exchange sends the hash, registers the text on PERSISTED_QUERY_NOT_FOUND, and then the hash alone runs it`, async () => {
+      const query = `query CountUrql${useGET ? 'Get' : 'Post'} { openTicketCount }`;
+      const urql = (sent: Sent[]): UrqlClient =>
+        new UrqlClient({
+          url: app.url,
+          fetch: recordingFetch(sent),
+          exchanges: [persistedExchange({ preferGetForPersistedQueries: useGET ? 'within-url-limit' : false }), fetchExchange],
+        });
+      const sent: Sent[] = [];
+      const first = await urql(sent).query(query, {}).toPromise();
+      expect(first.error).toBeUndefined();
+      expect(first.data).toEqual({ openTicketCount: 0 });
+      // The hash alone (not found), then the text with its hash (registered); urql retries the same way.
+      // (urql hashes the document as it prints it, so the hash is of that text.)
+      expect(sent[0]).toEqual({ method: useGET ? 'GET' : 'POST', query: undefined, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(sent.slice(1)).toEqual([{ method: expect.any(String), query: expect.stringContaining('openTicketCount'), hash: sent[0]!.hash }]);
+      expect(sha256(sent[1]!.query!)).toBe(sent[0]!.hash);
+      const again: Sent[] = [];
+      const second = await urql(again).query(query, {}).toPromise();
+      expect(second.data).toEqual({ openTicketCount: 0 });
       expect(again).toEqual([{ method: useGET ? 'GET' : 'POST', query: undefined, hash: sent[0]!.hash }]);
     });
   }
