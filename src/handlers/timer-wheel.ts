@@ -49,6 +49,14 @@ export class TimerWheel {
   private waking: Promise<void> | undefined;
   private again = false;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Looks started so far; numbers each look. */
+  private looks = 0;
+  /**
+   * Timers whose flight ended while a look may have been reading: that look's answer can predate their
+   * settlement, so it must not send them again. Keyed like `inFlight`, with the version sent and the look
+   * count when the flight ended; pruned once a look that started later has read.
+   */
+  private readonly justSettled = new Map<string, { readonly version: string; readonly look: number }>();
   private abort = new AbortController();
   private stopped = false;
   private readonly idleWaiters = new Set<() => void>();
@@ -127,22 +135,29 @@ export class TimerWheel {
     if (this.stopped || this.partitions.length === 0) return;
     const partitions = this.partitions;
     const now = this.settings.clock.now();
+    const look = ++this.looks;
     const due = await this.settings.store.dueTimers(partitions, now, BATCH);
     let started = 0;
     for (const timer of due) {
       const id = `${timer.reactor}\u0000${timer.key}`;
       if (this.inFlight.has(id)) continue;
+      // Sent during this look's read (its answer may predate the settlement): the same version is not sent twice.
+      const settled = this.justSettled.get(id);
+      if (settled !== undefined && settled.look >= look && settled.version === timer.version) continue;
       if (this.inFlight.size >= MAX_IN_FLIGHT) break;
       started++;
       const signal = this.abort.signal;
       const flight = this.fire(timer, signal).finally(() => {
         this.inFlight.delete(id);
+        this.justSettled.set(id, { version: timer.version, look: this.looks });
         // A settled timer may have made room for others already due.
         if (!this.stopped) void this.wake();
         this.notifyIdle();
       });
       this.inFlight.set(id, flight);
     }
+    // Flights that ended before this look began were settled before it read: forget them.
+    for (const [id, settled] of this.justSettled) if (settled.look < look) this.justSettled.delete(id);
     if (due.length === BATCH && started > 0) this.again = true;
     const next = await this.settings.store.nextDue(partitions, now);
     if (next && !this.stopped) this.arm(next.getTime() - now.getTime());

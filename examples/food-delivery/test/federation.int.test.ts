@@ -28,13 +28,13 @@ function customersSubgraph(featuredOrderId: () => string): ApolloServer {
     type Order @key(fields: "id") {
       id: ID!
       customerId: ID! @external
-      customerName: String @requires(fields: "customerId")
+      customerDisplayName: String @requires(fields: "customerId")
     }
     type Query { featuredOrder: Order }
   `);
   const resolvers = {
     Query: { featuredOrder: () => ({ __typename: 'Order', id: featuredOrderId() }) },
-    Order: { customerName: (reference: { customerId: string }) => CUSTOMER_NAMES[reference.customerId] ?? null },
+    Order: { customerDisplayName: (reference: { customerId: string }) => CUSTOMER_NAMES[reference.customerId] ?? null },
   };
   return new ApolloServer({ schema: buildSubgraphSchema({ typeDefs, resolvers }), plugins: [ApolloServerPluginInlineTraceDisabled()] });
 }
@@ -113,14 +113,14 @@ describe('the food-delivery API as a Federation 2 subgraph behind @apollo/gatewa
       input: { orderId, customerId: 'customer-ada', restaurantId: 'tokyo-ramen', items: [{ menuItemId: 'gyoza', quantity: 2 }] },
     });
     expect(placed.errors).toBeUndefined();
-    // orders → customers: customerName comes from the customers subgraph, given the order's customerId.
-    const fromOrders = await query<{ order: unknown }>(gatewayUrl, 'query One($id: ID!) { order(id: $id) { id status customerId customerName } }', { id: orderId });
-    expect(fromOrders).toEqual({ data: { order: { id: orderId, status: 'PLACED', customerId: 'customer-ada', customerName: 'Ada Lovelace' } } });
+    // orders → customers: customerDisplayName comes from the customers subgraph, given the order's customerId.
+    const fromOrders = await query<{ order: unknown }>(gatewayUrl, 'query One($id: ID!) { order(id: $id) { id status customerId customerDisplayName } }', { id: orderId });
+    expect(fromOrders).toEqual({ data: { order: { id: orderId, status: 'PLACED', customerId: 'customer-ada', customerDisplayName: 'Ada Lovelace' } } });
     // customers → orders: the customers subgraph returns a reference; its fields come from the read
     // model through the orders subgraph's __resolveReference, and back to customers for the name.
-    const fromCustomers = await query<{ featuredOrder: unknown }>(gatewayUrl, '{ featuredOrder { id status items { menuItemId quantity } customerName } }');
+    const fromCustomers = await query<{ featuredOrder: unknown }>(gatewayUrl, '{ featuredOrder { id status items { menuItemId quantity } customerDisplayName } }');
     expect(fromCustomers).toEqual({
-      data: { featuredOrder: { id: orderId, status: 'PLACED', items: [{ menuItemId: 'gyoza', quantity: 2 }], customerName: 'Ada Lovelace' } },
+      data: { featuredOrder: { id: orderId, status: 'PLACED', items: [{ menuItemId: 'gyoza', quantity: 2 }], customerDisplayName: 'Ada Lovelace' } },
     });
   });
 
