@@ -14,3 +14,13 @@ export {
 } from './connect';
 export type { AppendHook, AppendHookContext, AppendHookHost } from './append-hook';
 export { isValidTenantId, splitTenantStream, tenantOfEvent, tenantStreamName } from './tenant-stream';
+export {
+  StoreNotChainedError,
+  verifyStore,
+  type ChainBreak,
+  type ChainBreakKind,
+  type ChainHead,
+  type VerifyOptions,
+  type VerifyProgress,
+  type VerifyReport,
+} from './verify-store';

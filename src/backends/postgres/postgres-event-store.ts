@@ -14,7 +14,9 @@ import type {
 import { PagedEventStore, type PagedEventStoreOptions } from '../../event-store/paged-event-store';
 import type { FromPosition, Position } from '../../event-store/position';
 import type { PreparedEvent } from '../../event-store/validation';
+import type { ChainSnapshot, HashChainedStore } from '../../event-store/hash-chain';
 import { PostgresEventReads } from './event-reads';
+import { openPostgresChainSnapshot } from './postgres-hash-chain';
 import { appendGroup, failGroup, isConstraintViolation, settleGroup, type AppendRow, type PendingAppend } from './group-append';
 import { appendGroupWithHooks } from './hooked-group-append';
 import { PostgresListener } from './listener';
@@ -44,7 +46,7 @@ const CHANNEL = 'eventfold_events';
  * @example
  * const store = await PostgresEventStore.connect('postgres://user:pw@127.0.0.1:5432/app');
  */
-export class PostgresEventStore extends PagedEventStore implements AppendHookHost {
+export class PostgresEventStore extends PagedEventStore implements AppendHookHost, HashChainedStore {
   readonly backend = 'postgres' as const;
   readonly capabilities: StoreCapabilities = { durable: true, sequencePositions: true };
   private pending: PendingAppend[] = [];
@@ -184,6 +186,12 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
 
   protected streamRevision(streamName: string): Promise<bigint> {
     return this.reads.streamRevision(streamName);
+  }
+
+  /** A consistent, read-only view of the hash chain, for `verifyStore` and audit exports. */
+  openChainSnapshot(): Promise<ChainSnapshot> {
+    this.assertOpen();
+    return openPostgresChainSnapshot(this.pool);
   }
 
   async headPosition(): Promise<Position | undefined> {

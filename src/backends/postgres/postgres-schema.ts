@@ -1,3 +1,5 @@
+import { HASH_CHAIN_MIGRATION } from './postgres-hash-chain';
+
 /**
  * The PostgreSQL schema, as versioned steps applied once each under an advisory lock, so that many
  * processes starting at once migrate exactly once.
@@ -143,5 +145,6 @@ export const MIGRATIONS: readonly string[] = [
            ON v_status[a.app] = 'ok' AND ins.stream_name = p_streams[a.app] AND ins.revision = v_final[a.app]
         ORDER BY a.app;
    END
-   $fn$;`,
+   $fn$;`,  // The hash chain: see postgres-hash-chain.ts.
+  HASH_CHAIN_MIGRATION,
 ];

@@ -1,0 +1,216 @@
+import type pg from 'pg';
+import type { ChainBatch, ChainSnapshot, ChainedEvent } from '../../event-store/hash-chain';
+import { Position } from '../../event-store/position';
+import { storeUnavailable } from './store-unavailable';
+
+const GENESIS = "decode(repeat('00', 32), 'hex')";
+
+/**
+ * Schema step: the hash chain (see src/event-store/hash-chain.ts for the encoding, which these functions
+ * compute byte for byte). Triggers do the work inside whatever statement inserts events, so the append
+ * function needs no change:
+ * - a row trigger hashes each event from its stream's previous event (rows inserted earlier by the same
+ *   statement are visible to it, so a group holding two appends to one stream chains them in order);
+ * - a statement trigger seals the statement's events into the next `$all` batch, under an advisory lock
+ *   taken last (after the stream locks), so batches are numbered one at a time without deadlocks.
+ * Events stored before this step are chained here, stream by stream, and sealed one batch per transaction.
+ */
+export const HASH_CHAIN_MIGRATION = `
+  ALTER TABLE eventfold_events ADD COLUMN hash bytea;
+  CREATE TABLE eventfold_chain (
+    batch bigint PRIMARY KEY,
+    transaction_id xid8 NOT NULL,
+    first_sequence bigint NOT NULL,
+    last_sequence bigint NOT NULL,
+    event_count bigint NOT NULL,
+    hash bytea NOT NULL
+  );
+  CREATE INDEX eventfold_chain_transaction ON eventfold_chain (transaction_id, first_sequence);
+  CREATE FUNCTION eventfold_event_hash(p_previous bytea, p_stream text, p_revision bigint, p_id text, p_type text, p_data text, p_metadata text)
+    RETURNS bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT sha256(convert_to('eventfold/event/v1', 'UTF8') || p_previous || sha256(convert_to(p_stream, 'UTF8'))
+                  || int8send(p_revision) || sha256(convert_to(p_id, 'UTF8')) || sha256(convert_to(p_type, 'UTF8'))
+                  || sha256(convert_to(p_data, 'UTF8')) || sha256(convert_to(p_metadata, 'UTF8')))
+  $fn$;
+  CREATE FUNCTION eventfold_hash_event() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    NEW.hash := eventfold_event_hash(
+      coalesce((SELECT hash FROM eventfold_events WHERE stream_name = NEW.stream_name AND revision = NEW.revision - 1), ${GENESIS}),
+      NEW.stream_name, NEW.revision, NEW.event_id::text, NEW.type, NEW.data, NEW.metadata);
+    RETURN NEW;
+  END
+  $fn$;
+  CREATE FUNCTION eventfold_seal_batch() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  DECLARE
+    v_count bigint; v_first bigint; v_last bigint; v_hashes bytea; v_batch bigint; v_previous bytea;
+  BEGIN
+    SELECT count(*), min(sequence), max(sequence), string_agg(hash, ''::bytea ORDER BY sequence)
+      INTO v_count, v_first, v_last, v_hashes FROM inserted;
+    IF v_count = 0 THEN RETURN NULL; END IF;
+    PERFORM pg_advisory_xact_lock(7291003);
+    SELECT batch, hash INTO v_batch, v_previous FROM eventfold_chain ORDER BY batch DESC LIMIT 1;
+    v_batch := coalesce(v_batch, 0) + 1;
+    INSERT INTO eventfold_chain (batch, transaction_id, first_sequence, last_sequence, event_count, hash)
+      VALUES (v_batch, pg_current_xact_id(), v_first, v_last, v_count,
+              sha256(convert_to('eventfold/batch/v1', 'UTF8') || coalesce(v_previous, ${GENESIS}) || int8send(v_batch)
+                     || int8send(v_count) || v_hashes));
+    RETURN NULL;
+  END
+  $fn$;
+  DO $fn$
+  DECLARE
+    r record; v_batch bigint := 0; v_previous bytea := ${GENESIS};
+  BEGIN
+    FOR r IN SELECT transaction_id, sequence, stream_name, revision FROM eventfold_events ORDER BY stream_name, revision LOOP
+      UPDATE eventfold_events e SET hash = eventfold_event_hash(
+          coalesce((SELECT p.hash FROM eventfold_events p WHERE p.stream_name = r.stream_name AND p.revision = r.revision - 1), ${GENESIS}),
+          e.stream_name, e.revision, e.event_id::text, e.type, e.data, e.metadata)
+        WHERE e.transaction_id = r.transaction_id AND e.sequence = r.sequence;
+    END LOOP;
+    FOR r IN SELECT transaction_id, min(sequence) AS first_sequence, max(sequence) AS last_sequence, count(*) AS event_count,
+                    string_agg(hash, ''::bytea ORDER BY sequence) AS hashes
+               FROM eventfold_events GROUP BY transaction_id ORDER BY transaction_id LOOP
+      v_batch := v_batch + 1;
+      v_previous := sha256(convert_to('eventfold/batch/v1', 'UTF8') || v_previous || int8send(v_batch) || int8send(r.event_count) || r.hashes);
+      INSERT INTO eventfold_chain (batch, transaction_id, first_sequence, last_sequence, event_count, hash)
+        VALUES (v_batch, r.transaction_id, r.first_sequence, r.last_sequence, r.event_count, v_previous);
+    END LOOP;
+  END
+  $fn$;
+  CREATE TRIGGER eventfold_hash_event BEFORE INSERT ON eventfold_events FOR EACH ROW EXECUTE FUNCTION eventfold_hash_event();
+  CREATE TRIGGER eventfold_seal_batch AFTER INSERT ON eventfold_events REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION eventfold_seal_batch();`;
+
+const EVENT_COLUMNS = `e.transaction_id::text AS transaction_text, e.sequence::text AS sequence_text, e.event_id::text AS event_text,
+  e.stream_name, e.revision::text AS revision_text, e.type, e.data, e.metadata, e.recorded_at, e.hash`;
+const BATCH_COLUMNS = 'c.batch::text AS batch_text, c.event_count::text AS count_text, c.hash';
+const IN_BATCH = 'e.transaction_id = c.transaction_id AND e.sequence BETWEEN c.first_sequence AND c.last_sequence';
+
+interface EventRow {
+  transaction_text: string;
+  sequence_text: string;
+  event_text: string;
+  stream_name: string;
+  revision_text: string;
+  type: string;
+  data: string;
+  metadata: string;
+  recorded_at: Date;
+  hash: Buffer | null;
+}
+
+interface BatchRow {
+  batch_text: string;
+  count_text: string;
+  hash: Buffer;
+}
+
+function toChained(row: EventRow): ChainedEvent {
+  return {
+    position: Position.of(BigInt(row.transaction_text), BigInt(row.sequence_text)),
+    id: row.event_text,
+    streamName: row.stream_name,
+    revision: BigInt(row.revision_text),
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at,
+    hash: row.hash,
+  };
+}
+
+/**
+ * A snapshot of the chain: one connection holding a read-only REPEATABLE READ transaction, so every read
+ * sees the same committed state. It has no transaction id, so live readers are not held back by it.
+ */
+export async function openPostgresChainSnapshot(pool: pg.Pool): Promise<ChainSnapshot> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw storeUnavailable('cannot connect', error);
+  }
+  let broken: Error | undefined;
+  client.on('error', (error) => (broken ??= error));
+  const query = async <Row extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<Row[]> => {
+    try {
+      return (await client.query<Row>(text, values)).rows;
+    } catch (error) {
+      broken ??= error as Error;
+      throw storeUnavailable('chain read failed', error);
+    }
+  };
+  try {
+    await query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  } catch (error) {
+    client.release(broken);
+    throw error;
+  }
+  /** The batches numbered in (after, through], each with the events it finds. */
+  const batchesWithEvents = async (rows: readonly BatchRow[]): Promise<ChainBatch[]> => {
+    if (rows.length === 0) return [];
+    const numbers = rows.map((row) => row.batch_text);
+    const events = await query<EventRow & { batch_text: string }>(
+      `SELECT c.batch::text AS batch_text, ${EVENT_COLUMNS} FROM eventfold_chain c JOIN eventfold_events e ON ${IN_BATCH}
+       WHERE c.batch = ANY($1::bigint[]) ORDER BY c.batch, e.sequence`,
+      [numbers],
+    );
+    const byBatch = new Map<string, ChainedEvent[]>(numbers.map((number) => [number, []]));
+    for (const event of events) byBatch.get(event.batch_text)!.push(toChained(event));
+    return rows.map((row) => ({ batch: BigInt(row.batch_text), eventCount: Number(row.count_text), hash: row.hash, events: byBatch.get(row.batch_text)! }));
+  };
+  return {
+    readBatches: async (after, limit) =>
+      batchesWithEvents(await query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM eventfold_chain c WHERE c.batch > $1 ORDER BY c.batch LIMIT $2`, [after.toString(), limit])),
+    readStreamHeads: async (after, limit) =>
+      (
+        await query<{ stream_name: string; revision_text: string }>(
+          `SELECT stream_name, revision::text AS revision_text FROM eventfold_streams
+           WHERE stream_name COLLATE "C" > $1 ORDER BY stream_name COLLATE "C" LIMIT $2`,
+          [after ?? '', limit],
+        )
+      ).map((row) => ({ streamName: row.stream_name, revision: BigInt(row.revision_text) })),
+    readStreamHead: async (streamName) => {
+      const row = (await query<{ revision_text: string }>('SELECT revision::text AS revision_text FROM eventfold_streams WHERE stream_name = $1', [streamName]))[0];
+      return row ? BigInt(row.revision_text) : undefined;
+    },
+    readStreamEvents: async (streamName, from, limit) =>
+      (
+        await query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM eventfold_events e WHERE e.stream_name = $1 AND e.revision >= $2 ORDER BY e.revision LIMIT $3`, [
+          streamName,
+          from.toString(),
+          limit,
+        ])
+      ).map(toChained),
+    countEvents: async () => BigInt((await query<{ count: string }>('SELECT count(*)::text AS count FROM eventfold_events'))[0]!.count),
+    findUnchainedEvent: async () => {
+      const row = (
+        await query<EventRow>(
+          `SELECT ${EVENT_COLUMNS} FROM eventfold_events e
+           WHERE NOT EXISTS (SELECT 1 FROM eventfold_chain c WHERE ${IN_BATCH}) ORDER BY e.transaction_id, e.sequence LIMIT 1`,
+        )
+      )[0];
+      return row ? toChained(row) : undefined;
+    },
+    readBatchesOfStream: async (streamName, after, limit) =>
+      batchesWithEvents(
+        await query<BatchRow>(
+          `SELECT ${BATCH_COLUMNS} FROM eventfold_chain c
+           WHERE c.batch IN (SELECT c2.batch FROM eventfold_events e JOIN eventfold_chain c2
+                               ON e.transaction_id = c2.transaction_id AND e.sequence BETWEEN c2.first_sequence AND c2.last_sequence
+                             WHERE e.stream_name = $1 AND c2.batch > $2)
+           ORDER BY c.batch LIMIT $3`,
+          [streamName, after.toString(), limit],
+        ),
+      ),
+    close: async () => {
+      try {
+        if (!broken) await client.query('COMMIT');
+      } catch (error) {
+        broken ??= error as Error;
+      } finally {
+        client.release(broken);
+      }
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { verifyStore, type EventData, type EventStore } from '../../src/event-store';
+
+const event = (type: string, data: EventData['data'], metadata?: EventData['metadata']): EventData => ({
+  id: randomUUID(),
+  type,
+  data,
+  ...(metadata ? { metadata } : {}),
+});
+
+/**
+ * The hash chain on one backend: what every chained store (memory, SQLite, PostgreSQL) must keep. Each
+ * test opens its own empty store, so the whole-store checks see only its events.
+ */
+export function runHashChainSuite(backendName: string, factory: () => Promise<EventStore>): void {
+  describe(`${backendName} hash chain`, () => {
+    let store: EventStore;
+    beforeEach(async () => {
+      store = await factory();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('verifies an empty store, with no head', async () => {
+      const report = await verifyStore(store);
+      expect(report).toMatchObject({ ok: true, eventsChecked: 0, batchesChecked: 0, breakCount: 0 });
+      expect(report.head).toBeUndefined();
+    });
+
+    it('chains single, multi-event and concurrent appends across streams, and every one verifies', async () => {
+      await store.appendToStream('order-1', [event('OrderPlaced', { total: 12.5, note: 'ünïcödé ✓' }, { correlationId: 'c-1' })]);
+      await store.appendToStream('order-1', [event('OrderPaid', { by: 'card' }), event('OrderShipped', { at: [1, 2, { x: null }] })], {
+        expectedRevision: 0n,
+      });
+      // Appends started in one turn share a group commit on the backends that group them.
+      await Promise.all(
+        Array.from({ length: 12 }, (_, index) => store.appendToStream(`cart-${index % 4}`, [event('ItemAdded', { index })])),
+      );
+      const report = await verifyStore(store);
+      expect(report.breaks).toEqual([]);
+      expect(report).toMatchObject({ ok: true, eventsChecked: 15, streamsChecked: 5 });
+      expect(report.batchesChecked).toBeGreaterThanOrEqual(2);
+      expect(report.head?.hash).toMatch(/^[0-9a-f]{64}$/);
+    });
+
+    it('verifies named streams only when asked', async () => {
+      await store.appendToStream('a-1', [event('A', { n: 1 }), event('A', { n: 2 })]);
+      await store.appendToStream('b-1', [event('B', { n: 1 })]);
+      const report = await verifyStore(store, { streams: ['a-1', 'missing-1'] });
+      expect(report).toMatchObject({ ok: true, eventsChecked: 2, streamsChecked: 2, batchesChecked: 0 });
+    });
+
+    it('adds nothing to the chain for an idempotent repeat of an append', async () => {
+      const events = [event('A', { n: 1 }), event('A', { n: 2 })];
+      await store.appendToStream('a-1', events, { expectedRevision: 'no_stream' });
+      const before = await verifyStore(store);
+      await store.appendToStream('a-1', events, { expectedRevision: 'no_stream' });
+      const after = await verifyStore(store);
+      expect(after).toMatchObject({ ok: true, eventsChecked: 2 });
+      expect(after.head).toEqual(before.head);
+    });
+
+    it('keeps an earlier head: a recorded head still verifies after more appends, a wrong one does not', async () => {
+      await store.appendToStream('a-1', [event('A', { n: 1 })]);
+      const { head } = await verifyStore(store);
+      await store.appendToStream('a-1', [event('A', { n: 2 })]);
+      expect((await verifyStore(store, { expectHead: head! })).ok).toBe(true);
+      const wrong = await verifyStore(store, { expectHead: { batch: head!.batch, hash: '00'.repeat(32) } });
+      expect(wrong.ok).toBe(false);
+      expect(wrong.breaks.map((found) => found.kind)).toEqual(['head-mismatch']);
+      const ahead = await verifyStore(store, { expectHead: { batch: head!.batch + 5n, hash: head!.hash } });
+      expect(ahead.breaks[0]?.message).toMatch(/cut back/);
+    });
+
+    it('reports progress as it goes', async () => {
+      for (let index = 0; index < 5; index++) await store.appendToStream(`p-${index}`, [event('P', { index })]);
+      const seen: number[] = [];
+      await verifyStore(store, { pageSize: 2, onProgress: (progress) => seen.push(progress.eventsChecked) });
+      expect(seen).toEqual([2, 4, 5]);
+    });
+  });
+}

@@ -1,0 +1,4 @@
+import { InMemoryEventStore } from '../../src/event-store';
+import { runHashChainSuite } from './hash-chain.conformance';
+
+runHashChainSuite('in-memory', () => Promise.resolve(new InMemoryEventStore()));
