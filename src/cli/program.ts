@@ -1,10 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cli-context';
 import type { CommandGroup } from './commands';
+import { auditCommands } from './commands/audit';
 import { CliExit, EXIT_FAILURE_FOUND, EXIT_OK, EXIT_USAGE } from './exit-codes';
 
 /** The command groups, in help order. Add a group by writing its file in `commands/` and listing it here. */
-const groups: readonly CommandGroup[] = [];
+const groups: readonly CommandGroup[] = [auditCommands];
 
 /** Builds the `eventfold` program. Commander's own exits become {@link CliExit} so nothing calls `process.exit`. */
 export function buildProgram(context: CliContext): Command {

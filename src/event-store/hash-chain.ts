@@ -117,6 +117,9 @@ export interface ChainBatch {
   readonly events: readonly ChainedEvent[];
 }
 
+/** A batch without its events. */
+export type ChainBatchHead = Omit<ChainBatch, 'events'>;
+
 /** A stream as the store's stream table records it. */
 export interface StreamHead {
   readonly streamName: string;
@@ -131,6 +134,10 @@ export interface StreamHead {
 export interface ChainSnapshot {
   /** Up to `limit` batches numbered above `after` (0n: from the first), in order. */
   readBatches(after: bigint, limit: number): Promise<readonly ChainBatch[]>;
+  /** The last batch of the chain; undefined when there is none. */
+  readChainHead(): Promise<ChainBatchHead | undefined>;
+  /** One batch, without its events. */
+  readBatchHead(batch: bigint): Promise<ChainBatchHead | undefined>;
   /** Up to `limit` rows of the stream table after `after` (by name), in name order. */
   readStreamHeads(after: string | undefined, limit: number): Promise<readonly StreamHead[]>;
   /** The revision the stream table records for one stream; undefined when it has no row. */

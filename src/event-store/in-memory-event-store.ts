@@ -9,7 +9,7 @@ import type {
   StoreCapabilities,
 } from './event-store';
 import { DuplicateEventIdError } from './errors';
-import { GENESIS_HASH, batchHash, chainEvents, type ChainBatch, type ChainSnapshot, type ChainedEvent, type HashChainedStore } from './hash-chain';
+import { GENESIS_HASH, batchHash, chainEvents, type ChainBatch, type ChainBatchHead, type ChainSnapshot, type ChainedEvent, type HashChainedStore } from './hash-chain';
 import { checkExpectedRevision, resolveRepeatedAppend } from './idempotency';
 import { PagedEventStore, type PagedEventStoreOptions } from './paged-event-store';
 import { Position, type FromPosition } from './position';
@@ -187,6 +187,8 @@ export class InMemoryEventStore extends PagedEventStore implements HashChainedSt
             .map((event) => chained(Number(event.position.commit) - 1)),
         ),
       countEvents: () => Promise.resolve(BigInt(eventCount)),
+      readChainHead: () => Promise.resolve(batchCount === 0 ? undefined : headOf(this.batches[batchCount - 1]!)),
+      readBatchHead: (batch) => Promise.resolve(batch >= 1n && batch <= BigInt(batchCount) ? headOf(this.batches[Number(batch) - 1]!) : undefined),
       // Every append writes its batch in the same step: nothing here is ever outside the chain.
       findUnchainedEvent: () => Promise.resolve(undefined),
       readBatchesOfStream: (streamName, after, limit) => {
@@ -212,6 +214,10 @@ interface StoredEvent {
   readonly data: string;
   readonly metadata: string;
   readonly hash: Buffer;
+}
+
+function headOf(batch: StoredBatch): ChainBatchHead {
+  return { batch: batch.batch, eventCount: batch.count, hash: batch.hash };
 }
 
 interface StoredBatch {

@@ -24,3 +24,12 @@ export {
   type VerifyProgress,
   type VerifyReport,
 } from './verify-store';
+export {
+  checkStreamProof,
+  exportStreamProof,
+  type ProofBatch,
+  type ProofCheck,
+  type ProofEvent,
+  type ProofHeader,
+  type ProofLine,
+} from './audit-proof';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { verifyStore, type EventData, type EventStore } from '../../src/event-store';
+import { checkStreamProof, exportStreamProof, verifyStore, type EventData, type EventStore, type ProofLine } from '../../src/event-store';
 
 const event = (type: string, data: EventData['data'], metadata?: EventData['metadata']): EventData => ({
   id: randomUUID(),
@@ -78,6 +78,31 @@ export function runHashChainSuite(backendName: string, factory: () => Promise<Ev
       const seen: number[] = [];
       await verifyStore(store, { pageSize: 2, onProgress: (progress) => seen.push(progress.eventsChecked) });
       expect(seen).toEqual([2, 4, 5]);
+    });
+  
+    it('exports a stream with a proof that checks on its own, and fails once any line is changed', async () => {
+      await store.appendToStream('order-1', [event('OrderPlaced', { total: 1 })]);
+      await store.appendToStream('other-1', [event('Other', {})]);
+      await Promise.all([
+        store.appendToStream('order-1', [event('OrderPaid', { by: 'card' })], { expectedRevision: 0n }),
+        store.appendToStream('other-2', [event('Other', {})]),
+      ]);
+      const lines: ProofLine[] = [];
+      for await (const line of exportStreamProof(store, 'order-1')) lines.push(line);
+      expect(lines.map((line) => line.kind)).toEqual(['header', 'event', 'event', 'batch', 'batch']);
+      const check = checkStreamProof(lines.map((line) => JSON.stringify(line)).join('\n'));
+      expect(check).toMatchObject({ ok: true, streamName: 'order-1', eventsChecked: 2, batchesChecked: 2 });
+      expect(check.head?.hash).toBe((await verifyStore(store)).head?.hash);
+
+      const withData = lines.map((line) => (line.kind === 'event' && line.revision === '1' ? { ...line, data: '{"by":"cash"}' } : line));
+      expect(checkStreamProof(withData).breaks).toEqual([expect.objectContaining({ kind: 'event-altered', revision: 1n })]);
+      const withoutBatch = lines.filter((line, index) => !(line.kind === 'batch' && index === lines.length - 1));
+      expect(checkStreamProof(withoutBatch).breaks).toEqual([expect.objectContaining({ kind: 'event-unchained' })]);
+      const withBatchHash = lines.map((line) => (line.kind === 'batch' ? { ...line, hash: '0'.repeat(64) } : line));
+      expect(checkStreamProof(withBatchHash).breaks.map((found) => found.kind)).toEqual(['batch-altered', 'batch-altered']);
+      const withoutLast = lines.filter((line) => !(line.kind === 'event' && line.revision === '1'));
+      expect(checkStreamProof(withoutLast).breaks.map((found) => found.kind)).toContain('event-missing');
+      expect(checkStreamProof([]).ok).toBe(false);
     });
   });
 }

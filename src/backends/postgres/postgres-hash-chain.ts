@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ChainBatch, ChainSnapshot, ChainedEvent } from '../../event-store/hash-chain';
+import type { ChainBatch, ChainBatchHead, ChainSnapshot, ChainedEvent } from '../../event-store/hash-chain';
 import { Position } from '../../event-store/position';
 import { storeUnavailable } from './store-unavailable';
 
@@ -105,6 +105,10 @@ interface BatchRow {
   hash: Buffer;
 }
 
+function toHead(row: BatchRow | undefined): ChainBatchHead | undefined {
+  return row ? { batch: BigInt(row.batch_text), eventCount: Number(row.count_text), hash: row.hash } : undefined;
+}
+
 function toChained(row: EventRow): ChainedEvent {
   return {
     position: Position.of(BigInt(row.transaction_text), BigInt(row.sequence_text)),
@@ -182,6 +186,8 @@ export async function openPostgresChainSnapshot(pool: pg.Pool): Promise<ChainSna
           limit,
         ])
       ).map(toChained),
+    readChainHead: async () => toHead((await query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM eventfold_chain c ORDER BY c.batch DESC LIMIT 1`))[0]),
+    readBatchHead: async (batch) => toHead((await query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM eventfold_chain c WHERE c.batch = $1`, [batch.toString()]))[0]),
     countEvents: async () => BigInt((await query<{ count: string }>('SELECT count(*)::text AS count FROM eventfold_events'))[0]!.count),
     findUnchainedEvent: async () => {
       const row = (

@@ -5,6 +5,7 @@ import {
   chainEvents,
   eventHash,
   type ChainBatch,
+  type ChainBatchHead,
   type ChainSnapshot,
   type ChainedEvent,
 } from '../../event-store/hash-chain';
@@ -172,6 +173,9 @@ export function openSqliteChainSnapshot(db: Database.Database): ChainSnapshot {
     `SELECT DISTINCT (SELECT c.batch FROM eventfold_chain c WHERE c.first_position <= e.position ORDER BY c.first_position DESC LIMIT 1) AS batch
      FROM eventfold_events e WHERE e.stream_name = ? AND e.revision >= 0 AND batch > ? ORDER BY batch`,
   );
+  const lastBatch = reader.prepare<[], BatchRow>('SELECT batch, first_position, last_position, event_count, hash FROM eventfold_chain ORDER BY batch DESC LIMIT 1');
+  const toHead = (row: BatchRow | undefined): ChainBatchHead | undefined =>
+    row ? { batch: BigInt(row.batch), eventCount: row.event_count, hash: row.hash } : undefined;
   const batchByNumber = reader.prepare<[number], BatchRow>('SELECT batch, first_position, last_position, event_count, hash FROM eventfold_chain WHERE batch = ?');
   const withEvents = (rows: readonly BatchRow[]): ChainBatch[] => {
     if (rows.length === 0) return [];
@@ -199,6 +203,8 @@ export function openSqliteChainSnapshot(db: Database.Database): ChainSnapshot {
       }),
     readStreamEvents: (streamName, from, limit) => read(() => streamEvents.all(streamName, Number(from), limit).map(toChained)),
     countEvents: () => read(() => BigInt(count.get()!.count)),
+    readChainHead: () => read(() => toHead(lastBatch.get())),
+    readBatchHead: (batch) => read(() => toHead(batchByNumber.get(Number(batch)))),
     findUnchainedEvent: () =>
       read(() => {
         const row = unchained.get();
