@@ -6,7 +6,7 @@ import { machine, printTable, writeResults, type BenchContext, type BenchResult 
  * `npm run bench` runs every suite; `npm run bench -- store` one; `--quick` a short run of each.
  * A suite is the file `bench/suites/<name>.bench.ts`, exporting `run(context)`.
  */
-const SUITE_ORDER = ['store', 'commands', 'projections', 'reactors', 'api', 'peers'] as const;
+const SUITE_ORDER = ['store', 'audit', 'commands', 'projections', 'reactors', 'api', 'peers'] as const;
 
 type Suite = (context: BenchContext) => Promise<void>;
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '../../src/backends/sqlite';
-import { verifyStore } from '../../src/event-store';
+import { verifyStore, type EventData } from '../../src/event-store';
 
 const folder = mkdtempSync(join(tmpdir(), 'eventfold-chain-property-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
@@ -101,7 +101,7 @@ describe('the hash chain, property-based (SQLite files)', () => {
           appends.map((append) =>
             store.appendToStream(
               `stream-${append.stream}`,
-              append.events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data, metadata: event.user === undefined ? {} : { userId: event.user } })),
+              append.events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data, metadata: event.user === undefined ? {} : { userId: event.user } }) as EventData),
             ),
           ),
         );
