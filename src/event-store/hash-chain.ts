@@ -1,5 +1,6 @@
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { Position } from './position';
+import type { LifecycleRecord } from './stream-lifecycle';
 
 /**
  * The hash chain that makes history provable (see docs/audit.md and the README's "For auditors").
@@ -152,6 +153,8 @@ export interface ChainSnapshot {
   findUnchainedEvent(): Promise<ChainedEvent | undefined>;
   /** The batches that hold events of `streamName`, in order, each with every event hash it holds. */
   readBatchesOfStream(streamName: string, after: bigint, limit: number): Promise<readonly ChainBatch[]>;
+  /** Up to `limit` lifecycle records numbered above `after`, in order. */
+  readLifecycle(after: bigint, limit: number): Promise<readonly LifecycleRecord[]>;
   close(): Promise<void>;
 }
 

@@ -9,6 +9,7 @@ import type {
   StoreCapabilities,
 } from './event-store';
 import { DuplicateEventIdError } from './errors';
+import { lifecycleHash, type LifecycleAction, type LifecycleRecord } from './stream-lifecycle';
 import { GENESIS_HASH, batchHash, chainEvents, type ChainBatch, type ChainBatchHead, type ChainSnapshot, type ChainedEvent, type HashChainedStore } from './hash-chain';
 import { checkExpectedRevision, resolveRepeatedAppend } from './idempotency';
 import { PagedEventStore, type PagedEventStoreOptions } from './paged-event-store';
@@ -32,6 +33,8 @@ export class InMemoryEventStore extends PagedEventStore implements HashChainedSt
   /** The chain: each event of `all` as stored (text and hash), and the committed batches. */
   private readonly stored: StoredEvent[] = [];
   private readonly batches: StoredBatch[] = [];
+  private readonly lifecycle: LifecycleRecord[] = [];
+  private readonly streamMetadata = new Map<string, string>();
 
   constructor(options: PagedEventStoreOptions = {}) {
     super(options, Number.POSITIVE_INFINITY);
@@ -150,6 +153,7 @@ export class InMemoryEventStore extends PagedEventStore implements HashChainedSt
     this.assertOpen();
     const eventCount = this.all.length;
     const batchCount = this.batches.length;
+    const lifecycleCount = this.lifecycle.length;
     const chained = (index: number): ChainedEvent => {
       const event = this.all[index]!;
       const stored = this.stored[index]!;
@@ -197,7 +201,28 @@ export class InMemoryEventStore extends PagedEventStore implements HashChainedSt
           .filter((batch) => this.all.slice(batch.first, batch.first + batch.count).some((event) => event.streamName === streamName));
         return Promise.resolve(holding.slice(0, limit).map(toBatch));
       },
+      readLifecycle: (after, limit) => Promise.resolve(this.lifecycle.slice(Number(after), Math.min(lifecycleCount, Number(after) + limit))),
       close: () => Promise.resolve(),
+    });
+  }
+
+  protected readStreamMetadataText(streamName: string): Promise<string | undefined> {
+    return Promise.resolve(this.streamMetadata.get(streamName));
+  }
+
+  protected recordLifecycle(
+    streamName: string,
+    action: LifecycleAction,
+    next: (current: string | undefined, revision: bigint) => string,
+  ): Promise<void> {
+    return new Promise((resolve) => {
+      const metadata = next(this.streamMetadata.get(streamName), BigInt(this.streams.get(streamName)?.length ?? 0) - 1n);
+      const recordedAt = new Date().toISOString();
+      const previous = this.lifecycle[this.lifecycle.length - 1]?.hash ?? GENESIS_HASH;
+      const fields = { streamName, action, metadata, recordedAt };
+      this.lifecycle.push({ sequence: BigInt(this.lifecycle.length + 1), ...fields, hash: lifecycleHash(previous, fields) });
+      this.streamMetadata.set(streamName, metadata);
+      resolve();
     });
   }
 

@@ -33,3 +33,4 @@ export {
   type ProofHeader,
   type ProofLine,
 } from './audit-proof';
+export { isStreamLifecycleHost, type StreamLifecycleHost, type StreamMetadata } from './stream-lifecycle';

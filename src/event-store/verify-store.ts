@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from './errors';
 import type { EventStore } from './event-store';
 import { GENESIS_HASH, batchHash, eventHash, isHashChainedStore, type ChainSnapshot, type ChainedEvent } from './hash-chain';
+import { lifecycleHash } from './stream-lifecycle';
 import { validateStreamName } from './validation';
 
 /** What kind of break `verifyStore` found. */
@@ -20,7 +21,9 @@ export type ChainBreakKind =
   /** The stream table says a stream reaches further (or less far) than its events. */
   | 'stream-head'
   /** The chain's head is not the one the caller expected (the log was cut back or rewritten). */
-  | 'head-mismatch';
+  | 'head-mismatch'
+  /** A lifecycle record (stream metadata, soft delete) was changed, removed or reordered. */
+  | 'lifecycle-altered';
 
 /** One place where the chain breaks. */
 export interface ChainBreak {
@@ -223,6 +226,7 @@ async function verifyAll(snapshot: ChainSnapshot, findings: Findings, pageSize: 
     });
   }
   await checkStreamTable(snapshot, tips, findings);
+  await checkLifecycle(snapshot, findings, pageSize);
   return {
     ok: findings.count === 0,
     eventsChecked,
@@ -232,6 +236,27 @@ async function verifyAll(snapshot: ChainSnapshot, findings: Findings, pageSize: 
     breaks: findings.breaks,
     breakCount: findings.count,
   };
+}
+
+/** The lifecycle log: consecutive, each record chained to the one before. */
+async function checkLifecycle(snapshot: ChainSnapshot, findings: Findings, pageSize: number): Promise<void> {
+  let previous = GENESIS_HASH;
+  let last = 0n;
+  for (;;) {
+    const page = await snapshot.readLifecycle(last, pageSize);
+    for (const record of page) {
+      const where = `lifecycle record ${record.sequence} (${record.action} of stream "${record.streamName}")`;
+      if (record.sequence !== last + 1n) {
+        findings.add({ kind: 'lifecycle-altered', streamName: record.streamName, message: `lifecycle record ${last + 1n} is missing before ${where}` });
+      }
+      if (!record.hash || !lifecycleHash(previous, record).equals(record.hash)) {
+        findings.add({ kind: 'lifecycle-altered', streamName: record.streamName, message: `${where} does not match its hash: it was changed outside the kit` });
+      }
+      previous = record.hash ?? previous;
+      last = record.sequence;
+    }
+    if (page.length < pageSize) return;
+  }
 }
 
 /** Every stream table row must match the last event the chain saw of it, and every chained stream must have a row. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ChainBreak, EventData, EventStore } from '../../src/event-store';
+import type { ChainBreak, EventData, EventStore, StreamLifecycleHost } from '../../src/event-store';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -10,13 +10,16 @@ const event = (type: string, data: EventData['data'], metadata?: EventData['meta
   ...(metadata ? { metadata } : {}),
 });
 
-/** The history every tampering scenario starts from: six appends, four streams, in this `$all` order. */
+/** The history every tampering scenario starts from: five appends, four streams, in this `$all` order, then two lifecycle actions. */
 export async function writeHistory(store: EventStore): Promise<void> {
   await store.appendToStream('order-1', [event('OrderPlaced', { total: 12.5 }, { userId: 'alice', correlationId: 'c-1' })]);
   await store.appendToStream('order-1', [event('OrderPaid', { by: 'card' }), event('OrderShipped', { carrier: 'dhl' })], { expectedRevision: 0n });
   await store.appendToStream('cart-1', [event('ItemAdded', { sku: 'a' }), event('ItemAdded', { sku: 'b' })]);
   await store.appendToStream('order-2', [event('OrderPlaced', { total: 3 })]);
   await store.appendToStream('order-3', [event('OrderPlaced', { total: 7 }), event('OrderPaid', { by: 'cash' })]);
+  const lifecycle = store as EventStore & StreamLifecycleHost;
+  await lifecycle.setStreamMetadata('cart-1', { maxCount: 10 });
+  await lifecycle.deleteStream('order-2');
 }
 
 export interface TamperScenario {
@@ -109,5 +112,15 @@ export const TAMPER_SCENARIOS: readonly TamperScenario[] = [
       postgres: [`UPDATE eventfold_chain SET hash = decode(repeat('00', 32), 'hex') WHERE batch = 2`],
     },
     expected: (found) => found.kind === 'batch-altered' && found.batch === 2n && at('order-1', 1n)(found),
+  },
+  {
+    name: 'soft delete undone by editing its lifecycle record',
+    sql: both(`UPDATE eventfold_lifecycle SET metadata = '{}' WHERE action = 'delete'`),
+    expected: (found) => found.kind === 'lifecycle-altered' && found.streamName === 'order-2',
+  },
+  {
+    name: 'lifecycle record deleted',
+    sql: both(`DELETE FROM eventfold_lifecycle WHERE action = 'metadata'`),
+    expected: (found) => found.kind === 'lifecycle-altered' && found.message.includes('lifecycle record 1 is missing'),
   },
 ];

@@ -16,7 +16,8 @@ import type { FromPosition, Position } from '../../event-store/position';
 import type { PreparedEvent } from '../../event-store/validation';
 import type { ChainSnapshot, HashChainedStore } from '../../event-store/hash-chain';
 import { PostgresEventReads } from './event-reads';
-import { openPostgresChainSnapshot } from './postgres-hash-chain';
+import { openPostgresChainSnapshot, readStreamMetadataText, recordLifecycle } from './postgres-hash-chain';
+import type { LifecycleAction } from '../../event-store/stream-lifecycle';
 import { appendGroup, failGroup, isConstraintViolation, settleGroup, type AppendRow, type PendingAppend } from './group-append';
 import { appendGroupWithHooks } from './hooked-group-append';
 import { PostgresListener } from './listener';
@@ -192,6 +193,14 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
   openChainSnapshot(): Promise<ChainSnapshot> {
     this.assertOpen();
     return openPostgresChainSnapshot(this.pool);
+  }
+
+  protected readStreamMetadataText(streamName: string): Promise<string | undefined> {
+    return readStreamMetadataText(this.pool, streamName);
+  }
+
+  protected recordLifecycle(streamName: string, action: LifecycleAction, next: (current: string | undefined, revision: bigint) => string): Promise<void> {
+    return recordLifecycle(this.pool, streamName, action, next);
   }
 
   async headPosition(): Promise<Position | undefined> {

@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { ChainBatch, ChainBatchHead, ChainSnapshot, ChainedEvent } from '../../event-store/hash-chain';
 import { Position } from '../../event-store/position';
+import { GENESIS_HASH, lifecycleHash, type LifecycleAction, type LifecycleRecord } from '../../event-store/stream-lifecycle';
+import { withTransaction } from './pool';
 import { storeUnavailable } from './store-unavailable';
 
 const GENESIS = "decode(repeat('00', 32), 'hex')";
@@ -80,6 +82,69 @@ export const HASH_CHAIN_MIGRATION = `
   CREATE TRIGGER eventfold_hash_event BEFORE INSERT ON eventfold_events FOR EACH ROW EXECUTE FUNCTION eventfold_hash_event();
   CREATE TRIGGER eventfold_seal_batch AFTER INSERT ON eventfold_events REFERENCING NEW TABLE AS inserted
     FOR EACH STATEMENT EXECUTE FUNCTION eventfold_seal_batch();`;
+
+/** Schema step: the lifecycle log (stream metadata and soft deletes), a hash chain of its own. */
+export const LIFECYCLE_MIGRATION = `
+  CREATE TABLE eventfold_lifecycle (
+    sequence bigint PRIMARY KEY,
+    stream_name text NOT NULL,
+    action text NOT NULL,
+    metadata text NOT NULL,
+    recorded_at text NOT NULL,
+    hash bytea NOT NULL
+  );
+  CREATE INDEX eventfold_lifecycle_stream ON eventfold_lifecycle (stream_name, sequence);`;
+
+/** The lock that numbers lifecycle records one at a time. */
+const LIFECYCLE_LOCK = 7_291_004;
+
+/** The stream's metadata as last recorded. */
+export async function readStreamMetadataText(pool: pg.Pool, streamName: string): Promise<string | undefined> {
+  try {
+    const result = await pool.query<{ metadata: string }>({
+      name: 'eventfold_stream_metadata',
+      text: 'SELECT metadata FROM eventfold_lifecycle WHERE stream_name = $1 ORDER BY sequence DESC LIMIT 1',
+      values: [streamName],
+    });
+    return result.rows[0]?.metadata;
+  } catch (error) {
+    throw storeUnavailable('read failed', error);
+  }
+}
+
+/**
+ * Records one lifecycle action. It takes the stream's append lock (the same key as `eventfold_append`),
+ * so the revision it reads is the stream's last until it commits, then the log's lock.
+ */
+export async function recordLifecycle(
+  pool: pg.Pool,
+  streamName: string,
+  action: LifecycleAction,
+  next: (current: string | undefined, revision: bigint) => string,
+): Promise<void> {
+  await withTransaction(
+    pool,
+    async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7291))', [streamName]);
+      await client.query(`SELECT pg_advisory_xact_lock(${LIFECYCLE_LOCK})`);
+      const current = (await client.query<{ metadata: string }>('SELECT metadata FROM eventfold_lifecycle WHERE stream_name = $1 ORDER BY sequence DESC LIMIT 1', [streamName])).rows[0];
+      const revision = (await client.query<{ revision_text: string }>('SELECT revision::text AS revision_text FROM eventfold_streams WHERE stream_name = $1', [streamName])).rows[0];
+      const last = (await client.query<{ sequence_text: string; hash: Buffer }>('SELECT sequence::text AS sequence_text, hash FROM eventfold_lifecycle ORDER BY sequence DESC LIMIT 1')).rows[0];
+      const metadata = next(current?.metadata, revision ? BigInt(revision.revision_text) : -1n);
+      const recordedAt = new Date().toISOString();
+      const hash = lifecycleHash(last?.hash ?? GENESIS_HASH, { streamName, action, metadata, recordedAt });
+      await client.query('INSERT INTO eventfold_lifecycle (sequence, stream_name, action, metadata, recorded_at, hash) VALUES ($1, $2, $3, $4, $5, $6)', [
+        (BigInt(last?.sequence_text ?? '0') + 1n).toString(),
+        streamName,
+        action,
+        metadata,
+        recordedAt,
+        hash,
+      ]);
+    },
+    { cannotConnect: (error) => storeUnavailable('cannot connect', error) },
+  );
+}
 
 const EVENT_COLUMNS = `e.transaction_id::text AS transaction_text, e.sequence::text AS sequence_text, e.event_id::text AS event_text,
   e.stream_name, e.revision::text AS revision_text, e.type, e.data, e.metadata, e.recorded_at, e.hash`;
@@ -208,6 +273,22 @@ export async function openPostgresChainSnapshot(pool: pg.Pool): Promise<ChainSna
            ORDER BY c.batch LIMIT $3`,
           [streamName, after.toString(), limit],
         ),
+      ),
+    readLifecycle: async (after, limit) =>
+      (
+        await query<{ sequence_text: string; stream_name: string; action: string; metadata: string; recorded_at: string; hash: Buffer }>(
+          'SELECT sequence::text AS sequence_text, stream_name, action, metadata, recorded_at, hash FROM eventfold_lifecycle WHERE sequence > $1 ORDER BY sequence LIMIT $2',
+          [after.toString(), limit],
+        )
+      ).map(
+        (row): LifecycleRecord => ({
+          sequence: BigInt(row.sequence_text),
+          streamName: row.stream_name,
+          action: row.action as LifecycleAction,
+          metadata: row.metadata,
+          recordedAt: row.recorded_at,
+          hash: row.hash,
+        }),
       ),
     close: async () => {
       try {

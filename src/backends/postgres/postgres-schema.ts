@@ -1,4 +1,4 @@
-import { HASH_CHAIN_MIGRATION } from './postgres-hash-chain';
+import { HASH_CHAIN_MIGRATION, LIFECYCLE_MIGRATION } from './postgres-hash-chain';
 
 /**
  * The PostgreSQL schema, as versioned steps applied once each under an advisory lock, so that many
@@ -147,4 +147,6 @@ export const MIGRATIONS: readonly string[] = [
    END
    $fn$;`,  // The hash chain: see postgres-hash-chain.ts.
   HASH_CHAIN_MIGRATION,
+  // Stream metadata and soft deletes: see postgres-hash-chain.ts.
+  LIFECYCLE_MIGRATION,
 ];

@@ -2,7 +2,8 @@ import './transient-errors';
 import type { ReactorStateStore } from '../../handlers/reactor-state-store';
 import { SqliteReactorStateStore } from './sqlite-reactor-state-store';
 import { migrateSqlite } from './migrations';
-import { SqliteChainWriter, addHashChain, openSqliteChainSnapshot } from './sqlite-hash-chain';
+import { LIFECYCLE_MIGRATION, SqliteChainWriter, SqliteLifecycle, addHashChain, openSqliteChainSnapshot } from './sqlite-hash-chain';
+import type { LifecycleAction } from '../../event-store/stream-lifecycle';
 import type { ChainSnapshot, HashChainedStore } from '../../event-store/hash-chain';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -54,6 +55,7 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
    CREATE INDEX eventfold_events_correlation ON eventfold_events (correlation_id, position)
      WHERE correlation_id IS NOT NULL;`,
   addHashChain,
+  LIFECYCLE_MIGRATION,
 ];
 
 interface PendingAppend {
@@ -87,12 +89,14 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
   private readonly statements: ReturnType<SqliteEventStore['prepareStatements']>;
   private readonly filteredReads = new Map<string, Database.Statement>();
   private readonly chain: SqliteChainWriter;
+  private readonly lifecycle: SqliteLifecycle;
 
   private constructor(db: Database.Database, options: SqliteEventStoreOptions) {
     super(options, 100);
     this.db = db;
     this.statements = this.prepareStatements();
     this.chain = new SqliteChainWriter(db);
+    this.lifecycle = new SqliteLifecycle(db);
   }
 
   /** Opens (and creates or migrates) the store at `path`; `:memory:` gives a throwaway database. */
@@ -490,6 +494,15 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
   /** A consistent, read-only view of the hash chain, for `verifyStore` and audit exports. */
   openChainSnapshot(): Promise<ChainSnapshot> {
     return this.guard(() => openSqliteChainSnapshot(this.db));
+  }
+
+  protected readStreamMetadataText(streamName: string): Promise<string | undefined> {
+    return this.guard(() => this.lifecycle.metadataText(streamName));
+  }
+
+  protected recordLifecycle(streamName: string, action: LifecycleAction, next: (current: string | undefined, revision: bigint) => string): Promise<void> {
+    // `guard` waits out an open hooked append transaction, then runs on the connection in this turn.
+    return this.guard(() => this.lifecycle.record(streamName, action, next));
   }
 
   headPosition(): Promise<Position | undefined> {

@@ -10,6 +10,7 @@ import {
   type ChainedEvent,
 } from '../../event-store/hash-chain';
 import { Position } from '../../event-store/position';
+import { lifecycleHash, type LifecycleAction, type LifecycleRecord } from '../../event-store/stream-lifecycle';
 
 /**
  * Schema step: the hash columns, the `$all` chain table, and the chain computed for every event already
@@ -63,6 +64,47 @@ export function addHashChain(db: Database.Database): void {
     previous = batchHash(previous, batch, pending.hashes);
     insertBatch.run(batch, pending.first, pending.last, pending.hashes.length, previous);
   });
+}
+
+/** Schema step: the lifecycle log (stream metadata and soft deletes), a hash chain of its own. */
+export const LIFECYCLE_MIGRATION = `CREATE TABLE eventfold_lifecycle (
+    sequence INTEGER PRIMARY KEY,
+    stream_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    hash BLOB NOT NULL
+  );
+  CREATE INDEX eventfold_lifecycle_stream ON eventfold_lifecycle (stream_name, sequence);`;
+
+/** The lifecycle log's reads and writes on the store's connection. */
+export class SqliteLifecycle {
+  private readonly current: Database.Statement<[string], { metadata: string }>;
+  private readonly last: Database.Statement<[], { hash: Buffer }>;
+  private readonly revision: Database.Statement<[string], { revision: number }>;
+  private readonly insert: Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    this.current = db.prepare('SELECT metadata FROM eventfold_lifecycle WHERE stream_name = ? ORDER BY sequence DESC LIMIT 1');
+    this.last = db.prepare('SELECT hash FROM eventfold_lifecycle ORDER BY sequence DESC LIMIT 1');
+    this.revision = db.prepare('SELECT revision FROM eventfold_streams WHERE stream_name = ?');
+    this.insert = db.prepare('INSERT INTO eventfold_lifecycle (stream_name, action, metadata, recorded_at, hash) VALUES (?, ?, ?, ?, ?)');
+  }
+
+  metadataText(streamName: string): string | undefined {
+    return this.current.get(streamName)?.metadata;
+  }
+
+  record(streamName: string, action: LifecycleAction, next: (current: string | undefined, revision: bigint) => string): void {
+    this.db
+      .transaction(() => {
+        const metadata = next(this.metadataText(streamName), BigInt(this.revision.get(streamName)?.revision ?? -1));
+        const recordedAt = new Date().toISOString();
+        const hash = lifecycleHash(this.last.get()?.hash ?? GENESIS_HASH, { streamName, action, metadata, recordedAt });
+        this.insert.run(streamName, action, metadata, recordedAt, hash);
+      })
+      .immediate();
+  }
 }
 
 type Statements = ReturnType<typeof prepare>;
@@ -191,6 +233,9 @@ export function openSqliteChainSnapshot(db: Database.Database): ChainSnapshot {
       })
       .sort((left, right) => (left.batch < right.batch ? -1 : 1));
   };
+  const lifecycle = reader.prepare<[number, number], { sequence: number; stream_name: string; action: string; metadata: string; recorded_at: string; hash: Buffer }>(
+    'SELECT sequence, stream_name, action, metadata, recorded_at, hash FROM eventfold_lifecycle WHERE sequence > ? ORDER BY sequence LIMIT ?',
+  );
   const read = <T>(work: () => T): Promise<T> => new Promise((resolve) => resolve(work()));
   return {
     readBatches: (after, limit) => read(() => withEvents(batchesAfter.all(Number(after), limit))),
@@ -217,6 +262,19 @@ export function openSqliteChainSnapshot(db: Database.Database): ChainSnapshot {
             .all(streamName, Number(after))
             .slice(0, limit)
             .flatMap((row) => (row.batch === null ? [] : [batchByNumber.get(row.batch)!])),
+        ),
+      ),
+    readLifecycle: (after, limit) =>
+      read(() =>
+        lifecycle.all(Number(after), limit).map(
+          (row): LifecycleRecord => ({
+            sequence: BigInt(row.sequence),
+            streamName: row.stream_name,
+            action: row.action as LifecycleAction,
+            metadata: row.metadata,
+            recordedAt: row.recorded_at,
+            hash: row.hash,
+          }),
         ),
       ),
     close: () =>
