@@ -55,6 +55,13 @@ describe('loadAt', () => {
     expect(await loadAt(store, cart, 'cart-1', { time: minutes(60) })).toMatchObject({ revision: 3n });
   });
 
+  it('still sees a soft-deleted or truncated stream: history stays auditable', async () => {
+    await store.setStreamMetadata('cart-1', { truncateBefore: 2n });
+    expect(await loadAt(store, cart, 'cart-1', { revision: 1n })).toMatchObject({ revision: 1n, state: { status: 'open' } });
+    await store.deleteStream('cart-1');
+    expect(await loadAt(store, cart, 'cart-1', { time: minutes(60) })).toMatchObject({ revision: 3n, state: { lines: { cake: {} } } });
+  });
+
   it('gives the initial state for a stream that does not exist', async () => {
     expect(await loadAt(store, cart, 'cart-none', { revision: 5n })).toEqual({ state: { status: 'empty' }, revision: -1n, position: undefined, time: undefined });
   });
