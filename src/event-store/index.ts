@@ -33,4 +33,5 @@ export {
   type ProofHeader,
   type ProofLine,
 } from './audit-proof';
-export { isStreamLifecycleHost, type StreamLifecycleHost, type StreamMetadata } from './stream-lifecycle';
+export { isStreamLifecycleHost, type DeleteStreamOptions, type StreamLifecycleHost, type StreamMetadata } from './stream-lifecycle';
+export { archiveStreams, openArchive, type Archive, type ArchiveResult, type ArchiveSelection } from './archive';

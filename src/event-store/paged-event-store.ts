@@ -29,6 +29,7 @@ import {
   serialiseStreamMetadata,
   validateStreamMetadata,
   visibleUnder,
+  type DeleteStreamOptions,
   type LifecycleAction,
   type StreamLifecycleHost,
   type StreamMetadata,
@@ -165,7 +166,7 @@ export abstract class PagedEventStore implements EventStore, StreamLifecycleHost
     return result;
   }
 
-  async setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, 'deletedAt'>): Promise<void> {
+  async setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, 'deletedAt' | 'archivedTo'>): Promise<void> {
     this.assertOpen();
     validateStreamName(streamName);
     const valid = validateStreamMetadata(metadata);
@@ -178,12 +179,19 @@ export abstract class PagedEventStore implements EventStore, StreamLifecycleHost
     return parseStreamMetadata(await this.readStreamMetadataText(streamName));
   }
 
-  async deleteStream(streamName: string): Promise<void> {
+  async deleteStream(streamName: string, options: DeleteStreamOptions = {}): Promise<void> {
     this.assertOpen();
     validateStreamName(streamName);
-    await this.recordLifecycle(streamName, 'delete', (current, revision) => {
+    const { archivedTo } = options;
+    if (archivedTo !== undefined && (typeof archivedTo !== 'string' || archivedTo.length === 0)) throw new InvalidArgumentError('archivedTo must be a non-empty string');
+    await this.recordLifecycle(streamName, archivedTo === undefined ? 'delete' : 'archive', (current, revision) => {
       if (revision < 0n) throw new InvalidArgumentError(`stream "${streamName}" does not exist, so it cannot be deleted`);
-      return serialiseStreamMetadata({ ...parseStreamMetadata(current), truncateBefore: revision + 1n, deletedAt: new Date().toISOString() });
+      return serialiseStreamMetadata({
+        ...parseStreamMetadata(current),
+        truncateBefore: revision + 1n,
+        deletedAt: new Date().toISOString(),
+        ...(archivedTo !== undefined ? { archivedTo } : {}),
+      });
     });
   }
 

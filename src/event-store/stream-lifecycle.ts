@@ -19,10 +19,12 @@ export interface StreamMetadata {
   readonly truncateBefore?: bigint;
   /** Set by `deleteStream` (a soft delete): reads see no stream until it is appended to again. */
   readonly deletedAt?: string;
+  /** Set by `archiveStreams`: the archive holding the stream, with its SHA-256. */
+  readonly archivedTo?: string;
 }
 
 /** What a lifecycle record did. */
-export type LifecycleAction = 'metadata' | 'delete';
+export type LifecycleAction = 'metadata' | 'delete' | 'archive';
 
 /**
  * One lifecycle action as recorded: the stream's whole metadata after it. Records form their own hash
@@ -42,14 +44,19 @@ export interface LifecycleRecord {
 /** Stores that keep stream metadata and soft deletes (memory, SQLite, PostgreSQL). */
 export interface StreamLifecycleHost {
   /** Replaces the stream's metadata; recorded in the lifecycle log. */
-  setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, 'deletedAt'>): Promise<void>;
+  setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, 'deletedAt' | 'archivedTo'>): Promise<void>;
   /** The stream's metadata now (`{}` when none was set). */
   getStreamMetadata(streamName: string): Promise<StreamMetadata>;
   /**
    * Soft delete: reads see no stream (up to its current revision) until it is appended to again; the
    * events stay for `verify` and audits. Recorded in the lifecycle log.
    */
-  deleteStream(streamName: string, options?: { readonly reason?: string }): Promise<void>;
+  deleteStream(streamName: string, options?: DeleteStreamOptions): Promise<void>;
+}
+
+export interface DeleteStreamOptions {
+  /** Recorded as an archiving: the archive (name and SHA-256) that holds the stream. Set by `archiveStreams`. */
+  readonly archivedTo?: string;
 }
 
 /** Whether a store keeps stream metadata and soft deletes. */
@@ -72,7 +79,7 @@ export function lifecycleHash(previous: Buffer, record: Pick<LifecycleRecord, 's
 export { GENESIS_HASH };
 
 /** Checks metadata a caller gives; throws before anything is recorded. */
-export function validateStreamMetadata(metadata: unknown): Omit<StreamMetadata, 'deletedAt'> {
+export function validateStreamMetadata(metadata: unknown): Omit<StreamMetadata, 'deletedAt' | 'archivedTo'> {
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidArgumentError('stream metadata must be an object');
   const { maxCount, maxAge, truncateBefore, ...rest } = metadata as Record<string, unknown>;
   const unknownKeys = Object.keys(rest);
@@ -97,17 +104,19 @@ export function serialiseStreamMetadata(metadata: StreamMetadata): string {
     ...(metadata.maxAge !== undefined ? { maxAge: metadata.maxAge } : {}),
     ...(metadata.truncateBefore !== undefined ? { truncateBefore: metadata.truncateBefore.toString() } : {}),
     ...(metadata.deletedAt !== undefined ? { deletedAt: metadata.deletedAt } : {}),
+    ...(metadata.archivedTo !== undefined ? { archivedTo: metadata.archivedTo } : {}),
   });
 }
 
 export function parseStreamMetadata(text: string | undefined): StreamMetadata {
   if (text === undefined) return {};
-  const raw = JSON.parse(text) as { maxCount?: number; maxAge?: number; truncateBefore?: string; deletedAt?: string };
+  const raw = JSON.parse(text) as { maxCount?: number; maxAge?: number; truncateBefore?: string; deletedAt?: string; archivedTo?: string };
   return {
     ...(raw.maxCount !== undefined ? { maxCount: raw.maxCount } : {}),
     ...(raw.maxAge !== undefined ? { maxAge: raw.maxAge } : {}),
     ...(raw.truncateBefore !== undefined ? { truncateBefore: BigInt(raw.truncateBefore) } : {}),
     ...(raw.deletedAt !== undefined ? { deletedAt: raw.deletedAt } : {}),
+    ...(raw.archivedTo !== undefined ? { archivedTo: raw.archivedTo } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { checkStreamProof, exportStreamProof, verifyStore, type EventData, type EventStore, type ProofLine } from '../../src/event-store';
+import { PassThrough } from 'node:stream';
+import { InvalidArgumentError, archiveStreams, checkStreamProof, exportStreamProof, openArchive, verifyStore, type EventData, type EventStore, type ProofLine } from '../../src/event-store';
 
 const event = (type: string, data: EventData['data'], metadata?: EventData['metadata']): EventData => ({
   id: randomUUID(),
@@ -103,6 +104,25 @@ export function runHashChainSuite(backendName: string, factory: () => Promise<Ev
       const withoutLast = lines.filter((line) => !(line.kind === 'event' && line.revision === '1'));
       expect(checkStreamProof(withoutLast).breaks.map((found) => found.kind)).toContain('event-missing');
       expect(checkStreamProof([]).ok).toBe(false);
+    });
+  
+    it('archives the streams whose last event is older than a cut-off, once', async () => {
+      await store.appendToStream('old-1', [event('A', {})]);
+      await store.appendToStream('old-2', [event('A', {}), event('B', {})]);
+      const sink = () => {
+        const out = new PassThrough();
+        const chunks: Buffer[] = [];
+        out.on('data', (chunk: Buffer) => chunks.push(chunk));
+        return { out, bytes: () => Buffer.concat(chunks) };
+      };
+      await expect(archiveStreams(store, { olderThan: new Date(0) }, sink().out, 'none.gz')).rejects.toBeInstanceOf(InvalidArgumentError);
+      const cold = sink();
+      const result = await archiveStreams(store, { olderThan: new Date(Date.now() + 60_000) }, cold.out, 'cold.gz');
+      expect([...result.streams].sort()).toEqual(['old-1', 'old-2']);
+      expect(openArchive(cold.bytes())).toMatchObject({ ok: true });
+      // Archived streams are not picked again.
+      await expect(archiveStreams(store, { olderThan: new Date(Date.now() + 60_000) }, sink().out, 'again.gz')).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect((await verifyStore(store)).ok).toBe(true);
     });
   });
 }

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   InvalidArgumentError,
+  StoreNotChainedError,
+  archiveStreams,
+  openArchive,
   InvalidStreamNameError,
   checkStreamProof,
   exportStreamProof,
@@ -111,6 +116,41 @@ export function runStreamLifecycleTests(getStore: () => EventStore, stream: (nam
         await snapshot.close();
         expect(records.filter((record) => record.streamName === name).map((record) => record.action)).toEqual(['metadata', 'delete']);
       }
+    });
+
+    it('archiving: streams move to a compressed NDJSON archive with their proofs, reads no longer see them, the archive reads them back', async () => {
+      const store = getStore();
+      const [first, second] = [stream('archived-a'), stream('archived-b')];
+      await store.appendToStream(first, events(3));
+      await store.appendToStream(second, [{ id: randomUUID(), type: 'Happened', data: { index: 0 }, metadata: { correlationId: `${first}-c` } }]);
+      const sink = new PassThrough();
+      const chunks: Buffer[] = [];
+      sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+      if (!isHashChainedStore(store)) {
+        await expect(archiveStreams(store, { streams: [first] }, sink, 'cold.ndjson.gz')).rejects.toBeInstanceOf(StoreNotChainedError);
+        return;
+      }
+      const result = await archiveStreams(store, { streams: [first, second] }, sink, 'cold.ndjson.gz');
+      expect(result).toMatchObject({ streams: [first, second], events: 4, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(await collect(store.readStream(first))).toEqual([]);
+      expect(await collect(store.readStream(second))).toEqual([]);
+      expect((await lifecycle().getStreamMetadata(first)).archivedTo).toBe(`cold.ndjson.gz#sha256=${result.sha256}`);
+
+      const bytes = Buffer.concat(chunks);
+      const archive = openArchive(bytes);
+      expect(archive).toMatchObject({ ok: true, sha256: result.sha256, streams: [first, second] });
+      expect(indexes(await collect(archive.readStream(first)))).toEqual([0, 1, 2]);
+      expect(indexes(await collect(archive.readStream(first, { direction: 'backwards', maxCount: 1 })))).toEqual([2]);
+      expect((await collect(archive.readCorrelation(`${first}-c`))).map((event) => event.streamName)).toEqual([second]);
+      expect((await collect(archive.readAll())).length).toBe(4);
+      expect((await verifyStore(store)).ok).toBe(true);
+
+      // An archive edited afterwards no longer checks, and its SHA-256 no longer matches the record.
+      const edited = gzipSync(gunzipSync(bytes).toString('utf8').replace('{\\"index\\":1}', '{\\"index\\":9}'));
+      const tampered = openArchive(edited);
+      expect(tampered.ok).toBe(false);
+      expect(tampered.breaks[0]).toMatchObject({ kind: 'event-altered', streamName: first, revision: 1n });
+      expect(tampered.sha256).not.toBe(result.sha256);
     });
 
     it('refuses bad input with typed errors and records nothing', async () => {

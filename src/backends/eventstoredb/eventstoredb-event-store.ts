@@ -177,7 +177,7 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
    * EventStoreDB's own stream metadata (recorded by the server in the `$$<stream>` metadata stream, which
    * is its lifecycle record); reads honour it on the server.
    */
-  async setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, 'deletedAt'>): Promise<void> {
+  async setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, 'deletedAt' | 'archivedTo'>): Promise<void> {
     this.assertOpen();
     validateStreamName(streamName);
     const valid = validateStreamMetadata(metadata);
