@@ -59,9 +59,10 @@ export async function archiveStreams(store: EventStore, selection: ArchiveSelect
 
 async function selectStreams(store: HashChainedStore & StreamLifecycleHost, selection: ArchiveSelection): Promise<string[]> {
   if ('streams' in selection) {
-    if (!Array.isArray(selection.streams) || selection.streams.length === 0) throw new InvalidArgumentError('streams must be a non-empty array of stream names');
-    for (const name of selection.streams) validateStreamName(name);
-    return [...new Set(selection.streams)];
+    const names: unknown = selection.streams;
+    if (!Array.isArray(names) || names.length === 0) throw new InvalidArgumentError('streams must be a non-empty array of stream names');
+    for (const name of names as unknown[]) validateStreamName(name);
+    return [...new Set(names as string[])];
   }
   if (!(selection.olderThan instanceof Date) || Number.isNaN(selection.olderThan.getTime())) throw new InvalidArgumentError('olderThan must be a valid Date');
   const cutOff = selection.olderThan.getTime();

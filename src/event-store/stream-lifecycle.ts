@@ -86,13 +86,13 @@ export function validateStreamMetadata(metadata: unknown): Omit<StreamMetadata, 
   if (unknownKeys.length > 0) throw new InvalidArgumentError(`unknown stream metadata ${unknownKeys.map((key) => JSON.stringify(key)).join(', ')}; use maxCount, maxAge, truncateBefore`);
   const positive = (value: unknown, name: string): number | undefined => {
     if (value === undefined) return undefined;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a whole number of at least 1, got ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`${name} must be a whole number of at least 1, got ${describe(value)}`);
     return value;
   };
   const count = positive(maxCount, 'maxCount');
   const age = positive(maxAge, 'maxAge');
   if (truncateBefore !== undefined && (typeof truncateBefore !== 'bigint' || truncateBefore < 0n)) {
-    throw new InvalidArgumentError(`truncateBefore must be a bigint >= 0n, got ${String(truncateBefore)}`);
+    throw new InvalidArgumentError(`truncateBefore must be a bigint >= 0n, got ${describe(truncateBefore)}`);
   }
   return { ...(count !== undefined ? { maxCount: count } : {}), ...(age !== undefined ? { maxAge: age } : {}), ...(truncateBefore !== undefined ? { truncateBefore } : {}) };
 }
@@ -136,4 +136,13 @@ export function visibleUnder(metadata: StreamMetadata, lastRevision: bigint, now
   ].reduce((left, right) => (left > right ? left : right));
   const oldest = metadata.maxAge !== undefined ? now - metadata.maxAge * 1_000 : Number.NEGATIVE_INFINITY;
   return (event) => event.revision >= firstShown && event.recordedAt.getTime() >= oldest;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  try {
+    return JSON.stringify(value) ?? typeof value;
+  } catch {
+    return typeof value;
+  }
 }

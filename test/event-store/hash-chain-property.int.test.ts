@@ -101,7 +101,7 @@ describe('the hash chain, property-based (SQLite files)', () => {
           appends.map((append) =>
             store.appendToStream(
               `stream-${append.stream}`,
-              append.events.map((event) => ({ id: randomUUID(), type: event.type, data: event.data, metadata: event.user === undefined ? {} : { userId: event.user } }) as EventData),
+              append.events.map((event): EventData => ({ id: randomUUID(), type: event.type, data: event.data, metadata: event.user === undefined ? {} : { userId: event.user } })),
             ),
           ),
         );
