@@ -29,7 +29,10 @@ export interface ProofEvent {
   readonly hash: string;
 }
 
-/** A `$all` batch that holds events of the stream, with every event hash it holds (other streams' content stays out). */
+/**
+ * A `$all` batch that holds events of the stream, with every event hash it holds (other streams' content
+ * stays out). `batch: 'pending'` (PostgreSQL) is committed but not sealed into the chain yet: no hashes.
+ */
 export interface ProofBatch {
   readonly kind: 'batch';
   readonly batch: string;
@@ -72,7 +75,7 @@ export async function* exportStreamProof(store: EventStore, streamName: string):
       streamName,
       exportedAt: new Date().toISOString(),
       streamRevision: ((await snapshot.readStreamHead(streamName)) ?? -1n).toString(),
-      head: head ? { batch: head.batch.toString(), hash: head.hash.toString('hex') } : null,
+      head: head?.hash ? { batch: head.batch.toString(), hash: head.hash.toString('hex') } : null,
     };
     for (let from = 0n; ; ) {
       const page = await snapshot.readStreamEvents(streamName, from, PAGE);
@@ -95,17 +98,24 @@ export async function* exportStreamProof(store: EventStore, streamName: string):
     for (let after = 0n; ; ) {
       const page = await snapshot.readBatchesOfStream(streamName, after, PAGE);
       for (const batch of page) {
+        const eventHashes = batch.events.map((event) => event.hash?.toString('hex') ?? '');
+        if (!batch.hash) {
+          // Committed but not sealed into the chain yet: it proves membership, not its place in $all.
+          yield { kind: 'batch', batch: 'pending', previousHash: '', eventHashes, hash: '' };
+          continue;
+        }
         const previous = batch.batch === 1n ? undefined : await snapshot.readBatchHead(batch.batch - 1n);
         yield {
           kind: 'batch',
           batch: batch.batch.toString(),
           previousHash: (previous?.hash ?? GENESIS_HASH).toString('hex'),
-          eventHashes: batch.events.map((event) => event.hash?.toString('hex') ?? ''),
+          eventHashes,
           hash: batch.hash.toString('hex'),
         };
       }
-      if (page.length < PAGE) break;
-      after = page[page.length - 1]!.batch;
+      const last = page[page.length - 1];
+      if (page.length < PAGE || !last?.hash) break;
+      after = last.batch;
     }
   } finally {
     await snapshot.close();
@@ -156,6 +166,14 @@ export function checkStreamProof(proof: string | readonly unknown[]): ProofCheck
       eventsChecked++;
     } else if (line.kind === 'batch') {
       const batch = line as ProofBatch;
+      if (batch.batch === 'pending') {
+        // A batch not sealed yet carries no hash of its own; it only places the events in a commit.
+        if (batch.previousHash !== '' || batch.hash !== '' || !Array.isArray(batch.eventHashes) || !batch.eventHashes.every(isHex)) {
+          breaks.push({ kind: 'batch-altered', message: 'a pending batch of the proof carries a hash or malformed event hashes' });
+        } else for (const hash of batch.eventHashes) inBatches.add(hash);
+        batchesChecked++;
+        continue;
+      }
       const number = parseBigInt(batch.batch);
       const valid = number !== undefined && isHex(batch.previousHash) && Array.isArray(batch.eventHashes) && batch.eventHashes.every(isHex);
       const recomputed = valid ? batchHash(Buffer.from(batch.previousHash, 'hex'), number, batch.eventHashes.map((hash) => Buffer.from(hash, 'hex'))) : undefined;

@@ -116,7 +116,13 @@ export interface ChainBatch {
   readonly batch: bigint;
   /** How many events the batch recorded when it was committed. */
   readonly eventCount: number;
-  readonly hash: Buffer;
+  /**
+   * The batch's hash in the `$all` chain; null while it is not sealed yet (PostgreSQL seals a batch, in
+   * `$all` order, once its transaction and every older one have finished; `batch` is then 0n).
+   */
+  readonly hash: Buffer | null;
+  /** The event hashes the batch recorded when it committed, in order (PostgreSQL), to check a batch not sealed yet. */
+  readonly committedHashes?: Buffer;
   readonly events: readonly ChainedEvent[];
 }
 
@@ -137,6 +143,8 @@ export interface StreamHead {
 export interface ChainSnapshot {
   /** Up to `limit` batches numbered above `after` (0n: from the first), in order. */
   readBatches(after: bigint, limit: number): Promise<readonly ChainBatch[]>;
+  /** Batches committed but not sealed into the chain yet, in `$all` order, with their events. */
+  readPendingBatches(): Promise<readonly ChainBatch[]>;
   /** The last batch of the chain; undefined when there is none. */
   readChainHead(): Promise<ChainBatchHead | undefined>;
   /** One batch, without its events. */

@@ -191,6 +191,7 @@ export class InMemoryEventStore extends PagedEventStore implements HashChainedSt
             .map((event) => chained(Number(event.position.commit) - 1)),
         ),
       countEvents: () => Promise.resolve(BigInt(eventCount)),
+      readPendingBatches: () => Promise.resolve([]),
       readChainHead: () => Promise.resolve(batchCount === 0 ? undefined : headOf(this.batches[batchCount - 1]!)),
       readBatchHead: (batch) => Promise.resolve(batch >= 1n && batch <= BigInt(batchCount) ? headOf(this.batches[Number(batch) - 1]!) : undefined),
       // Every append writes its batch in the same step: nothing here is ever outside the chain.

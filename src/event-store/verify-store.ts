@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from './errors';
 import type { EventStore } from './event-store';
-import { GENESIS_HASH, batchHash, eventHash, isHashChainedStore, type ChainSnapshot, type ChainedEvent } from './hash-chain';
+import { GENESIS_HASH, batchHash, eventHash, isHashChainedStore, type ChainBatch, type ChainSnapshot, type ChainedEvent } from './hash-chain';
 import { lifecycleHash } from './stream-lifecycle';
 import { validateStreamName } from './validation';
 
@@ -164,6 +164,24 @@ async function verifyAll(snapshot: ChainSnapshot, findings: Findings, pageSize: 
   let lastBatch = 0n;
   let expectedHeadSeen = options.expectHead === undefined;
   let lastEvent: ChainedEvent | undefined;
+  /** Checks a batch's events (and their streams' chains); returns the stored event hashes in order. */
+  const checkBatchEvents = (batch: ChainBatch): Buffer[] =>
+    batch.events.map((event) => {
+      const hash = checkEvent(event, tips.get(event.streamName), findings);
+      tips.set(event.streamName, { revision: event.revision, hash });
+      return hash;
+    });
+  const reportAltered = (batch: ChainBatch, name: string, countChanged: boolean) => {
+    const first = batch.events[0];
+    findings.add({
+      kind: 'batch-altered',
+      ...(batch.hash ? { batch: batch.batch } : {}),
+      ...(first ? { streamName: first.streamName, revision: first.revision } : {}),
+      message: countChanged
+        ? `${name} was committed with ${batch.eventCount} events but holds ${batch.events.length}${describeBatch(batch.events, lastEvent)}: events were deleted, added or moved`
+        : `${name}${describeBatch(batch.events, lastEvent)} does not match its hash: its events or their order were changed`,
+    });
+  };
   for (;;) {
     const page = await snapshot.readBatches(lastBatch, pageSize);
     for (const batch of page) {
@@ -174,40 +192,39 @@ async function verifyAll(snapshot: ChainSnapshot, findings: Findings, pageSize: 
           message: `$all batch ${lastBatch + 1n} is missing (the chain jumps from batch ${lastBatch} to ${batch.batch})`,
         });
       }
-      const hashes: Buffer[] = [];
-      for (const event of batch.events) {
-        const hash = checkEvent(event, tips.get(event.streamName), findings);
-        tips.set(event.streamName, { revision: event.revision, hash });
-        hashes.push(hash);
-      }
+      const hashes = checkBatchEvents(batch);
+      const stored = batch.hash ?? GENESIS_HASH;
       const recomputed = batchHash(previousBatch, batch.batch, hashes);
-      if (batch.events.length !== batch.eventCount || !recomputed.equals(batch.hash)) {
-        const first = batch.events[0];
-        findings.add({
-          kind: 'batch-altered',
-          batch: batch.batch,
-          ...(first ? { streamName: first.streamName, revision: first.revision } : {}),
-          message:
-            batch.events.length !== batch.eventCount
-              ? `$all batch ${batch.batch} was committed with ${batch.eventCount} events but holds ${batch.events.length}${describeBatch(batch.events, lastEvent)}: events were deleted, added or moved`
-              : `$all batch ${batch.batch}${describeBatch(batch.events, lastEvent)} does not match its hash: its events or their order were changed`,
-        });
+      if (batch.events.length !== batch.eventCount || !recomputed.equals(stored)) {
+        reportAltered(batch, `$all batch ${batch.batch}`, batch.events.length !== batch.eventCount);
       }
       if (options.expectHead && batch.batch === options.expectHead.batch) {
         expectedHeadSeen = true;
-        if (batch.hash.toString('hex') !== options.expectHead.hash) {
-          findings.add({ kind: 'head-mismatch', batch: batch.batch, message: `$all batch ${batch.batch} has hash ${batch.hash.toString('hex')}, not the expected ${options.expectHead.hash}` });
+        if (stored.toString('hex') !== options.expectHead.hash) {
+          findings.add({ kind: 'head-mismatch', batch: batch.batch, message: `$all batch ${batch.batch} has hash ${stored.toString('hex')}, not the expected ${options.expectHead.hash}` });
         }
       }
-      previousBatch = batch.hash;
+      previousBatch = stored;
       lastBatch = batch.batch;
       lastEvent = batch.events[batch.events.length - 1] ?? lastEvent;
       batchesChecked++;
       eventsChecked += batch.events.length;
     }
-    options.onProgress?.({ eventsChecked, eventsTotal });
+    if (page.length > 0) options.onProgress?.({ eventsChecked, eventsTotal });
     if (page.length < pageSize) break;
   }
+  // Committed, not sealed yet (PostgreSQL): each must hold exactly the events whose hashes it recorded.
+  const pending = await snapshot.readPendingBatches();
+  for (const batch of pending) {
+    const hashes = checkBatchEvents(batch);
+    if (batch.events.length !== batch.eventCount || !Buffer.concat(hashes).equals(batch.committedHashes ?? Buffer.alloc(0))) {
+      reportAltered(batch, 'the newest $all batch (not sealed yet)', batch.events.length !== batch.eventCount);
+    }
+    lastEvent = batch.events[batch.events.length - 1] ?? lastEvent;
+    batchesChecked++;
+    eventsChecked += batch.events.length;
+  }
+  if (pending.length > 0) options.onProgress?.({ eventsChecked, eventsTotal });
   if (!expectedHeadSeen) {
     findings.add({
       kind: 'head-mismatch',

@@ -13,21 +13,25 @@ const GENESIS = "decode(repeat('00', 32), 'hex')";
  * function needs no change:
  * - a row trigger hashes each event from its stream's previous event (rows inserted earlier by the same
  *   statement are visible to it, so a group holding two appends to one stream chains them in order);
- * - a statement trigger seals the statement's events into the next `$all` batch, under an advisory lock
- *   taken last (after the stream locks), so batches are numbered one at a time without deadlocks.
- * Events stored before this step are chained here, stream by stream, and sealed one batch per transaction.
+ * - a statement trigger records the statement's events as a batch (their hashes, as committed), then
+ *   seals the batches of finished transactions into the `$all` chain in `$all` order (numbered, each
+ *   hash over the one before). A batch is sealed by the next append after its transaction and every
+ *   older one finished; until then `verify` checks it against its events but it has no number yet.
+ * Events stored before this step are chained here, stream by stream, one batch per transaction.
  */
 export const HASH_CHAIN_MIGRATION = `
   ALTER TABLE eventfold_events ADD COLUMN hash bytea;
   CREATE TABLE eventfold_chain (
-    batch bigint PRIMARY KEY,
     transaction_id xid8 NOT NULL,
     first_sequence bigint NOT NULL,
     last_sequence bigint NOT NULL,
     event_count bigint NOT NULL,
-    hash bytea NOT NULL
+    hashes bytea NOT NULL,
+    batch bigint UNIQUE,
+    hash bytea,
+    PRIMARY KEY (transaction_id, first_sequence)
   );
-  CREATE INDEX eventfold_chain_transaction ON eventfold_chain (transaction_id, first_sequence);
+  CREATE INDEX eventfold_chain_pending ON eventfold_chain (transaction_id, first_sequence) WHERE batch IS NULL;
   CREATE FUNCTION eventfold_event_hash(p_previous bytea, p_stream text, p_revision bigint, p_id text, p_type text, p_data text, p_metadata text)
     RETURNS bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
     SELECT sha256(convert_to('eventfold/event/v1', 'UTF8') || p_previous || sha256(convert_to(p_stream, 'UTF8'))
@@ -42,26 +46,43 @@ export const HASH_CHAIN_MIGRATION = `
     RETURN NEW;
   END
   $fn$;
+  -- Numbers and chains the committed batches in $all order, those of transactions that have all finished
+  -- (below the oldest running one: the same bound the readers use). Whoever gets the lock seals; the
+  -- others skip, so no append ever waits for it.
+  CREATE FUNCTION eventfold_seal_pending() RETURNS void LANGUAGE plpgsql AS $fn$
+  DECLARE
+    r record; v_batch bigint; v_previous bytea;
+  BEGIN
+    IF NOT pg_try_advisory_xact_lock(7291003) THEN RETURN; END IF;
+    SELECT batch, hash INTO v_batch, v_previous FROM eventfold_chain WHERE batch IS NOT NULL ORDER BY batch DESC LIMIT 1;
+    v_batch := coalesce(v_batch, 0);
+    v_previous := coalesce(v_previous, ${GENESIS});
+    FOR r IN SELECT transaction_id, first_sequence, event_count, hashes FROM eventfold_chain
+               WHERE batch IS NULL AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+               ORDER BY transaction_id, first_sequence LOOP
+      v_batch := v_batch + 1;
+      v_previous := sha256(convert_to('eventfold/batch/v1', 'UTF8') || v_previous || int8send(v_batch) || int8send(r.event_count) || r.hashes);
+      UPDATE eventfold_chain SET batch = v_batch, hash = v_previous
+        WHERE transaction_id = r.transaction_id AND first_sequence = r.first_sequence;
+    END LOOP;
+  END
+  $fn$;
   CREATE FUNCTION eventfold_seal_batch() RETURNS trigger LANGUAGE plpgsql AS $fn$
   DECLARE
-    v_count bigint; v_first bigint; v_last bigint; v_hashes bytea; v_batch bigint; v_previous bytea;
+    v_count bigint; v_first bigint; v_last bigint; v_hashes bytea;
   BEGIN
     SELECT count(*), min(sequence), max(sequence), string_agg(hash, ''::bytea ORDER BY sequence)
       INTO v_count, v_first, v_last, v_hashes FROM inserted;
     IF v_count = 0 THEN RETURN NULL; END IF;
-    PERFORM pg_advisory_xact_lock(7291003);
-    SELECT batch, hash INTO v_batch, v_previous FROM eventfold_chain ORDER BY batch DESC LIMIT 1;
-    v_batch := coalesce(v_batch, 0) + 1;
-    INSERT INTO eventfold_chain (batch, transaction_id, first_sequence, last_sequence, event_count, hash)
-      VALUES (v_batch, pg_current_xact_id(), v_first, v_last, v_count,
-              sha256(convert_to('eventfold/batch/v1', 'UTF8') || coalesce(v_previous, ${GENESIS}) || int8send(v_batch)
-                     || int8send(v_count) || v_hashes));
+    INSERT INTO eventfold_chain (transaction_id, first_sequence, last_sequence, event_count, hashes)
+      VALUES (pg_current_xact_id(), v_first, v_last, v_count, v_hashes);
+    PERFORM eventfold_seal_pending();
     RETURN NULL;
   END
   $fn$;
   DO $fn$
   DECLARE
-    r record; v_batch bigint := 0; v_previous bytea := ${GENESIS};
+    r record;
   BEGIN
     FOR r IN SELECT transaction_id, sequence, stream_name, revision FROM eventfold_events ORDER BY stream_name, revision LOOP
       UPDATE eventfold_events e SET hash = eventfold_event_hash(
@@ -69,14 +90,10 @@ export const HASH_CHAIN_MIGRATION = `
           e.stream_name, e.revision, e.event_id::text, e.type, e.data, e.metadata)
         WHERE e.transaction_id = r.transaction_id AND e.sequence = r.sequence;
     END LOOP;
-    FOR r IN SELECT transaction_id, min(sequence) AS first_sequence, max(sequence) AS last_sequence, count(*) AS event_count,
-                    string_agg(hash, ''::bytea ORDER BY sequence) AS hashes
-               FROM eventfold_events GROUP BY transaction_id ORDER BY transaction_id LOOP
-      v_batch := v_batch + 1;
-      v_previous := sha256(convert_to('eventfold/batch/v1', 'UTF8') || v_previous || int8send(v_batch) || int8send(r.event_count) || r.hashes);
-      INSERT INTO eventfold_chain (batch, transaction_id, first_sequence, last_sequence, event_count, hash)
-        VALUES (v_batch, r.transaction_id, r.first_sequence, r.last_sequence, r.event_count, v_previous);
-    END LOOP;
+    INSERT INTO eventfold_chain (transaction_id, first_sequence, last_sequence, event_count, hashes)
+      SELECT transaction_id, min(sequence), max(sequence), count(*), string_agg(hash, ''::bytea ORDER BY sequence)
+        FROM eventfold_events GROUP BY transaction_id;
+    PERFORM eventfold_seal_pending();
   END
   $fn$;
   CREATE TRIGGER eventfold_hash_event BEFORE INSERT ON eventfold_events FOR EACH ROW EXECUTE FUNCTION eventfold_hash_event();
@@ -148,7 +165,7 @@ export async function recordLifecycle(
 
 const EVENT_COLUMNS = `e.transaction_id::text AS transaction_text, e.sequence::text AS sequence_text, e.event_id::text AS event_text,
   e.stream_name, e.revision::text AS revision_text, e.type, e.data, e.metadata, e.recorded_at, e.hash`;
-const BATCH_COLUMNS = 'c.batch::text AS batch_text, c.event_count::text AS count_text, c.hash';
+const BATCH_COLUMNS = 'c.batch::text AS batch_text, c.event_count::text AS count_text, c.hash, c.hashes, c.transaction_id::text AS transaction_text, c.first_sequence::text AS first_text';
 const IN_BATCH = 'e.transaction_id = c.transaction_id AND e.sequence BETWEEN c.first_sequence AND c.last_sequence';
 
 interface EventRow {
@@ -165,13 +182,16 @@ interface EventRow {
 }
 
 interface BatchRow {
-  batch_text: string;
+  batch_text: string | null;
   count_text: string;
-  hash: Buffer;
+  hash: Buffer | null;
+  hashes: Buffer;
+  transaction_text: string;
+  first_text: string;
 }
 
 function toHead(row: BatchRow | undefined): ChainBatchHead | undefined {
-  return row ? { batch: BigInt(row.batch_text), eventCount: Number(row.count_text), hash: row.hash } : undefined;
+  return row ? { batch: BigInt(row.batch_text ?? '0'), eventCount: Number(row.count_text), hash: row.hash, committedHashes: row.hashes } : undefined;
 }
 
 function toChained(row: EventRow): ChainedEvent {
@@ -218,15 +238,24 @@ export async function openPostgresChainSnapshot(pool: pg.Pool): Promise<ChainSna
   /** The batches numbered in (after, through], each with the events it finds. */
   const batchesWithEvents = async (rows: readonly BatchRow[]): Promise<ChainBatch[]> => {
     if (rows.length === 0) return [];
-    const numbers = rows.map((row) => row.batch_text);
-    const events = await query<EventRow & { batch_text: string }>(
-      `SELECT c.batch::text AS batch_text, ${EVENT_COLUMNS} FROM eventfold_chain c JOIN eventfold_events e ON ${IN_BATCH}
-       WHERE c.batch = ANY($1::bigint[]) ORDER BY c.batch, e.sequence`,
-      [numbers],
+    const keyOf = (row: { transaction_text: string; first_text: string }) => `${row.transaction_text}:${row.first_text}`;
+    const events = await query<EventRow & { batch_transaction: string; batch_first: string }>(
+      `SELECT c.transaction_id::text AS batch_transaction, c.first_sequence::text AS batch_first, ${EVENT_COLUMNS}
+       FROM unnest($1::text[], $2::bigint[]) AS k(t, f)
+       JOIN eventfold_chain c ON c.transaction_id = k.t::xid8 AND c.first_sequence = k.f
+       JOIN eventfold_events e ON ${IN_BATCH}
+       ORDER BY c.transaction_id, c.first_sequence, e.sequence`,
+      [rows.map((row) => row.transaction_text), rows.map((row) => row.first_text)],
     );
-    const byBatch = new Map<string, ChainedEvent[]>(numbers.map((number) => [number, []]));
-    for (const event of events) byBatch.get(event.batch_text)!.push(toChained(event));
-    return rows.map((row) => ({ batch: BigInt(row.batch_text), eventCount: Number(row.count_text), hash: row.hash, events: byBatch.get(row.batch_text)! }));
+    const byBatch = new Map<string, ChainedEvent[]>(rows.map((row) => [keyOf(row), []]));
+    for (const event of events) byBatch.get(`${event.batch_transaction}:${event.batch_first}`)!.push(toChained(event));
+    return rows.map((row) => ({
+      batch: BigInt(row.batch_text ?? '0'),
+      eventCount: Number(row.count_text),
+      hash: row.hash,
+      committedHashes: row.hashes,
+      events: byBatch.get(keyOf(row))!,
+    }));
   };
   return {
     readBatches: async (after, limit) =>
@@ -251,7 +280,9 @@ export async function openPostgresChainSnapshot(pool: pg.Pool): Promise<ChainSna
           limit,
         ])
       ).map(toChained),
-    readChainHead: async () => toHead((await query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM eventfold_chain c ORDER BY c.batch DESC LIMIT 1`))[0]),
+    readChainHead: async () => toHead((await query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM eventfold_chain c WHERE c.batch IS NOT NULL ORDER BY c.batch DESC LIMIT 1`))[0]),
+    readPendingBatches: async () =>
+      batchesWithEvents(await query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM eventfold_chain c WHERE c.batch IS NULL ORDER BY c.transaction_id, c.first_sequence`)),
     readBatchHead: async (batch) => toHead((await query<BatchRow>(`SELECT ${BATCH_COLUMNS} FROM eventfold_chain c WHERE c.batch = $1`, [batch.toString()]))[0]),
     countEvents: async () => BigInt((await query<{ count: string }>('SELECT count(*)::text AS count FROM eventfold_events'))[0]!.count),
     findUnchainedEvent: async () => {
@@ -267,10 +298,12 @@ export async function openPostgresChainSnapshot(pool: pg.Pool): Promise<ChainSna
       batchesWithEvents(
         await query<BatchRow>(
           `SELECT ${BATCH_COLUMNS} FROM eventfold_chain c
-           WHERE c.batch IN (SELECT c2.batch FROM eventfold_events e JOIN eventfold_chain c2
-                               ON e.transaction_id = c2.transaction_id AND e.sequence BETWEEN c2.first_sequence AND c2.last_sequence
-                             WHERE e.stream_name = $1 AND c2.batch > $2)
-           ORDER BY c.batch LIMIT $3`,
+           WHERE (c.transaction_id, c.first_sequence) IN
+                   (SELECT c2.transaction_id, c2.first_sequence FROM eventfold_events e JOIN eventfold_chain c2
+                      ON e.transaction_id = c2.transaction_id AND e.sequence BETWEEN c2.first_sequence AND c2.last_sequence
+                    WHERE e.stream_name = $1)
+             AND (c.batch > $2 OR (c.batch IS NULL AND $2 >= 0))
+           ORDER BY c.batch NULLS LAST, c.transaction_id, c.first_sequence LIMIT $3`,
           [streamName, after.toString(), limit],
         ),
       ),

@@ -248,6 +248,7 @@ export function openSqliteChainSnapshot(db: Database.Database): ChainSnapshot {
       }),
     readStreamEvents: (streamName, from, limit) => read(() => streamEvents.all(streamName, Number(from), limit).map(toChained)),
     countEvents: () => read(() => BigInt(count.get()!.count)),
+    readPendingBatches: () => Promise.resolve([]),
     readChainHead: () => read(() => toHead(lastBatch.get())),
     readBatchHead: (batch) => read(() => toHead(batchByNumber.get(Number(batch)))),
     findUnchainedEvent: () =>

@@ -52,16 +52,41 @@ describe('PostgreSQL tampering, done directly in the database', () => {
     const store = await PostgresEventStore.connect(url);
     try {
       await writeHistory(store);
+      // The next append seals order-3's batch into the chain; its own batch stays pending.
+      await store.appendToStream('order-4', [{ id: randomUUID(), type: 'OrderPlaced', data: {} }]);
       const { head } = await verifyStore(store);
       await tamper(url, [
-        `DELETE FROM eventfold_events WHERE stream_name = 'order-3'`,
-        `DELETE FROM eventfold_streams WHERE stream_name = 'order-3'`,
-        `DELETE FROM eventfold_chain WHERE batch = (SELECT max(batch) FROM eventfold_chain)`,
+        `DELETE FROM eventfold_events WHERE stream_name IN ('order-3', 'order-4')`,
+        `DELETE FROM eventfold_streams WHERE stream_name IN ('order-3', 'order-4')`,
+        `DELETE FROM eventfold_chain WHERE batch IS NULL OR batch = (SELECT max(batch) FROM eventfold_chain)`,
       ]);
       expect((await verifyStore(store)).ok).toBe(true);
       const report = await verifyStore(store, { expectHead: head! });
       expect(report.breaks[0]).toMatchObject({ kind: 'head-mismatch', batch: head!.batch });
     } finally {
+      await store.close();
+    }
+  });
+
+  it('never makes an append wait for another transaction: a batch is sealed once every older transaction has finished', async () => {
+    const url = await newDatabase();
+    const store = await PostgresEventStore.connect(url);
+    const held = new pg.Client({ connectionString: url });
+    await held.connect();
+    try {
+      await store.appendToStream('first-1', [{ id: randomUUID(), type: 'A', data: {} }]);
+      await held.query('BEGIN');
+      await held.query(`SELECT * FROM eventfold_append('{held-1}', '{any}', '{1}', ARRAY['${randomUUID()}']::uuid[], '{H}', '{"{}"}', '{"{}"}', '{NULL}')`);
+      // The open transaction holds nothing any other append needs.
+      await store.appendToStream('second-1', [{ id: randomUUID(), type: 'B', data: {} }]);
+      await store.appendToStream('third-1', [{ id: randomUUID(), type: 'C', data: {} }]);
+      await held.query('COMMIT');
+      await store.appendToStream('fourth-1', [{ id: randomUUID(), type: 'D', data: {} }]);
+      const report = await verifyStore(store);
+      expect(report).toMatchObject({ ok: true, eventsChecked: 5, batchesChecked: 5 });
+      expect(report.head?.batch).toBe(4n);
+    } finally {
+      await held.end();
       await store.close();
     }
   });
