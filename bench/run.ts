@@ -6,7 +6,7 @@ import { formatLoad, formatNumber, loadAverage, machine, printTable, writeResult
  * `npm run bench` runs every suite; `npm run bench -- store` one; `--quick` a short run of each.
  * A suite is the file `bench/suites/<name>.bench.ts`, exporting `run(context)`.
  */
-const SUITE_ORDER = ['store', 'commands', 'projections', 'reactors', 'timers', 'workflow', 'api', 'sse', 'tracing', 'peers', 'personal-data', 'startup'] as const;
+const SUITE_ORDER = ['store', 'audit', 'commands', 'projections', 'reactors', 'timers', 'workflow', 'api', 'sse', 'tracing', 'peers', 'personal-data', 'startup'] as const;
 
 type Suite = (context: BenchContext) => Promise<void>;
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cli-context';
 import type { CommandGroup } from './commands';
+import { auditCommands } from './commands/audit';
 import { copyCommands } from './commands/copy';
 import { runtimeCommands } from './commands/runtime';
 import { storeCommands } from './commands/store';
@@ -14,6 +15,7 @@ import { CliExit, EXIT_FAILURE_FOUND, EXIT_OK, EXIT_USAGE } from './exit-codes';
 const groups: readonly CommandGroup[] = [
   storeCommands,
   copyCommands,
+  auditCommands,
   runtimeCommands,
   timersCommands,
 ];

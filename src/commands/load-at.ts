@@ -42,7 +42,8 @@ export function eventTime(event: Pick<RecordedEvent, 'metadata' | 'recordedAt'>)
 /**
  * Time travel for audits: folds a stream from its start up to a revision (inclusive), or up to the last
  * event that happened at or before a time. Asking past the end gives the current state and its real
- * revision. Never uses snapshots: they only know the present.
+ * revision. Never uses snapshots: they only know the present. Sees what lifecycle metadata or a soft
+ * delete hides from reads: history stays auditable.
  *
  * @example
  * const before = await loadAt(store, cart, 'cart-1', { time: new Date('2026-01-01T00:00:00Z') });
@@ -61,12 +62,12 @@ export async function loadAt<Command extends Message, Event extends Message, Sta
   let last: RecordedEvent | undefined;
   if ('revision' in at) {
     if (at.revision < 0n) return { state, revision: -1n, position: undefined, time: undefined };
-    for await (const recorded of store.readStream(streamName, { maxCount: Number(at.revision + 1n) })) {
+    for await (const recorded of store.readStream(streamName, { maxCount: Number(at.revision + 1n), includeHidden: true })) {
       state = aggregate.evolve(state, decodeRecorded(aggregate.events, recorded));
       last = recorded;
     }
   } else {
-    for await (const recorded of store.readStream(streamName)) {
+    for await (const recorded of store.readStream(streamName, { includeHidden: true })) {
       // Stop at the first later event, so the result is always a prefix of the stream, even when clocks
       // of different writers disagree.
       if (eventTime(recorded).getTime() > limit) break;

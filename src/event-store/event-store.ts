@@ -72,6 +72,11 @@ export interface ReadStreamOptions {
   readonly fromRevision?: bigint | 'start' | 'end';
   readonly direction?: Direction;
   readonly maxCount?: number;
+  /**
+   * Also the events that the stream's lifecycle metadata or a soft delete hides from reads (for audits).
+   * Default false. EventStoreDB hides them on the server, so there it reads what the server shows.
+   */
+  readonly includeHidden?: boolean;
 }
 
 /** Selects events of `$all`. Both parts given means both must match. */

@@ -9,6 +9,8 @@ import type {
   StoreCapabilities,
 } from './event-store';
 import { DuplicateEventIdError } from './errors';
+import { lifecycleHash, type LifecycleAction, type LifecycleRecord } from './stream-lifecycle';
+import { GENESIS_HASH, batchHash, chainEvents, type ChainBatch, type ChainBatchHead, type ChainSnapshot, type ChainedEvent, type HashChainedStore } from './hash-chain';
 import { checkExpectedRevision, resolveRepeatedAppend } from './idempotency';
 import { PagedEventStore, type PagedEventStoreOptions } from './paged-event-store';
 import { Position, type FromPosition } from './position';
@@ -23,12 +25,17 @@ import { resolveListStreams, type ListStreamsOptions, type StoreAdmin, type Stor
  * const store = new InMemoryEventStore();
  * await store.appendToStream('order-1', [{ id: randomUUID(), type: 'OrderPlaced', data: {} }]);
  */
-export class InMemoryEventStore extends PagedEventStore implements StoreAdmin {
+export class InMemoryEventStore extends PagedEventStore implements StoreAdmin, HashChainedStore {
   readonly backend = 'memory' as const;
   readonly capabilities: StoreCapabilities = { durable: false, sequencePositions: true };
   private readonly all: RecordedEvent[] = [];
   private readonly streams = new Map<string, RecordedEvent[]>();
   private readonly byId = new Map<string, RecordedEvent>();
+  /** The chain: each event of `all` as stored (text and hash), and the committed batches. */
+  private readonly stored: StoredEvent[] = [];
+  private readonly batches: StoredBatch[] = [];
+  private readonly lifecycle: LifecycleRecord[] = [];
+  private readonly streamMetadata = new Map<string, string>();
 
   constructor(options: PagedEventStoreOptions = {}) {
     super(options, Number.POSITIVE_INFINITY);
@@ -73,6 +80,12 @@ export class InMemoryEventStore extends PagedEventStore implements StoreAdmin {
         recordedAt,
       };
     });
+    const streamTip = stream.length === 0 ? GENESIS_HASH : this.stored[Number(stream[stream.length - 1]!.position.commit) - 1]!.hash;
+    const hashes = chainEvents(streamTip, streamName, current + 1n, events);
+    const previousBatch = this.batches[this.batches.length - 1]?.hash ?? GENESIS_HASH;
+    const batch = BigInt(this.batches.length + 1);
+    this.batches.push({ batch, first: this.all.length, count: events.length, hash: batchHash(previousBatch, batch, hashes) });
+    events.forEach((event, index) => this.stored.push({ data: event.data, metadata: event.metadata, hash: hashes[index]! }));
     for (const event of appended) {
       this.all.push(event);
       stream.push(event);
@@ -136,6 +149,85 @@ export class InMemoryEventStore extends PagedEventStore implements StoreAdmin {
     return Promise.resolve(BigInt(this.streams.get(streamName)?.length ?? 0) - 1n);
   }
 
+  /** The chain as it stands now; appends made later are not part of the snapshot. */
+  openChainSnapshot(): Promise<ChainSnapshot> {
+    this.assertOpen();
+    const eventCount = this.all.length;
+    const batchCount = this.batches.length;
+    const lifecycleCount = this.lifecycle.length;
+    const chained = (index: number): ChainedEvent => {
+      const event = this.all[index]!;
+      const stored = this.stored[index]!;
+      return { ...event, data: stored.data, metadata: stored.metadata, hash: stored.hash };
+    };
+    const toBatch = (batch: StoredBatch): ChainBatch => ({
+      batch: batch.batch,
+      eventCount: batch.count,
+      hash: batch.hash,
+      events: Array.from({ length: batch.count }, (_, offset) => chained(batch.first + offset)),
+    });
+    const streamEvents = (streamName: string): readonly RecordedEvent[] =>
+      (this.streams.get(streamName) ?? []).filter((event) => Number(event.position.commit) <= eventCount);
+    return Promise.resolve({
+      readBatches: (after, limit) => Promise.resolve(this.batches.slice(Number(after), Math.min(batchCount, Number(after) + limit)).map(toBatch)),
+      readStreamHeads: (after, limit) =>
+        Promise.resolve(
+          [...this.streams.keys()]
+            .filter((name) => after === undefined || name > after)
+            .sort()
+            .flatMap((streamName) => {
+              const events = streamEvents(streamName);
+              return events.length === 0 ? [] : [{ streamName, revision: events[events.length - 1]!.revision }];
+            })
+            .slice(0, limit),
+        ),
+      readStreamHead: (streamName) => {
+        const events = streamEvents(streamName);
+        return Promise.resolve(events.length === 0 ? undefined : events[events.length - 1]!.revision);
+      },
+      readStreamEvents: (streamName, from, limit) =>
+        Promise.resolve(
+          streamEvents(streamName)
+            .slice(Number(from), Number(from) + limit)
+            .map((event) => chained(Number(event.position.commit) - 1)),
+        ),
+      countEvents: () => Promise.resolve(BigInt(eventCount)),
+      readPendingBatches: () => Promise.resolve([]),
+      readChainHead: () => Promise.resolve(batchCount === 0 ? undefined : headOf(this.batches[batchCount - 1]!)),
+      readBatchHead: (batch) => Promise.resolve(batch >= 1n && batch <= BigInt(batchCount) ? headOf(this.batches[Number(batch) - 1]!) : undefined),
+      // Every append writes its batch in the same step: nothing here is ever outside the chain.
+      findUnchainedEvent: () => Promise.resolve(undefined),
+      readBatchesOfStream: (streamName, after, limit) => {
+        const holding = this.batches
+          .slice(Number(after), batchCount)
+          .filter((batch) => this.all.slice(batch.first, batch.first + batch.count).some((event) => event.streamName === streamName));
+        return Promise.resolve(holding.slice(0, limit).map(toBatch));
+      },
+      readLifecycle: (after, limit) => Promise.resolve(this.lifecycle.slice(Number(after), Math.min(lifecycleCount, Number(after) + limit))),
+      close: () => Promise.resolve(),
+    });
+  }
+
+  protected readStreamMetadataText(streamName: string): Promise<string | undefined> {
+    return Promise.resolve(this.streamMetadata.get(streamName));
+  }
+
+  protected recordLifecycle(
+    streamName: string,
+    action: LifecycleAction,
+    next: (current: string | undefined, revision: bigint) => string,
+  ): Promise<void> {
+    return new Promise((resolve) => {
+      const metadata = next(this.streamMetadata.get(streamName), BigInt(this.streams.get(streamName)?.length ?? 0) - 1n);
+      const recordedAt = new Date().toISOString();
+      const previous = this.lifecycle[this.lifecycle.length - 1]?.hash ?? GENESIS_HASH;
+      const fields = { streamName, action, metadata, recordedAt };
+      this.lifecycle.push({ sequence: BigInt(this.lifecycle.length + 1), ...fields, hash: lifecycleHash(previous, fields) });
+      this.streamMetadata.set(streamName, metadata);
+      resolve();
+    });
+  }
+
   headPosition(): Promise<Position | undefined> {
     return Promise.resolve(this.all[this.all.length - 1]?.position);
   }
@@ -165,4 +257,22 @@ export class InMemoryEventStore extends PagedEventStore implements StoreAdmin {
   protected closeBackend(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+interface StoredEvent {
+  readonly data: string;
+  readonly metadata: string;
+  readonly hash: Buffer;
+}
+
+function headOf(batch: StoredBatch): ChainBatchHead {
+  return { batch: batch.batch, eventCount: batch.count, hash: batch.hash };
+}
+
+interface StoredBatch {
+  readonly batch: bigint;
+  /** Index into `all` of the batch's first event. */
+  readonly first: number;
+  readonly count: number;
+  readonly hash: Buffer;
 }

@@ -27,3 +27,24 @@ export {
   type StoreStatistics,
   type StreamSummary,
 } from './store-admin';
+export {
+  StoreNotChainedError,
+  verifyStore,
+  type ChainBreak,
+  type ChainBreakKind,
+  type ChainHead,
+  type VerifyOptions,
+  type VerifyProgress,
+  type VerifyReport,
+} from './verify-store';
+export {
+  checkStreamProof,
+  exportStreamProof,
+  type ProofBatch,
+  type ProofCheck,
+  type ProofEvent,
+  type ProofHeader,
+  type ProofLine,
+} from './audit-proof';
+export { isStreamLifecycleHost, type DeleteStreamOptions, type StreamLifecycleHost, type StreamMetadata } from './stream-lifecycle';
+export { archiveStreams, openArchive, type Archive, type ArchiveResult, type ArchiveSelection } from './archive';

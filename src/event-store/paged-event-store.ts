@@ -22,7 +22,18 @@ import {
   type Subscription,
   type StoreCapabilities,
 } from './event-store';
-import { leanEvent } from './fold-read';
+import { foldPagesFromReadStream, leanEvent } from './fold-read';
+import {
+  hidesEvents,
+  parseStreamMetadata,
+  serialiseStreamMetadata,
+  validateStreamMetadata,
+  visibleUnder,
+  type DeleteStreamOptions,
+  type LifecycleAction,
+  type StreamLifecycleHost,
+  type StreamMetadata,
+} from './stream-lifecycle';
 import type { FromPosition, Position } from './position';
 import {
   prepareEvents,
@@ -52,7 +63,7 @@ export interface PagedEventStoreOptions {
  * What memory, SQLite and PostgreSQL share: input checks, paging reads into async iterables, catch-up
  * subscriptions and closing. A backend supplies pages and the append itself.
  */
-export abstract class PagedEventStore implements EventStore {
+export abstract class PagedEventStore implements EventStore, StreamLifecycleHost {
   abstract readonly backend: EventStoreBackend;
   abstract readonly capabilities: StoreCapabilities;
   protected readonly limits: EventStoreLimits;
@@ -117,6 +128,19 @@ export abstract class PagedEventStore implements EventStore {
 
   abstract headPosition(): Promise<Position | undefined>;
 
+  /** The stream's metadata as last recorded (stored text); undefined when none was ever set. */
+  protected abstract readStreamMetadataText(streamName: string): Promise<string | undefined>;
+
+  /**
+   * Records one lifecycle action atomically: reads the stream's current metadata text and revision,
+   * asks `next` for the new metadata text, and appends the record to the lifecycle log's hash chain.
+   */
+  protected abstract recordLifecycle(
+    streamName: string,
+    action: LifecycleAction,
+    next: (current: string | undefined, revision: bigint) => string,
+  ): Promise<void>;
+
   protected abstract closeBackend(): Promise<void>;
 
   get isClosed(): boolean {
@@ -142,12 +166,71 @@ export abstract class PagedEventStore implements EventStore {
     return result;
   }
 
+  async setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, 'deletedAt' | 'archivedTo'>): Promise<void> {
+    this.assertOpen();
+    validateStreamName(streamName);
+    const valid = validateStreamMetadata(metadata);
+    await this.recordLifecycle(streamName, 'metadata', () => serialiseStreamMetadata(valid));
+  }
+
+  async getStreamMetadata(streamName: string): Promise<StreamMetadata> {
+    this.assertOpen();
+    validateStreamName(streamName);
+    return parseStreamMetadata(await this.readStreamMetadataText(streamName));
+  }
+
+  async deleteStream(streamName: string, options: DeleteStreamOptions = {}): Promise<void> {
+    this.assertOpen();
+    validateStreamName(streamName);
+    const { archivedTo } = options;
+    if (archivedTo !== undefined && (typeof archivedTo !== 'string' || archivedTo.length === 0)) throw new InvalidArgumentError('archivedTo must be a non-empty string');
+    await this.recordLifecycle(streamName, archivedTo === undefined ? 'delete' : 'archive', (current, revision) => {
+      if (revision < 0n) throw new InvalidArgumentError(`stream "${streamName}" does not exist, so it cannot be deleted`);
+      return serialiseStreamMetadata({
+        ...parseStreamMetadata(current),
+        truncateBefore: revision + 1n,
+        deletedAt: new Date().toISOString(),
+        ...(archivedTo !== undefined ? { archivedTo } : {}),
+      });
+    });
+  }
+
   readStream(streamName: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     this.assertOpen();
     validateStreamName(streamName);
     const direction = validateDirection(options.direction);
     const from = validateFromRevision(options.fromRevision, direction === 'forwards' ? 'start' : 'end');
     const maxCount = validateMaxCount(options.maxCount);
+    if (options.includeHidden) return this.readStreamUnfiltered(streamName, direction, from, maxCount);
+    const metadataOf = () => this.readStreamMetadataText(streamName);
+    const revisionOf = () => this.streamRevision(streamName);
+    const unfiltered = (limit: number) => this.readStreamUnfiltered(streamName, direction, from, limit);
+    return {
+      async *[Symbol.asyncIterator]() {
+        const metadata = parseStreamMetadata(await metadataOf());
+        if (!hidesEvents(metadata)) {
+          yield* unfiltered(maxCount);
+          return;
+        }
+        // Hidden events are left out before counting, so `maxCount` counts what the caller sees.
+        const visible = visibleUnder(metadata, await revisionOf(), Date.now());
+        let remaining = maxCount;
+        for await (const event of unfiltered(Number.POSITIVE_INFINITY)) {
+          if (remaining <= 0) return;
+          if (!visible(event)) continue;
+          remaining--;
+          yield event;
+        }
+      },
+    };
+  }
+
+  private readStreamUnfiltered(
+    streamName: string,
+    direction: Direction,
+    from: bigint | 'start' | 'end',
+    maxCount: number,
+  ): AsyncIterable<RecordedEvent> {
     return this.pages(maxCount, async (remaining, last) => {
       let next: bigint;
       if (last) next = direction === 'forwards' ? last.revision + 1n : last.revision - 1n;
@@ -162,6 +245,19 @@ export abstract class PagedEventStore implements EventStore {
   readStreamForFold(streamName: string, options: ReadStreamForFoldOptions = {}): AsyncIterable<StreamFoldPage> {
     this.assertOpen();
     validateStreamName(streamName);
+    validateFoldOptions(options);
+    const metadataOf = () => this.readStreamMetadataText(streamName);
+    const lean = () => this.readStreamForFoldUnfiltered(streamName, options);
+    const filtered = () => foldPagesFromReadStream(this, streamName, options);
+    return {
+      async *[Symbol.asyncIterator]() {
+        // A stream with lifecycle metadata folds what a read shows; the lean path serves every other.
+        yield* hidesEvents(parseStreamMetadata(await metadataOf())) ? filtered() : lean();
+      },
+    };
+  }
+
+  private readStreamForFoldUnfiltered(streamName: string, options: ReadStreamForFoldOptions): AsyncIterable<StreamFoldPage> {
     const { from, metadataKeys } = validateFoldOptions(options);
     const pageSize = this.pageSize;
     const assertOpen = () => this.assertOpen();

@@ -2,6 +2,8 @@ import { eventTime, handleCommand, loadAt, readCorrelation, type CommandEnvironm
 import { MalformedStreamNameError, ValidationError } from '../../src/domain';
 import type { RecordedEvent } from '../../src/event-store/event-store';
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
+import { archiveStreams, openArchive } from '../../src/event-store';
+import { PassThrough } from 'node:stream';
 import { rejection } from '../domain/caught';
 import { cart, type CartCommand } from '../domain/shopping-cart';
 import { readAllOf } from './store-doubles';
@@ -53,6 +55,25 @@ describe('loadAt', () => {
     // Between two events: the earlier one is the last folded.
     expect(await loadAt(store, cart, 'cart-1', { time: new Date(minutes(2).getTime() + 30_000) })).toMatchObject({ revision: 2n });
     expect(await loadAt(store, cart, 'cart-1', { time: minutes(60) })).toMatchObject({ revision: 3n });
+  });
+
+  it('still sees a soft-deleted or truncated stream: history stays auditable', async () => {
+    await store.setStreamMetadata('cart-1', { truncateBefore: 2n });
+    expect(await loadAt(store, cart, 'cart-1', { revision: 1n })).toMatchObject({ revision: 1n, state: { status: 'open' } });
+    await store.deleteStream('cart-1');
+    expect(await loadAt(store, cart, 'cart-1', { time: minutes(60) })).toMatchObject({ revision: 3n, state: { lines: { cake: {} } } });
+  });
+
+  it('folds an archived stream back from its archive', async () => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await archiveStreams(store, { streams: ['cart-1'] }, out, 'carts.ndjson.gz');
+    expect(await loadAt(store, cart, 'cart-1', { revision: 2n })).toMatchObject({ revision: 2n });
+    const archive = openArchive(Buffer.concat(chunks));
+    const afterTwo = await loadAt(archive, cart, 'cart-1', { revision: 2n });
+    expect(afterTwo).toMatchObject({ revision: 2n, time: minutes(2) });
+    expect(Object.keys((afterTwo.state as { lines: object }).lines)).toEqual(['tea', 'cake']);
   });
 
   it('gives the initial state for a stream that does not exist', async () => {

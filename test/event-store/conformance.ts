@@ -15,6 +15,7 @@ import {
   type RecordedEvent,
   type StreamFoldPage,
 } from '../../src/event-store';
+import { runStreamLifecycleTests } from './stream-lifecycle.conformance';
 import { SubscriptionReader, seededRandom } from './subscription-helpers';
 
 export interface ConformanceOptions {
@@ -690,6 +691,8 @@ export function runConformanceSuite(
         60_000,
       );
     });
+
+    runStreamLifecycleTests(() => store, stream);
 
     describe('closing', () => {
       it('refuses work after close and ends open subscriptions', async () => {

@@ -42,7 +42,7 @@ async function auditedStream(context: ApiContext, streamName: string): Promise<{
 }
 
 async function hasEvents(store: EventStoreReader, streamName: string): Promise<boolean> {
-  for await (const _event of store.readStream(streamName, { maxCount: 1 })) return true;
+  for await (const _event of store.readStream(streamName, { maxCount: 1, includeHidden: true })) return true;
   return false;
 }
 
@@ -74,7 +74,7 @@ export class AuditResolver {
     const events: AuditEventView[] = [];
     let nextRevision: string | null = null;
     const current = upcastByCategory(context.services.aggregates);
-    for await (const event of context.services.eventStore.readStream(stored, { fromRevision: from < 0n ? 0n : from, maxCount: size + 1 })) {
+    for await (const event of context.services.eventStore.readStream(stored, { fromRevision: from < 0n ? 0n : from, maxCount: size + 1, includeHidden: true })) {
       if (events.length === size) {
         nextRevision = event.revision.toString();
         break;

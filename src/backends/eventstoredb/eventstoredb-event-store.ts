@@ -32,6 +32,7 @@ import {
   type SubscriptionPlan,
 } from './eventstoredb-subscription';
 import { repeatsStoredEvents } from '../../event-store/idempotency';
+import { validateStreamMetadata, type StreamLifecycleHost, type StreamMetadata } from '../../event-store/stream-lifecycle';
 import {
   BatchTooLargeError,
   DuplicateEventIdError,
@@ -102,7 +103,7 @@ const RECENT_EVENTS = 10_000;
  * });
  * for await (const message of store.subscribeToAll({ fromPosition: position })) console.log(message.kind);
  */
-export class EventStoreDbEventStore implements EventStore {
+export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
   readonly backend = 'eventstoredb' as const;
   readonly capabilities: StoreCapabilities = { durable: true, sequencePositions: false };
   private readonly limits: EventStoreLimits;
@@ -170,6 +171,56 @@ export class EventStoreDbEventStore implements EventStore {
       return this.settleFailedAppend(streamName, prepared, expected, error);
     }
     return this.appendResult(streamName, prepared, response);
+  }
+
+  /**
+   * EventStoreDB's own stream metadata (recorded by the server in the `$$<stream>` metadata stream, which
+   * is its lifecycle record); reads honour it on the server.
+   */
+  async setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, 'deletedAt' | 'archivedTo'>): Promise<void> {
+    this.assertOpen();
+    validateStreamName(streamName);
+    const valid = validateStreamMetadata(metadata);
+    try {
+      await this.client.setStreamMetadata(streamName, {
+        ...(valid.maxCount !== undefined ? { maxCount: valid.maxCount } : {}),
+        ...(valid.maxAge !== undefined ? { maxAge: valid.maxAge } : {}),
+        ...(valid.truncateBefore !== undefined ? { truncateBefore: Number(valid.truncateBefore) } : {}),
+      });
+    } catch (error) {
+      throw this.toStoreError(error);
+    }
+  }
+
+  async getStreamMetadata(streamName: string): Promise<StreamMetadata> {
+    this.assertOpen();
+    validateStreamName(streamName);
+    let metadata: Esdb.StreamMetadata | undefined;
+    try {
+      metadata = (await this.client.getStreamMetadata(streamName)).metadata;
+    } catch (error) {
+      throw this.toStoreError(error);
+    }
+    const truncateBefore = metadata?.truncateBefore;
+    return {
+      ...(metadata?.maxCount !== undefined ? { maxCount: metadata.maxCount } : {}),
+      ...(metadata?.maxAge !== undefined ? { maxAge: metadata.maxAge } : {}),
+      ...(typeof truncateBefore === 'number' ? { truncateBefore: BigInt(truncateBefore) } : {}),
+    };
+  }
+
+  /** EventStoreDB's soft delete: the server hides the stream until it is appended to again. */
+  async deleteStream(streamName: string): Promise<void> {
+    this.assertOpen();
+    validateStreamName(streamName);
+    let exists = false;
+    for await (const _event of this.readStream(streamName, { direction: 'backwards', maxCount: 1 })) exists = true;
+    if (!exists) throw new InvalidArgumentError(`stream "${streamName}" does not exist, so it cannot be deleted`);
+    try {
+      await this.client.deleteStream(streamName);
+    } catch (error) {
+      throw this.toStoreError(error);
+    }
   }
 
   readStream(streamName: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {

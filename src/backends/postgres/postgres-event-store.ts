@@ -26,7 +26,10 @@ import {
   type StreamSummary,
 } from '../../event-store/store-admin';
 import { importPostgresEvents, listPostgresStreams, postgresImportCheckpoint, postgresStatistics } from './postgres-store-admin';
+import type { ChainSnapshot, HashChainedStore } from '../../event-store/hash-chain';
 import { PostgresEventReads } from './event-reads';
+import { openPostgresChainSnapshot, readStreamMetadataText, recordLifecycle } from './postgres-hash-chain';
+import type { LifecycleAction } from '../../event-store/stream-lifecycle';
 import { appendGroup, failGroup, isConstraintViolation, settleGroup, type AppendRow, type PendingAppend } from './group-append';
 import { appendGroupWithHooks } from './hooked-group-append';
 import { PostgresListener } from './listener';
@@ -60,7 +63,7 @@ const CHANNEL = 'eventfold_events';
  * @example
  * const store = await PostgresEventStore.connect('postgres://user:pw@127.0.0.1:5432/app');
  */
-export class PostgresEventStore extends PagedEventStore implements AppendHookHost, StoreAdmin, EventImporter {
+export class PostgresEventStore extends PagedEventStore implements AppendHookHost, StoreAdmin, EventImporter, HashChainedStore {
   readonly backend = 'postgres' as const;
   readonly capabilities: StoreCapabilities = { durable: true, sequencePositions: true };
   private pending: PendingAppend[] = [];
@@ -274,6 +277,20 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
 
   protected streamRevision(streamName: string): Promise<bigint> {
     return this.reads.streamRevision(streamName);
+  }
+
+  /** A consistent, read-only view of the hash chain, for `verifyStore` and audit exports. */
+  openChainSnapshot(): Promise<ChainSnapshot> {
+    this.assertOpen();
+    return openPostgresChainSnapshot(this.pool);
+  }
+
+  protected readStreamMetadataText(streamName: string): Promise<string | undefined> {
+    return readStreamMetadataText(this.pool, streamName);
+  }
+
+  protected recordLifecycle(streamName: string, action: LifecycleAction, next: (current: string | undefined, revision: bigint) => string): Promise<void> {
+    return recordLifecycle(this.pool, streamName, action, next);
   }
 
   async headPosition(): Promise<Position | undefined> {

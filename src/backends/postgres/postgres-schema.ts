@@ -1,3 +1,5 @@
+import { HASH_CHAIN_MIGRATION, LIFECYCLE_MIGRATION } from './postgres-hash-chain';
+
 /**
  * The PostgreSQL schema, as versioned steps applied once each under an advisory lock, so that many
  * processes starting at once migrate exactly once.
@@ -280,4 +282,8 @@ export const MIGRATIONS: readonly string[] = [
      END LOOP;
    END
    $fn$;`,
+  // Step 4, the hash chain: see postgres-hash-chain.ts.
+  HASH_CHAIN_MIGRATION,
+  // Step 5, stream metadata and soft deletes: see postgres-hash-chain.ts.
+  LIFECYCLE_MIGRATION,
 ];

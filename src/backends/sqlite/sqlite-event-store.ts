@@ -6,6 +6,9 @@ import { SqliteReactorStateStore } from './sqlite-reactor-state-store';
 import type { KeyStore } from '../../personal-data/key-store';
 import { SqliteKeyStore } from './sqlite-key-store';
 import { migrateSqlite } from './migrations';
+import { LIFECYCLE_MIGRATION, SqliteChainWriter, SqliteLifecycle, addHashChain, openSqliteChainSnapshot } from './sqlite-hash-chain';
+import type { LifecycleAction } from '../../event-store/stream-lifecycle';
+import type { ChainSnapshot, HashChainedStore } from '../../event-store/hash-chain';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -48,7 +51,7 @@ export interface SqliteEventStoreOptions extends PagedEventStoreOptions {
 }
 
 /** Versioned, idempotent schema steps; a step runs once, inside the transaction that records it. */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [
   `CREATE TABLE eventfold_streams (
      stream_name TEXT PRIMARY KEY,
      revision INTEGER NOT NULL
@@ -67,6 +70,8 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX eventfold_events_correlation ON eventfold_events (correlation_id, position)
      WHERE correlation_id IS NOT NULL;`,
+  addHashChain,
+  LIFECYCLE_MIGRATION,
 ];
 
 interface PendingAppend {
@@ -88,7 +93,7 @@ const COLUMNS = 'position, event_id, stream_name, revision, type, data, metadata
  * @example
  * const store = SqliteEventStore.open('./data/events.db');
  */
-export class SqliteEventStore extends PagedEventStore implements AppendHookHost, StoreAdmin, EventImporter {
+export class SqliteEventStore extends PagedEventStore implements AppendHookHost, StoreAdmin, EventImporter, HashChainedStore {
   readonly backend = 'sqlite' as const;
   readonly capabilities: StoreCapabilities = { durable: true, sequencePositions: true };
   private readonly db: Database.Database;
@@ -99,11 +104,15 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
   private writing: Promise<void> | undefined;
   private readonly statements: ReturnType<SqliteEventStore['prepareStatements']>;
   private readonly filteredReads = new Map<string, Database.Statement>();
+  private readonly chain: SqliteChainWriter;
+  private readonly lifecycle: SqliteLifecycle;
 
   private constructor(db: Database.Database, options: SqliteEventStoreOptions) {
     super(options, 100);
     this.db = db;
     this.statements = this.prepareStatements();
+    this.chain = new SqliteChainWriter(db);
+    this.lifecycle = new SqliteLifecycle(db);
   }
 
   /** Opens (and creates or migrates) the store at `path`; `:memory:` gives a throwaway database. */
@@ -183,8 +192,8 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
         'SELECT revision FROM eventfold_streams WHERE stream_name = ?',
       ),
       insertEvent: db.prepare(
-        `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       upsertStream: db.prepare(
         `INSERT INTO eventfold_streams (stream_name, revision) VALUES (?, ?)
@@ -404,9 +413,11 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     }
     checkExpectedRevision(streamName, expected, current);
     const recordedAt = Date.now();
+    const hashes = this.chain.hashes(streamName, current, events);
     let revision = Number(current);
     let position = 0;
-    for (const event of events) {
+    let firstPosition = 0;
+    for (const [index, event] of events.entries()) {
       revision++;
       try {
         position = Number(
@@ -419,8 +430,10 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
             event.metadata,
             event.correlationId,
             recordedAt,
+            hashes[index],
           ).lastInsertRowid,
         );
+        if (index === 0) firstPosition = position;
       } catch (error) {
         const holder = s.findEvent.get(event.id);
         if (holder) {
@@ -440,6 +453,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
       });
     }
     s.upsertStream.run(streamName, revision);
+    this.chain.seal(firstPosition, position, hashes);
     return { revision: BigInt(revision), position: Position.of(BigInt(position), BigInt(position)) };
   }
 
@@ -526,6 +540,20 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
 
   protected streamRevision(streamName: string): Promise<bigint> {
     return this.guard(() => BigInt(this.statements.streamRevision.get(streamName)?.revision ?? -1));
+  }
+
+  /** A consistent, read-only view of the hash chain, for `verifyStore` and audit exports. */
+  openChainSnapshot(): Promise<ChainSnapshot> {
+    return this.guard(() => openSqliteChainSnapshot(this.db));
+  }
+
+  protected readStreamMetadataText(streamName: string): Promise<string | undefined> {
+    return this.guard(() => this.lifecycle.metadataText(streamName));
+  }
+
+  protected recordLifecycle(streamName: string, action: LifecycleAction, next: (current: string | undefined, revision: bigint) => string): Promise<void> {
+    // `guard` waits out an open hooked append transaction, then runs on the connection in this turn.
+    return this.guard(() => this.lifecycle.record(streamName, action, next));
   }
 
   headPosition(): Promise<Position | undefined> {
