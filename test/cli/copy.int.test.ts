@@ -88,6 +88,8 @@ describe('eventfold copy', () => {
     const next = await copied.appendToStream('order-a', [{ id: randomUUID(), type: 'Changed', data: {} }], { expectedRevision: 59n });
     await copied.close();
     expect(next.revision).toBe(60n);
+    // Copied events join the target's hash chain: the copy, and the append after it, verify.
+    expect((await cli(['verify', '--store', target])).code).toBe(0);
 
     // Run again: nothing left to copy, and it still verifies.
     const again = await cli(['copy', '--from', source, '--to', target, '--json', '--no-verify']);
@@ -174,6 +176,12 @@ describe('eventfold copy', () => {
     expect(imported.code).toBe(0);
     expect(imported.json()).toEqual([{ count: 200, copied: 200, skipped: 0, resumedFrom: 0, interrupted: false, verified: true }]);
     expect(kept(await readAll(target))).toEqual(kept(await readAll(source)));
+
+    // Into SQLite too; both imports join their store's hash chain and verify.
+    const sqliteTarget = `sqlite:${join(dir, 'imported.db')}`;
+    expect((await cli(['copy', '--from', `ndjson:${file}`, '--to', sqliteTarget])).code).toBe(0);
+    expect((await cli(['verify', '--store', sqliteTarget])).code).toBe(0);
+    expect((await cli(['verify', '--store', target])).code).toBe(0);
   });
 
   it('refuses a target that holds other events where the copy belongs (exit 1, the batch not written)', async () => {

@@ -169,7 +169,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     // The import is synchronous: once no hooked transaction is open, nothing else can use the connection.
     while (this.writing) await this.writing;
     this.assertOpen();
-    const result = importSqliteEvents(this.db, prepared, checkpoint);
+    const result = importSqliteEvents(this.db, prepared, checkpoint, this.chain);
     if (result.imported > 0) this.signal.notify();
     return result;
   }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { SqliteChainWriter } from './sqlite-hash-chain';
 import {
   planImport,
   resolveListStreams,
@@ -70,15 +71,20 @@ export function sqliteImportCheckpoint(db: Database.Database, source: string): I
  * Writes one import batch and its checkpoint in one immediate transaction. Events get new positions in
  * the batch's order, so `$all` keeps the source's order; ids, revisions, metadata and times are kept.
  */
-export function importSqliteEvents(db: Database.Database, events: readonly PreparedImport[], checkpoint: ImportCheckpoint): ImportResult {
+/**
+ * Writes imported events as they were recorded, in one transaction with the checkpoint. They join the
+ * hash chain as appended events do (each event's hash on its stream's tip, one sealed batch for the
+ * whole import), so a copied store verifies.
+ */
+export function importSqliteEvents(db: Database.Database, events: readonly PreparedImport[], checkpoint: ImportCheckpoint, chain: SqliteChainWriter): ImportResult {
   db.exec(CHECKPOINTS);
   const streamRevision = db.prepare<[string], { revision: number }>('SELECT revision FROM eventfold_streams WHERE stream_name = ?');
   const findEvent = db.prepare<[string], { stream_name: string; revision: number }>(
     'SELECT stream_name, revision FROM eventfold_events WHERE event_id = ?',
   );
   const insertEvent = db.prepare(
-    `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at, hash)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const upsertStream = db.prepare(
     `INSERT INTO eventfold_streams (stream_name, revision) VALUES (?, ?)
@@ -98,8 +104,14 @@ export function importSqliteEvents(db: Database.Database, events: readonly Prepa
     }
     const writes = planImport(events, current, known);
     const last = new Map<string, bigint>();
+    const hashes: Buffer[] = [];
+    let first = 0;
+    let position = 0;
     for (const event of writes) {
-      insertEvent.run(
+      // Each event on its stream's tip as written so far (earlier rows of this import included).
+      const [hash] = chain.hashes(event.streamName, event.revision - 1n, [event]);
+      hashes.push(hash!);
+      position = Number(insertEvent.run(
         event.id,
         event.streamName,
         Number(event.revision),
@@ -108,9 +120,12 @@ export function importSqliteEvents(db: Database.Database, events: readonly Prepa
         event.metadata,
         event.correlationId,
         event.recordedAt.getTime(),
-      );
+        hash,
+      ).lastInsertRowid);
+      if (first === 0) first = position;
       last.set(event.streamName, event.revision);
     }
+    if (hashes.length > 0) chain.seal(first, position, hashes);
     for (const [streamName, revision] of last) upsertStream.run(streamName, Number(revision));
     saveCheckpoint.run(checkpoint.source, checkpoint.position, checkpoint.count, Date.now());
     return { imported: writes.length, skipped: events.length - writes.length };
