@@ -61,6 +61,7 @@ const samples: Error[] = [
   new core.InvalidSubjectError('the subject id is empty'),
   new core.PersonalDataUnreadableError('e-1', 'customerName'),
   new core.ErasureIncompleteError('the WAL is busy'),
+  new core.StoreNotChainedError('the eventstoredb store keeps no hash chain to verify'),
 ];
 
 /** The family bases: abstract, so never thrown themselves. */
