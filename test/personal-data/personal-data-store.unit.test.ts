@@ -7,6 +7,7 @@ import { REDACTED } from '../../src/domain/personal-data';
 import { PERSONAL_DATA_KEY } from '../../src/personal-data/seal';
 import { InvalidArgumentError } from '../../src/event-store/errors';
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
+import { verifyStore } from '../../src/event-store/verify-store';
 import {
   InMemoryKeyStore,
   InvalidSubjectError,
@@ -100,6 +101,8 @@ describe('protectPersonalData', () => {
 
     const after = await all(inner.readAll());
     expect(after.slice(0, 2)).toEqual(before);
+    // Forgetting rewrote nothing: the hash chain over what is stored still verifies.
+    expect(await verifyStore(inner)).toMatchObject({ ok: true, eventsChecked: 3 });
     const [adaEvent, bobEvent, forgotten] = await all(store.readAll());
     expect(adaEvent!.data).toEqual({ memberId: 'm-ada', plan: 'plus', name: REDACTED, address: REDACTED, contact: { email: REDACTED, newsletter: true } });
     expect((bobEvent!.data as { name: string }).name).toBe('Bob');

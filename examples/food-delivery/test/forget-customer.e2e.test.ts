@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from 'graphql-ws';
+import { runCli } from '../../../src/cli/program';
 import { AppProcess, tempDataDir } from './support/app-process';
 import { graphql, graphqlData, SubscriptionRecorder, wsClient } from './support/graphql-client';
 
@@ -93,6 +94,8 @@ describe('forgetCustomer on the running app (SQLite)', () => {
     expect(filesHolding(dir.path, [NAME, ADDRESS])).toEqual([]);
     expect(filesHolding(dir.path, [OTHER_NAME]).length).toBeGreaterThan(0);
     expect(readdirSync(dir.path)).toEqual(expect.arrayContaining(['eventfold.db', 'read-models.db']));
+    // Erasure rewrote no event: the store's hash chain still verifies (`eventfold verify`, exit 0).
+    expect(await verifyCli(`sqlite:${join(dir.path, 'eventfold.db')}`)).toMatchObject({ code: 0, report: { ok: true } });
 
     // Forgetting again destroys nothing more; a bad id is the caller's error.
     expect((await graphqlData<{ forgetCustomer: { keysDestroyed: number } }>(app.graphqlUrl, FORGET, { customerId: 'customer-forget' })).forgetCustomer.keysDestroyed).toBe(0);
@@ -100,3 +103,12 @@ describe('forgetCustomer on the running app (SQLite)', () => {
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
+
+/** Runs `eventfold verify --store <url> --json` in process; its exit code and report. */
+async function verifyCli(store: string): Promise<{ code: number; report: unknown }> {
+  let out = '';
+  const sink = { write: (chunk: string) => ((out += chunk), true) } as unknown as NodeJS.WritableStream;
+  const code = await runCli(['verify', '--store', store, '--json'], { stdout: sink, stderr: { write: () => true } as unknown as NodeJS.WritableStream, env: {}, json: false, signal: new AbortController().signal } as never);
+  const lines = out.trim().split('\n').filter(Boolean);
+  return { code, report: lines.length > 0 ? JSON.parse(lines[lines.length - 1]!) : undefined };
+}
