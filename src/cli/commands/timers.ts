@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { emit, type CliContext } from '../cli-context';
+import { adminRequest, apiTarget } from '../admin-client';
+import { emit } from '../cli-context';
 import { CliExit, EXIT_FAILURE_FOUND, EXIT_USAGE } from '../exit-codes';
 import type { CommandGroup } from './index';
 
@@ -20,59 +21,6 @@ const STATUSES = ['pending', 'fired', 'cancelled', 'parked'];
 /** Timers per request: within the API's default query cost limit. */
 const PAGE = 50;
 const MAX_LIMIT = 10_000;
-
-type ApiOptions = { api?: string; token?: string };
-
-/** Where the running app's GraphQL API is, and the admin's token. */
-interface ApiTarget {
-  readonly url: string;
-  readonly token: string | undefined;
-}
-
-// The runtime commands' shared admin client (src/cli/admin-client.ts, written alongside) does the same;
-// this file keeps its own small copy until both are merged.
-function apiTarget(context: CliContext, options: ApiOptions): ApiTarget {
-  const url = options.api ?? context.env.EVENTFOLD_API?.trim();
-  if (!url) throw new CliExit(EXIT_USAGE, "no API given: pass --api <url> (the app's GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql) or set EVENTFOLD_API");
-  try {
-    const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
-  } catch {
-    throw new CliExit(EXIT_USAGE, `--api must be an http(s) URL, got ${JSON.stringify(url)}`);
-  }
-  return { url, token: options.token ?? (context.env.EVENTFOLD_TOKEN?.trim() || undefined) };
-}
-
-/** One GraphQL operation against the admin API; an unreachable API or a refusal ends the run with code 2. */
-async function adminRequest<Data>(target: ApiTarget, query: string, variables: Record<string, unknown>): Promise<Data> {
-  let response: Response;
-  try {
-    response = await fetch(target.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/graphql-response+json, application/json',
-        ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
-      },
-      body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new CliExit(EXIT_USAGE, `cannot reach the API at ${target.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
-  }
-  let body: { data?: Data | null; errors?: { message: string; extensions?: { code?: string } }[] };
-  try {
-    body = (await response.json()) as typeof body;
-  } catch {
-    throw new CliExit(EXIT_USAGE, `the API at ${target.url} answered HTTP ${response.status} without a GraphQL body`);
-  }
-  if (body.errors?.length) {
-    throw new CliExit(EXIT_USAGE, `the API refused: ${body.errors.map((error) => `${error.extensions?.code ?? 'ERROR'}: ${error.message}`).join('; ')}`);
-  }
-  if (!body.data) throw new CliExit(EXIT_USAGE, `the API at ${target.url} answered HTTP ${response.status} with no data`);
-  return body.data;
-}
 
 function withApi(command: Command): Command {
   return command
@@ -106,7 +54,7 @@ export const timersCommands: CommandGroup = (program, context) => {
     .option('--reactor <name>', "only this reactor's timers")
     .option('--status <status>', `one of ${STATUSES.join(', ')}`, 'pending')
     .option('--limit <n>', `most timers listed (default 100, at most ${MAX_LIMIT})`)
-    .action(async (options: ApiOptions & { reactor?: string; status: string; limit?: string }) => {
+    .action(async (options: { api?: string; token?: string } & { reactor?: string; status: string; limit?: string }) => {
       if (!STATUSES.includes(options.status)) throw new CliExit(EXIT_USAGE, `--status must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(options.status)}`);
       const limit = limitOf(options.limit);
       const target = apiTarget(context, options);
@@ -129,7 +77,7 @@ export const timersCommands: CommandGroup = (program, context) => {
     .description('cancels a pending or parked timer; exit 1 when there was none to cancel')
     .argument('<reactor>', 'the reactor (or process) that set it')
     .argument('<key>', "the timer's key (see `timers list`)")
-    .action(async (reactor: string, key: string, options: ApiOptions) => {
+    .action(async (reactor: string, key: string, options: { api?: string; token?: string }) => {
       const target = apiTarget(context, options);
       const { cancelTimer } = await adminRequest<{ cancelTimer: boolean }>(
         target,
