@@ -61,6 +61,13 @@ const READ_KEY_CACHE = 1_000;
  *
  * Append hooks (inline projections) are not offered through it: they would see ciphertext.
  */
+/**
+ * Capabilities of the wrapped store offered unchanged: timers (`openTimerStore`), the stream browser and
+ * statistics (`StoreAdmin`), the hash chain (`openChainSnapshot`, which covers the stored ciphertext) and
+ * stream lifecycle. Importing (`importEvents`) is not: it would write unsealed data around the seal.
+ */
+const PASS_THROUGH = ['openTimerStore', 'listStreams', 'statistics', 'openChainSnapshot', 'setStreamMetadata', 'getStreamMetadata', 'deleteStream'] as const;
+
 export class PersonalDataStore implements EventStore, ReactorStateHost {
   private readonly specs = new Map<string, PersonalDataSpec>();
 
@@ -78,6 +85,12 @@ export class PersonalDataStore implements EventStore, ReactorStateHost {
         if (known && known !== spec) throw new TypeError(`two catalogs declare personal data for event type ${type}`);
         this.specs.set(type, spec);
       }
+    }
+    // The inner store's capabilities that never carry event data pass through, so engines and tools that
+    // look for them (timers, the console's stream browser, verify, stream lifecycle) find them here too.
+    for (const name of PASS_THROUGH) {
+      const capability = (inner as unknown as Record<string, unknown>)[name];
+      if (typeof capability === 'function') Object.defineProperty(this, name, { value: capability.bind(inner), enumerable: false });
     }
   }
 

@@ -8,6 +8,8 @@ import { PERSONAL_DATA_KEY } from '../../src/personal-data/seal';
 import { InvalidArgumentError } from '../../src/event-store/errors';
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
 import { verifyStore } from '../../src/event-store/verify-store';
+import { eventImporterOf, storeAdminOf } from '../../src/event-store/store-admin';
+import { isStreamLifecycleHost } from '../../src/event-store/stream-lifecycle';
 import {
   InMemoryKeyStore,
   InvalidSubjectError,
@@ -223,5 +225,18 @@ describe('random appends and forgets (property)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('capabilities of the wrapped store', () => {
+  it('offers the stream browser, the hash chain and stream lifecycle of the inner store, but never its import', async () => {
+    await store.appendToStream('member-m-ada', [joined()]);
+    const admin = storeAdminOf(store);
+    expect(admin).toBeDefined();
+    expect((await admin!.listStreams({ prefix: 'member-' })).map((stream) => stream.streamName)).toEqual(['member-m-ada']);
+    expect(await verifyStore(store)).toMatchObject({ ok: true, eventsChecked: 1 });
+    expect(isStreamLifecycleHost(store)).toBe(true);
+    // An import would write around the seal: not offered, even where the inner store has one.
+    expect(eventImporterOf(store)).toBeUndefined();
   });
 });
