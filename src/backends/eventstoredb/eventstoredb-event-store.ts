@@ -32,7 +32,7 @@ import {
   type SubscriptionPlan,
 } from './eventstoredb-subscription';
 import { repeatsStoredEvents } from '../../event-store/idempotency';
-import { validateStreamMetadata, type StreamLifecycleHost, type StreamMetadata } from '../../event-store/stream-lifecycle';
+import { validateStreamMetadata, type StreamLifecycleHost, type StreamMetadata, type SystemMetadataKey } from '../../event-store/stream-lifecycle';
 import {
   BatchTooLargeError,
   DuplicateEventIdError,
@@ -177,7 +177,7 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
    * EventStoreDB's own stream metadata (recorded by the server in the `$$<stream>` metadata stream, which
    * is its lifecycle record); reads honour it on the server.
    */
-  async setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, 'deletedAt' | 'archivedTo'>): Promise<void> {
+  async setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, SystemMetadataKey>): Promise<void> {
     this.assertOpen();
     validateStreamName(streamName);
     const valid = validateStreamMetadata(metadata);
