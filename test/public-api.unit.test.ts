@@ -74,7 +74,7 @@ const expected: Record<string, readonly string[]> = {
     'Upcaster', 'ValidationError', 'ValidationIssue', 'VerifyOptions', 'VerifyProgress', 'VerifyReport',
     'VerifySignatureOptions', 'VersionedEvent', 'WaitForPositionTimeoutError', 'WaitForStateTimeoutError',
     'WaitOptions', 'WatchOptions', 'WebhookDeliveryError', 'WebhookReactor', 'WebhookReactorOptions', 'Where',
-    'WorkerStatus', 'WrongExpectedRevisionError', 'archiveStreams', 'checkStreamProof', 'connectEventStore',
+    'WorkerStatus', 'WrongExpectedRevisionError', 'archiveStreams', 'archiveStreamsToFile', 'checkStreamProof', 'connectEventStore',
     'createHttpFunction', 'createLambdaHandler', 'decodeRecorded', 'defineAggregate', 'defineCollection',
     'defineCommands', 'defineEvents', 'defineProcess', 'defineProjection', 'defineReactor',
     'defineWebhookReactor', 'errorCategory', 'eventImporterOf', 'eventTime', 'exportStreamProof', 'fold',
