@@ -9,14 +9,17 @@ import { basename, dirname } from 'node:path';
 import { checkStreamProof, exportStreamProof, type ProofEvent, type ProofHeader, type ProofLine } from './audit-proof';
 import { InvalidArgumentError } from './errors';
 import type { EventMetadata, EventStore, EventStoreReader, JsonValue, ReadAllOptions, ReadStreamOptions, RecordedEvent } from './event-store';
-import { isHashChainedStore, type HashChainedStore, type HashedEventFields } from './hash-chain';
+import { isHashChainedStore, type ChainSnapshot, type HashChainedStore, type HashedEventFields, type StreamHead } from './hash-chain';
 import { Position } from './position';
-import { isStreamLifecycleHost, type StreamLifecycleHost } from './stream-lifecycle';
+import { isStreamLifecycleHost, type StreamLifecycleHost, type StreamMetadata } from './stream-lifecycle';
 import { validateStreamName } from './validation';
 import { StoreNotChainedError, type ChainBreak } from './verify-store';
 
-/** Which streams to archive: named ones (e.g. closed aggregates), or every stream whose last event is older than a cut-off. */
-export type ArchiveSelection = { readonly streams: readonly string[] } | { readonly olderThan: Date };
+/**
+ * Which streams to archive: named ones (e.g. aggregates in a terminal state), every closed stream (soft
+ * deleted and not written since), or every stream whose last event is older than a cut-off.
+ */
+export type ArchiveSelection = { readonly streams: readonly string[] } | { readonly closed: true } | { readonly olderThan: Date };
 
 export interface ArchiveResult {
   readonly streams: readonly string[];
@@ -167,18 +170,34 @@ async function selectStreams(store: Archivable, selection: ArchiveSelection): Pr
     }
     return unique;
   }
-  if (!(selection.olderThan instanceof Date) || Number.isNaN(selection.olderThan.getTime())) throw new InvalidArgumentError('olderThan must be a valid Date');
-  const cutOff = selection.olderThan.getTime();
+  let wanted: (head: StreamHead, metadata: StreamMetadata) => Promise<boolean>;
+  let none: string;
+  if ('closed' in selection) {
+    if (selection.closed !== true) throw new InvalidArgumentError('closed must be true');
+    wanted = (head, metadata) => Promise.resolve(metadata.deletedAt !== undefined && (metadata.truncateBefore ?? 0n) > head.revision);
+    none = 'no stream is closed (soft deleted and not written since)';
+  } else if ('olderThan' in selection) {
+    const olderThan: unknown = selection.olderThan;
+    if (!(olderThan instanceof Date) || Number.isNaN(olderThan.getTime())) throw new InvalidArgumentError('olderThan must be a valid Date');
+    const cutOff = olderThan.getTime();
+    wanted = async (head) => {
+      const [last] = await snapshot.readStreamEvents(head.streamName, head.revision, 1);
+      return last !== undefined && last.recordedAt.getTime() < cutOff;
+    };
+    none = `no stream has all its events before ${olderThan.toISOString()}`;
+  } else {
+    throw new InvalidArgumentError('selection must give streams, closed or olderThan');
+  }
   const chosen: string[] = [];
-  const snapshot = await store.openChainSnapshot();
+  const snapshot: ChainSnapshot = await store.openChainSnapshot();
   try {
     for (let after: string | undefined; ; ) {
       const heads = await snapshot.readStreamHeads(after, PAGE);
       for (const head of heads) {
+        const metadata = await store.getStreamMetadata(head.streamName);
         // A stream already archived (and not written since) has nothing left to move.
-        if (((await store.getStreamMetadata(head.streamName)).archivedBefore ?? 0n) > head.revision) continue;
-        const [last] = await snapshot.readStreamEvents(head.streamName, head.revision, 1);
-        if (last && last.recordedAt.getTime() < cutOff) chosen.push(head.streamName);
+        if ((metadata.archivedBefore ?? 0n) > head.revision) continue;
+        if (await wanted(head, metadata)) chosen.push(head.streamName);
       }
       if (heads.length < PAGE) break;
       after = heads[heads.length - 1]!.streamName;
@@ -186,7 +205,7 @@ async function selectStreams(store: Archivable, selection: ArchiveSelection): Pr
   } finally {
     await snapshot.close();
   }
-  if (chosen.length === 0) throw new InvalidArgumentError(`no stream has all its events before ${selection.olderThan.toISOString()}`);
+  if (chosen.length === 0) throw new InvalidArgumentError(none);
   return chosen;
 }
 
