@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { createGzip, gunzipSync } from 'node:zlib';
 import { createWriteStream, existsSync } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { checkStreamProof, exportStreamProof, type ProofEvent, type ProofHeader, type ProofLine } from './audit-proof';
 import { InvalidArgumentError } from './errors';
@@ -59,8 +59,9 @@ export async function archiveStreams(store: EventStore, selection: ArchiveSelect
 /**
  * `archiveStreams` to a file at `path`: written to `path` + `.partial`, synced, read back and checked
  * (every proof, and every stream up to the revision written), renamed into place and the folder synced;
- * only then are the events' payloads removed from the store. A failure at any step removes nothing. The
- * archive is recorded under its file name (`basename(path)`), so it can be moved to any folder of archives.
+ * only then are the events' payloads removed from the store (its folder is created if missing). A failure
+ * at any step removes nothing. The archive is recorded under its file name (`basename(path)`), so it can
+ * be moved to any folder of archives.
  *
  * @example
  * await archiveStreamsToFile(store, { streams: ['order-41', 'order-42'] }, './archive/orders-2026-01.ndjson.gz');
@@ -70,6 +71,7 @@ export async function archiveStreamsToFile(store: EventStore, selection: Archive
   const archivable = checkArchivable(store, basename(path));
   const streams = await selectStreams(archivable, selection);
   if (existsSync(path)) throw new InvalidArgumentError(`the archive ${path} exists already: archives are never overwritten`);
+  await mkdir(dirname(path), { recursive: true });
   const partial = `${path}.partial`;
   let renamed = false;
   try {
@@ -216,6 +218,8 @@ export interface Archive extends Pick<EventStoreReader, 'readStream' | 'readAll'
   readonly streams: readonly string[];
   /** One archived event exactly as it was stored (text for text), to check against its stub's hash. */
   storedEvent(streamName: string, revision: bigint): HashedEventFields | undefined;
+  /** One archived event as reads give it. */
+  readEvent(streamName: string, revision: bigint): RecordedEvent | undefined;
   /** The last revision of a stream the archive holds (undefined: none). */
   lastRevision(streamName: string): bigint | undefined;
   /** SHA-256 of the compressed file: compare it with the one in the streams' lifecycle records. */
@@ -248,6 +252,7 @@ export function openArchive(gzipped: Buffer, name?: string): Archive {
     });
   const byStream = new Map<string, RecordedEvent[]>();
   const stored = new Map<string, HashedEventFields>();
+  const recorded = new Map<string, RecordedEvent>();
   const breaks: ChainBreak[] = [];
   let start = 0;
   for (let index = 1; index <= lines.length; index++) {
@@ -258,7 +263,9 @@ export function openArchive(gzipped: Buffer, name?: string): Archive {
     const header = proof[0] as ProofHeader;
     // Stubs of events archived before (a stream archived again) carry no content: their archive has it.
     const held = proof.filter((line): line is ProofEvent => line.kind === 'event' && line.archivedBy === undefined);
-    byStream.set(header.streamName, held.map((line) => toRecorded(header.streamName, line)));
+    const events = held.map((line) => toRecorded(header.streamName, line));
+    byStream.set(header.streamName, events);
+    for (const event of events) recorded.set(`${event.revision}:${header.streamName}`, event);
     for (const line of held) {
       stored.set(`${line.revision}:${header.streamName}`, { streamName: header.streamName, revision: BigInt(line.revision), id: line.id, type: line.type, data: line.data, metadata: line.metadata });
     }
@@ -275,6 +282,7 @@ export function openArchive(gzipped: Buffer, name?: string): Archive {
     ...(name !== undefined ? { name } : {}),
     streams: [...byStream.keys()],
     storedEvent: (streamName, revision) => stored.get(`${revision}:${streamName}`),
+    readEvent: (streamName, revision) => recorded.get(`${revision}:${streamName}`),
     lastRevision: (streamName) => byStream.get(streamName)?.at(-1)?.revision,
     sha256,
     ok: breaks.length === 0,

@@ -13,7 +13,8 @@ export type EventStoreErrorCode =
   | 'DUPLICATE_EVENT_ID'
   | 'STORE_CLOSED'
   | 'STORE_UNAVAILABLE'
-  | 'MISSING_PACKAGE';
+  | 'MISSING_PACKAGE'
+  | 'ARCHIVE_UNAVAILABLE';
 
 /** Base class of every event-store error. */
 export abstract class EventStoreError extends EventfoldError {
@@ -129,5 +130,25 @@ export class MissingPackageError extends EventStoreError {
     options?: { cause?: unknown },
   ) {
     super(`${neededBy} needs the package "${packageName}", which is not installed: run \`npm install ${packageName}\``, options);
+  }
+}
+
+/**
+ * An archived event could not be read back: its archive is not where the archives are kept, or its
+ * content there does not match the hash the store kept for it (the archive was changed).
+ *
+ * @example
+ * catch (e) { if (e instanceof ArchiveUnavailableError) console.error(e.archive, e.message); }
+ */
+export class ArchiveUnavailableError extends EventStoreError {
+  readonly code = 'ARCHIVE_UNAVAILABLE' as const;
+  readonly category = 'unavailable' as const;
+
+  constructor(
+    /** The archive's name as its lifecycle record gives it. */
+    readonly archive: string,
+    message: string,
+  ) {
+    super(message);
   }
 }

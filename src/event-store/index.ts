@@ -48,3 +48,4 @@ export {
 } from './audit-proof';
 export { isStreamLifecycleHost, type DeleteStreamOptions, type StreamLifecycleHost, type StreamMetadata } from './stream-lifecycle';
 export { archiveStreams, archiveStreamsToFile, openArchive, type Archive, type ArchiveResult, type ArchiveSelection } from './archive';
+export { archiveFolder, withArchives, type ArchiveShelf } from './archive-reads';
