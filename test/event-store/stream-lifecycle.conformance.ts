@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
+  DuplicateEventIdError,
   InvalidArgumentError,
   StoreNotChainedError,
   archiveStreams,
@@ -158,7 +159,8 @@ export function runStreamLifecycleTests(getStore: () => EventStore, stream: (nam
       const store = getStore();
       if (!isHashChainedStore(store)) return; // EventStoreDB refuses archiving (the test above).
       const [gone, kept] = [stream('moved'), stream('stays')];
-      await store.appendToStream(gone, events(3));
+      const firstAppend = events(3);
+      await store.appendToStream(gone, firstAppend);
       await store.appendToStream(kept, events(1));
       await store.appendToStream(gone, [{ id: randomUUID(), type: 'Happened', data: { index: 3 }, metadata: { correlationId: `${gone}-c` } }]);
       await store.appendToStream(kept, events(1, 1));
@@ -181,6 +183,8 @@ export function runStreamLifecycleTests(getStore: () => EventStore, stream: (nam
       await subscription.untilCaughtUp();
       await subscription.subscription.close();
       expect(subscription.events.map((event) => event.streamName)).toEqual([kept, kept]);
+      // A retry of an archived append is never written twice: its ids stay taken by the stubs.
+      await expect(store.appendToStream(gone, firstAppend, { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(DuplicateEventIdError);
       const fromStream = new SubscriptionReader(store.subscribeToStream(gone));
       await store.appendToStream(gone, events(1, 4), { expectedRevision: 3n });
       await fromStream.untilCount(1);

@@ -186,8 +186,9 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
         'SELECT stream_name, revision FROM eventfold_events WHERE event_id = ?',
       ),
       slots: db.prepare<[string, number, number], { event_id: string; position: number; type: string; data: string; metadata: string }>(
+        // An archived event's content is gone: a retry of it cannot be recognised, so it is refused (never written twice).
         `SELECT event_id, position, type, data, metadata FROM eventfold_events
-         WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+         WHERE stream_name = ? AND revision >= ? AND archived IS NULL ORDER BY revision LIMIT ?`,
       ),
       streamRevision: db.prepare<[string], { revision: number }>(
         'SELECT revision FROM eventfold_streams WHERE stream_name = ?',
@@ -212,7 +213,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
         .raw(true),
       foldForwards: db
         .prepare<[string, number, number], FoldColumns>(
-          'SELECT type, data, metadata FROM eventfold_events WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?',
+          'SELECT type, data, metadata FROM eventfold_events WHERE stream_name = ? AND revision >= ? AND archived IS NULL ORDER BY revision LIMIT ?',
         )
         .raw(true),
       correlation: db
