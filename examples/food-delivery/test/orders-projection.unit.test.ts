@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InMemoryEventStore, InMemoryReadModelStore, ProjectionEngine, type EventData } from '../src/eventfold';
+import { InMemoryEventStore, InMemoryReadModelStore, ProjectionEngine, type AppendResult, type EventData } from '../src/eventfold';
 import { protectOrders } from '../src/personal-data/protect-orders';
 import type { OrderEvent } from '../src/domain/order-messages';
 import { ordersProjection } from '../src/read-models/orders.projection';
@@ -91,7 +91,7 @@ describe('orders projection and forgotten customers', () => {
     const { store } = await protectOrders(new InMemoryEventStore(), '.');
     const readModels = new InMemoryReadModelStore();
     const count = 1_001;
-    let last;
+    let last: AppendResult | undefined;
     for (let index = 0; index < count; index++) {
       const id = `o-${index}`;
       const data = { orderId: id, customerId: 'c-many', restaurantId: 'tokyo-ramen', items: [{ menuItemId: 'gyoza', quantity: 1 }], customerName: 'Manny Many', deliveryAddress: 'Many Street' };
@@ -100,7 +100,7 @@ describe('orders projection and forgotten customers', () => {
     const engine = new ProjectionEngine({ eventStore: store, readModels, projections: [ordersProjection] });
     await engine.start();
     try {
-      await engine.waitForPosition('orders', last.position, { timeoutMs: 30_000 });
+      await engine.waitForPosition('orders', last!.position, { timeoutMs: 30_000 });
       const receipt = await store.forgetSubject('c-many');
       await engine.waitForPosition('orders', receipt.position, { timeoutMs: 30_000 });
       const orders = readModels.documents(ordersProjection, 'orders');
