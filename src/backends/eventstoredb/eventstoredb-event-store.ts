@@ -10,11 +10,11 @@ import type {
   StreamingRead,
 } from '@eventstore/db-client';
 import { ABORTED, ClientStream } from './eventstoredb-client-stream';
+import { storedHash, toChainEvent, toChainedEsdbEvents, userMetadataOf } from './eventstoredb-chain';
 import {
   isSystemEvent,
   recordPosition,
   redactConnectionString,
-  toEsdbEventData,
   toEsdbExpectedRevision,
   toEsdbFilterSpec,
   toEsdbReadPosition,
@@ -41,6 +41,7 @@ import {
   InvalidConnectionStringError,
   StoreClosedError,
   StoreUnavailableError,
+  TamperedStreamError,
   WrongExpectedRevisionError,
 } from '../../event-store/errors';
 import {
@@ -53,6 +54,7 @@ import {
   type EventStore,
   type EventStoreLimits,
   type ExpectedRevision,
+  type JsonObject,
   type ReadAllOptions,
   type ReadStreamForFoldOptions,
   type ReadStreamOptions,
@@ -64,6 +66,9 @@ import {
   type StoreCapabilities,
 } from '../../event-store/event-store';
 import { foldPagesFromReadStream } from '../../event-store/fold-read';
+import { GENESIS_HASH } from '../../event-store/hash-chain';
+import { StreamChainCheck, type StreamChainEvent, type StreamChainedStore } from '../../event-store/stream-chain';
+import type { ChainBreak } from '../../event-store/verify-store';
 import type { PagedEventStoreOptions } from '../../event-store/paged-event-store';
 import { Position, type FromPosition } from '../../event-store/position';
 import {
@@ -85,8 +90,20 @@ type EsdbModule = typeof Esdb;
 /** How long `connect` waits for the server's first answer; the client's own default deadline. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-/** How far back a refused `any` append looks for an earlier copy of itself. */
-const RECENT_EVENTS = 10_000;
+/**
+ * How many times an append without an exact expected revision (`any`, `stream_exists`, `no_stream`)
+ * re-reads the stream's head and tries again after losing a race. Each lost round means another writer
+ * appended, so this many writers racing on one stream all get through; past it the caller gets a
+ * WrongExpectedRevisionError, a conflict it may retry.
+ */
+export const MAX_APPEND_ATTEMPTS = 10;
+
+/** What `verifyStore` cannot prove on EventStoreDB, for its report (and the README's auditors section). */
+const CHAIN_LIMITS: readonly string[] = [
+  'EventStoreDB keeps no $all chain: a whole stream deleted, the log truncated, or streams reordered in $all is not detected',
+  "an event removed from the end of a stream, or a stream whose hashes were all recomputed after an edit, is not detected: nothing outside the stream records its head",
+  'events the server hides (soft delete, maxCount, maxAge, truncateBefore) are not checked; the first event it shows is checked on its own hash',
+];
 
 /**
  * The event store on EventStoreDB (KurrentDB), the production store for clusters with quorum replication.
@@ -103,7 +120,7 @@ const RECENT_EVENTS = 10_000;
  * });
  * for await (const message of store.subscribeToAll({ fromPosition: position })) console.log(message.kind);
  */
-export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
+export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, StreamChainedStore {
   readonly backend = 'eventstoredb' as const;
   readonly capabilities: StoreCapabilities = { durable: true, sequencePositions: false };
   private readonly limits: EventStoreLimits;
@@ -111,6 +128,7 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
   private readonly abort = new AbortController();
   private readonly subscriptions = new Set<EventStoreDbSubscription>();
   private closing: Promise<void> | undefined;
+  readonly chainLimits = CHAIN_LIMITS;
 
   private constructor(
     private readonly esdb: EsdbModule,
@@ -138,7 +156,7 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
         redactConnectionString(`malformed EventStoreDB connection string ${JSON.stringify(url)}: ${messageOf(error)}`),
       );
     }
-    const store = new EventStoreDbEventStore(esdb, client, options);
+    const store = EventStoreDbEventStore.onClient(client, options, esdb);
     try {
       await store.probe(url);
     } catch (error) {
@@ -148,10 +166,27 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
     return store;
   }
 
+  /**
+   * A store on a client made elsewhere, without probing it. Not part of the package's entry point: the
+   * tests run the adapter on an in-process stand-in for the server through it.
+   *
+   * @internal
+   */
+  static onClient(client: EventStoreDBClient, options: PagedEventStoreOptions = {}, esdb: EsdbModule = loadClientModule()): EventStoreDbEventStore {
+    return new EventStoreDbEventStore(esdb, client, options);
+  }
+
   get isClosed(): boolean {
     return this.closing !== undefined;
   }
 
+  /**
+   * Appends with each event's hash in its metadata (see eventstoredb-chain.ts). The hash covers the
+   * event's revision and its predecessor's hash, so every write is made at an exact revision: the head is
+   * read first (one backwards read of one event), and ESDB refuses the write if the stream moved on since.
+   * A caller's exact revision is kept as it is; `any`, `stream_exists` and `no_stream` re-read the head
+   * and try again, at most {@link MAX_APPEND_ATTEMPTS} times (see `appendAtHead`).
+   */
   async appendToStream(
     streamName: string,
     events: readonly EventData[],
@@ -162,15 +197,143 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
     const expected = options.expectedRevision ?? 'any';
     validateExpectedRevision(expected);
     const prepared = prepareEvents(events, this.limits);
+    const metadata = userMetadataOf(prepared);
+    if (typeof expected === 'bigint' && expected >= 0n) return this.appendAtRevision(streamName, prepared, metadata, expected);
+    return this.appendAtHead(streamName, prepared, metadata, expected);
+  }
+
+  /**
+   * An append at the caller's exact revision. Its idempotency is ESDB's own, as before the chain: a retry
+   * (same ids, same expected revision) finds its events at the revisions after `expected`, and ESDB answers
+   * with the original result without writing; `appendResult` then checks that what is stored is this very
+   * decision. The retry's hashes may differ from the original's (its metadata's `time` may), but they are
+   * never written, so the stored chain stays the original's. This is the path `handleCommand` takes: it
+   * always appends at the revision it decided on.
+   */
+  private async appendAtRevision(
+    streamName: string,
+    prepared: readonly PreparedEvent[],
+    metadata: readonly JsonObject[],
+    expected: bigint,
+  ): Promise<AppendResult> {
+    const tip = await this.chainTip(streamName, expected);
+    // A predecessor the server hides (soft delete, truncateBefore) cannot be read: the events are then
+    // chained from nothing, and reads check the first one on its own hash.
+    const previous = tip?.revision === expected ? tip.hash : GENESIS_HASH;
     let response: EsdbAppendResult;
     try {
-      response = await this.client.appendToStream(streamName, prepared.map(toEsdbEventData), {
-        expectedRevision: toEsdbExpectedRevision(expected),
+      response = await this.client.appendToStream(streamName, toChainedEsdbEvents(streamName, expected + 1n, previous, prepared, metadata), {
+        expectedRevision: expected,
       });
     } catch (error) {
-      return this.settleFailedAppend(streamName, prepared, expected, error);
+      return this.settleFailedAppend(streamName, prepared, expected, expected, error);
     }
     return this.appendResult(streamName, prepared, response);
+  }
+
+  /**
+   * An append with no exact revision from the caller (`any`, `stream_exists`, `no_stream` or -1n): made at
+   * the head it reads, retried from a new read when another writer got there first.
+   *
+   * Idempotency. Without the chain, ESDB deduplicated an `any` retry itself, by matching its ids against
+   * those it committed recently. An exact expected revision equal to the stream's head turns that check
+   * off on the server (ESDB then writes without looking at ids), so this method makes it instead, where
+   * a retry can show:
+   * - the head it reads is one of this append's events: the original landed and nothing came after it
+   *   (a retry after a timeout or a lost answer). The stored events are compared with this append by
+   *   the kit's one rule (`repeatsStoredEvents`): the same decision gets the original result and nothing
+   *   is written; anything else is a DuplicateEventIdError, as on every backend.
+   * - the write is refused because the stream moved: the events that moved it, at the revisions this
+   *   append would have taken, are looked at first. If they are this append (the original committed
+   *   while the retry was reading), the retry settles the same way instead of appending again or failing.
+   * A retry that comes after another writer appended to the same stream behind the original is not
+   * recognised here and is written again (the stream then holds the ids twice, chained like any events).
+   * The other backends catch that case through their store-wide unique event ids; ESDB has no index by
+   * event id, and its own `any` check only ever covered ids in its recent-commit cache. The kit's
+   * commands never meet this case: they append at exact revisions, and `recogniseRetry` answers a retried
+   * command from the stream before any append is tried.
+   */
+  private async appendAtHead(
+    streamName: string,
+    prepared: readonly PreparedEvent[],
+    metadata: readonly JsonObject[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
+    const ids = prepared.map((event) => event.id);
+    let hiddenHead: bigint | undefined;
+    let actual = -1n;
+    for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
+      const tip = await this.chainTip(streamName, 'end');
+      let revision: bigint;
+      let previous: Buffer;
+      if (tip) {
+        const index = ids.indexOf(tip.id);
+        if (index >= 0) {
+          const earlier = await this.appendAt(streamName, prepared, tip.revision - BigInt(index));
+          if (earlier instanceof Error) throw earlier;
+          if (earlier) return earlier;
+          throw new DuplicateEventIdError(tip.id, `stream "${streamName}" ends with it at revision ${tip.revision}, but this append does not repeat that earlier append`);
+        }
+        if (expected === 'no_stream' || expected === -1n) throw new WrongExpectedRevisionError(streamName, expected, tip.revision);
+        revision = tip.revision;
+        previous = tip.hash;
+      } else {
+        // No event to be seen. The stream may still have hidden ones (a soft delete keeps the revisions
+        // counting, and ESDB accepts the next append after them): their last revision is where this
+        // append must chain from, else its hashes would cover revisions it does not get.
+        hiddenHead ??= await this.hiddenHead(streamName);
+        if (expected === 'stream_exists' && hiddenHead === undefined) throw new WrongExpectedRevisionError(streamName, expected, -1n);
+        revision = hiddenHead ?? -1n;
+        previous = GENESIS_HASH;
+      }
+      let response: EsdbAppendResult;
+      try {
+        response = await this.client.appendToStream(streamName, toChainedEsdbEvents(streamName, revision + 1n, previous, prepared, metadata), {
+          expectedRevision: toEsdbExpectedRevision(revision),
+        });
+      } catch (error) {
+        if (!(error instanceof this.esdb.WrongExpectedVersionError)) return this.settleFailedAppend(streamName, prepared, revision, expected, error);
+        const earlier = await this.appendAt(streamName, prepared, revision + 1n);
+        if (earlier instanceof Error) throw earlier;
+        if (earlier) return earlier;
+        actual = toRevision(error.actualVersion);
+        // Only used while the head stays hidden: the server's own word on where the stream is.
+        hiddenHead = actual >= 0n ? actual : undefined;
+        continue;
+      }
+      return this.appendResult(streamName, prepared, response);
+    }
+    throw new WrongExpectedRevisionError(streamName, expected, actual);
+  }
+
+  /**
+   * The stream's last event at or before `at` that the server shows, with the hash the next event
+   * chains to: its stored hash, or 32 zero bytes when it has none (a stream written before the chain
+   * existed starts its chain there). Undefined when the server shows none.
+   */
+  private async chainTip(streamName: string, at: bigint | 'end'): Promise<{ revision: bigint; id: string; hash: Buffer } | undefined> {
+    const records = this.scan(
+      () => this.client.readStream(streamName, { direction: 'backwards', fromRevision: at, maxCount: 1 }),
+      (resolved: ResolvedEvent) => resolved.event,
+      1,
+    );
+    for await (const record of records) return { revision: record.revision, id: record.id, hash: storedHash(record) ?? GENESIS_HASH };
+    return undefined;
+  }
+
+  /**
+   * The last revision of a stream whose events the server hides all of (a soft delete sets the stream's
+   * `truncateBefore` past its last event), or undefined. Read only when no event can be seen, which for
+   * most streams means their first append.
+   */
+  private async hiddenHead(streamName: string): Promise<bigint | undefined> {
+    let truncateBefore: unknown;
+    try {
+      truncateBefore = (await this.client.getStreamMetadata(streamName)).metadata?.truncateBefore;
+    } catch (error) {
+      throw this.toStoreError(error);
+    }
+    return typeof truncateBefore === 'number' && truncateBefore > 0 ? BigInt(truncateBefore) - 1n : undefined;
   }
 
   /**
@@ -393,12 +556,78 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
       if (last < 0n) return;
       if (from > last) fromRevision = 'end';
     }
-    yield* this.scan(
+    // Every event is checked against its own hash and against the event read before it, as it streams:
+    // a break ends the read before the event that shows it is delivered (backwards, a missing link shows
+    // only once the older event is read, after the newer one was delivered). A read that starts in the
+    // middle of a stream checks its first event on its own hash; `verifyStore` checks every link.
+    const check = new StreamChainCheck(streamName, direction);
+    const records = this.scan(
       () => this.client.readStream(streamName, { direction, fromRevision, maxCount: toEsdbMaxCount(maxCount) }),
       // `$` event types are ESDB's own and never appear in a stream eventfold wrote, so skipping them
       // cannot make a page short in practice.
-      (resolved: ResolvedEvent) => (resolved.event ? toRecordedEvent(resolved.event) : undefined),
+      (resolved: ResolvedEvent) => (resolved.event && !isSystemEvent(resolved.event.streamId, resolved.event.type) ? resolved.event : undefined),
       maxCount,
+    );
+    const fromFirst = direction === 'forwards' && (from === 'start' || from === 0n);
+    for await (const record of records) {
+      if (fromFirst && check.isFirst && record.revision > 0n) {
+        const cut = await this.checkStreamStart(streamName, record.revision);
+        if (cut) throw new TamperedStreamError(streamName, cut.revision ?? 0n, cut.message);
+      }
+      const found = check.next(toChainEvent(record));
+      if (found) throw new TamperedStreamError(streamName, found.revision ?? record.revision, found.message);
+      yield toRecordedEvent(record)!;
+    }
+  }
+
+  /** Every stream that has events in `$all` (ESDB's own aside), each once, and how many events they hold. */
+  async surveyStreams(): Promise<{ readonly streamNames: readonly string[]; readonly eventCount: number }> {
+    this.assertOpen();
+    const names = new Set<string>();
+    let eventCount = 0;
+    const records = this.scan(
+      () => this.client.readAll({ direction: 'forwards', fromPosition: 'start' }),
+      (resolved: AllStreamResolvedEvent) => (resolved.event && !isSystemEvent(resolved.event.streamId, resolved.event.type) ? resolved.event.streamId : undefined),
+    );
+    for await (const streamName of records) {
+      names.add(streamName);
+      eventCount++;
+    }
+    return { streamNames: [...names], eventCount };
+  }
+
+  /**
+   * A stream whose first shown event is not revision 0 is explained by its settings only: after a soft
+   * delete or a `truncateBefore` it starts exactly there; `maxCount` and `maxAge` may hide more. Anything
+   * else means events at its start were removed from the server's storage. Read only in that case.
+   */
+  async checkStreamStart(streamName: string, firstRevision: bigint): Promise<ChainBreak | undefined> {
+    let metadata: Esdb.StreamMetadata | undefined;
+    try {
+      metadata = (await this.client.getStreamMetadata(streamName)).metadata;
+    } catch (error) {
+      throw this.toStoreError(error);
+    }
+    const truncateBefore = typeof metadata?.truncateBefore === 'number' ? BigInt(metadata.truncateBefore) : 0n;
+    const mayHideMore = metadata?.maxCount !== undefined || metadata?.maxAge !== undefined;
+    if (firstRevision === truncateBefore || (mayHideMore && firstRevision > truncateBefore)) return undefined;
+    const from = truncateBefore < firstRevision ? truncateBefore : 0n;
+    return {
+      kind: 'event-missing',
+      streamName,
+      revision: from,
+      message: `stream "${streamName}" starts at revision ${firstRevision}, but nothing in its settings hides revision ${from}: events at its start were removed`,
+    };
+  }
+
+  /** One stream's events as the server shows them, as the chain sees them, for `verifyStore`. */
+  readStreamChain(streamName: string): AsyncIterable<StreamChainEvent> {
+    this.assertOpen();
+    validateStreamName(streamName);
+    return this.scan(
+      () => this.client.readStream(streamName, { direction: 'forwards', fromRevision: 'start' }),
+      (resolved: ResolvedEvent) =>
+        resolved.event && !isSystemEvent(resolved.event.streamId, resolved.event.type) ? toChainEvent(resolved.event) : undefined,
     );
   }
 
@@ -513,11 +742,15 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
    * Settles an append ESDB refused or left unanswered against what the stream holds. ESDB answers "wrong
    * expected version" both to a real conflict and to a retry that repeats only part of an earlier append,
    * and it drops, unanswered, a retry that arrives while the original is still being replicated (the
-   * caller sees a timeout). Where this append's first event would sit tells these apart.
+   * caller sees a timeout). What sits where this append's first event would have gone tells these apart.
+   *
+   * @param writtenAt the exact revision the write expected (-1n: no stream)
+   * @param expected what the caller asked for, for the error
    */
   private async settleFailedAppend(
     streamName: string,
     prepared: readonly PreparedEvent[],
+    writtenAt: bigint,
     expected: ExpectedRevision,
     error: unknown,
   ): Promise<AppendResult> {
@@ -527,7 +760,7 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
       error instanceof DeadlineExceededError ||
       error instanceof TimeoutError
     ) {
-      const earlier = await this.earlierAppend(streamName, prepared, expected).catch(() => undefined);
+      const earlier = await this.appendAt(streamName, prepared, writtenAt + 1n).catch(() => undefined);
       if (earlier instanceof Error) throw earlier;
       if (earlier) return earlier;
       if (error instanceof WrongExpectedVersionError) {
@@ -543,23 +776,17 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
   }
 
   /**
-   * The stream already holding this append's first event where this append would have put it: the
-   * original result when it holds exactly this decision (the same rule as `resolveRepeatedAppend`), a
-   * DuplicateEventIdError when it holds only some of the ids or another decision under them; undefined when it is not there.
+   * The result of an earlier append of these very events when the stream holds this append's first
+   * event at `slot` (the same rule as `resolveRepeatedAppend`); a DuplicateEventIdError when it holds it
+   * there with only some of the ids or another decision under them; undefined when it is not there.
    */
-  private async earlierAppend(
+  private async appendAt(
     streamName: string,
     prepared: readonly PreparedEvent[],
-    expected: ExpectedRevision,
+    slot: bigint,
   ): Promise<AppendResult | DuplicateEventIdError | undefined> {
     const firstId = prepared[0]!.id;
-    const slot =
-      typeof expected === 'bigint'
-        ? expected + 1n
-        : expected === 'no_stream'
-          ? 0n
-          : await this.recentRevisionOf(streamName, firstId);
-    if (slot === undefined) return undefined;
+    if (slot < 0n) return undefined;
     const stored = await this.eventsAt(streamName, slot, prepared.length);
     if (stored[0]?.id !== firstId) return undefined;
     if (!repeatsStoredEvents(prepared, stored.map(toStoredDecision))) {
@@ -570,20 +797,6 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
     }
     const last = stored[stored.length - 1]!;
     return { revision: last.revision, position: recordPosition(last) };
-  }
-
-  /**
-   * Where the event sits among the stream's recent events. ESDB itself matches an `any` retry only
-   * against ids it committed recently, so looking further back would find nothing it could refuse.
-   */
-  private async recentRevisionOf(streamName: string, eventId: string): Promise<bigint | undefined> {
-    const revisions = this.scan(
-      () => this.client.readStream(streamName, { direction: 'backwards', fromRevision: 'end', maxCount: RECENT_EVENTS }),
-      (resolved: ResolvedEvent) => (resolved.event?.id === eventId ? resolved.event.revision : undefined),
-      1,
-    );
-    for await (const revision of revisions) return revision;
-    return undefined;
   }
 
   /**
