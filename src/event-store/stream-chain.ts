@@ -144,7 +144,7 @@ export interface StreamChainedStore {
    */
   checkStreamStart(streamName: string, firstRevision: bigint): Promise<ChainBreak | undefined>;
   /** What a check of this store cannot prove, one sentence each; `verifyStore` puts them in its report. */
-  readonly chainLimits: readonly string[];
+  chainLimits(): readonly string[];
 }
 
 /** Whether a store chains each stream on its own (and has no `$all` chain). */

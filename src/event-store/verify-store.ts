@@ -386,7 +386,7 @@ async function verifyStreamChains(store: EventStore & StreamChainedStore, option
     unchainedEvents += check.unchained;
     options.onProgress?.({ eventsChecked, eventsTotal: Math.max(eventsTotal, eventsChecked) });
   }
-  const notProven = [...store.chainLimits];
+  const notProven = [...store.chainLimits()];
   if (unchainedEvents > 0) {
     notProven.push(`${unchainedEvents} event(s) carry no hash (written before the chain existed): they are unchained, and nothing about them is proven`);
   }

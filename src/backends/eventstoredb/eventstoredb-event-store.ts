@@ -128,7 +128,6 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, 
   private readonly abort = new AbortController();
   private readonly subscriptions = new Set<EventStoreDbSubscription>();
   private closing: Promise<void> | undefined;
-  readonly chainLimits = CHAIN_LIMITS;
 
   private constructor(
     private readonly esdb: EsdbModule,
@@ -618,6 +617,11 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, 
       revision: from,
       message: `stream "${streamName}" starts at revision ${firstRevision}, but nothing in its settings hides revision ${from}: events at its start were removed`,
     };
+  }
+
+  /** What `verifyStore` cannot prove here, for its report. */
+  chainLimits(): readonly string[] {
+    return CHAIN_LIMITS;
   }
 
   /** One stream's events as the server shows them, as the chain sees them, for `verifyStore`. */

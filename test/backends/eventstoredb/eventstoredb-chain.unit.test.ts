@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { EventStoreDbEventStore, MAX_APPEND_ATTEMPTS } from '../../../src/backends/eventstoredb/eventstoredb-event-store';
 import { CHAIN_METADATA_KEY } from '../../../src/backends/eventstoredb/eventstoredb-mapping';
 import { TamperedStreamError, WrongExpectedRevisionError, readStreamForFold, verifyStore, type ChainBreak } from '../../../src/event-store';
+import { InMemoryKeyStore, protectPersonalData } from '../../../src/personal-data';
+import { profileEvents } from '../../personal-data/profile';
 import { FakeEsdbServer } from './fake-esdb-server';
 import { collect, event, readFailure, runEsdbChainCases } from './chain-cases';
 
@@ -173,6 +175,19 @@ describe('EventStoreDB hash chain: history changed in the server storage (mock o
     const report = await verifyStore(store);
     expect(report).toMatchObject({ ok: true, streamsChecked: 3 });
     expect(report.notProven).toEqual(expect.arrayContaining([expect.stringContaining('a whole stream deleted')]));
+  });
+
+  it('verifies through the personal-data wrapper too (it passes the per-stream chain through), over the stored ciphertext', async () => {
+    const sealed = protectPersonalData(store, { events: [profileEvents], keys: new InMemoryKeyStore() });
+    const ada = { memberId: 'm-ada', plan: 'plus', name: 'Ada Lovelace', contact: { newsletter: true } };
+    await sealed.appendToStream('member-ada', [event('MemberJoined', ada)]);
+    expect(server.record('member-ada', 0n).data.toString()).not.toContain('Ada Lovelace');
+    expect(await verifyStore(sealed)).toMatchObject({ ok: true, streamsChecked: 5, eventsChecked: 9 });
+    await sealed.forgetSubject('m-ada');
+    // Forgetting destroys the key and records SubjectForgotten; it changes no stored event.
+    expect(await verifyStore(sealed)).toMatchObject({ ok: true, eventsChecked: 10 });
+    edit('member-ada', 0n, (stored) => void ((stored.data as Record<string, unknown>).plan = 'basic'));
+    expect((await verifyStore(sealed)).breaks).toEqual([expect.objectContaining({ streamName: 'member-ada', revision: 0n, kind: 'event-altered' })]);
   });
 
   it('names only the streams asked for', async () => {
