@@ -280,8 +280,9 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, 
         // No event to be seen. The stream may still have hidden ones (a soft delete keeps the revisions
         // counting, and ESDB accepts the next append after them): their last revision is where this
         // append must chain from, else its hashes would cover revisions it does not get.
+        // A stream whose events are all hidden does not exist for reads, so it does not for stream_exists.
+        if (expected === 'stream_exists') throw new WrongExpectedRevisionError(streamName, expected, -1n);
         hiddenHead ??= await this.hiddenHead(streamName);
-        if (expected === 'stream_exists' && hiddenHead === undefined) throw new WrongExpectedRevisionError(streamName, expected, -1n);
         revision = hiddenHead ?? -1n;
         previous = GENESIS_HASH;
       }
@@ -321,9 +322,11 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, 
   }
 
   /**
-   * The last revision of a stream whose events the server hides all of (a soft delete sets the stream's
-   * `truncateBefore` past its last event), or undefined. Read only when no event can be seen, which for
-   * most streams means their first append.
+   * Where a stream whose events the server hides all of may end, or undefined when its settings hide
+   * nothing (a new stream). After `truncateBefore` the last hidden revision is just before it; a soft
+   * delete sets it to long.MaxValue until the stream is written again, which names no revision: the
+   * answer is then a guess, and the server's refusal gives the revision (see `appendAtHead`). Read
+   * only when no event can be seen, which for most streams means their first append.
    */
   private async hiddenHead(streamName: string): Promise<bigint | undefined> {
     let truncateBefore: unknown;
@@ -332,7 +335,10 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, 
     } catch (error) {
       throw this.toStoreError(error);
     }
-    return typeof truncateBefore === 'number' && truncateBefore > 0 ? BigInt(truncateBefore) - 1n : undefined;
+    if (typeof truncateBefore !== 'number' || truncateBefore <= 0) return undefined;
+    // Any exact revision is a safe guess: ESDB writes at exactly the revision after it or refuses, and its
+    // refusal names the stream's real revision for the next attempt.
+    return Number.isSafeInteger(truncateBefore) ? BigInt(truncateBefore) - 1n : 0n;
   }
 
   /**

@@ -228,6 +228,7 @@ export function runEsdbChainCases(open: () => Promise<ChainCaseTarget>, close: (
     const name = stream('deleted-1');
     await store.appendToStream(name, [event('A', {}), event('B', {})]);
     await store.deleteStream(name);
+    await expect(store.appendToStream(name, [event('X', {})], { expectedRevision: 'stream_exists' })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
     const recreated = await store.appendToStream(name, [event('C', {}), event('D', {})], { expectedRevision: 'no_stream' });
     expect(recreated.revision).toBe(3n);
     expect((await collect(store.readStream(name))).map((recorded) => [recorded.revision, recorded.type])).toEqual([[2n, 'C'], [3n, 'D']]);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventStoreDbEventStore, MAX_APPEND_ATTEMPTS } from '../../../src/backends/eventstoredb/eventstoredb-event-store';
 import { CHAIN_METADATA_KEY } from '../../../src/backends/eventstoredb/eventstoredb-mapping';
-import { TamperedStreamError, WrongExpectedRevisionError, readStreamForFold, verifyStore, type ChainBreak } from '../../../src/event-store';
+import { DuplicateEventIdError, TamperedStreamError, WrongExpectedRevisionError, readStreamForFold, verifyStore, type ChainBreak } from '../../../src/event-store';
 import { InMemoryKeyStore, protectPersonalData } from '../../../src/personal-data';
 import { profileEvents } from '../../personal-data/profile';
 import { FakeEsdbServer } from './fake-esdb-server';
@@ -198,6 +198,25 @@ describe('EventStoreDB hash chain: history changed in the server storage (mock o
 });
 
 describe('EventStoreDB appends without an exact revision, bounded', () => {
+  it('refuses an any-append whose first event a racing writer stored first with another decision, instead of writing the id twice', async () => {
+    const server = new FakeEsdbServer();
+    const store = EventStoreDbEventStore.onClient(server.client());
+    const rival = EventStoreDbEventStore.onClient(server.client());
+    await store.appendToStream('race-2', [event('Opened', {})]);
+    const shared = event('ItemAdded', { sku: 'a' });
+    // Between this append's head read and its write, another writer stores the same first event with a
+    // different second one: the server refuses this write (the ids after the head differ).
+    server.beforeAppend = async () => {
+      server.beforeAppend = undefined;
+      await rival.appendToStream('race-2', [shared, event('ItemAdded', { sku: 'b' })]);
+    };
+    const failure = await store.appendToStream('race-2', [shared, event('ItemAdded', { sku: 'c' })]).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(DuplicateEventIdError);
+    expect(server.stored('race-2').filter((record) => record.id === shared.id)).toHaveLength(1);
+    expect((await verifyStore(store)).ok).toBe(true);
+  });
+
+
   it(`gives up with WrongExpectedRevisionError after ${MAX_APPEND_ATTEMPTS} lost races, and writes nothing of its own`, async () => {
     const server = new FakeEsdbServer();
     const store = EventStoreDbEventStore.onClient(server.client());

@@ -35,7 +35,8 @@ import { ReadResp } from '@eventstore/db-client/generated/streams_pb';
  *   revisions keep counting; `any` deduplicates by ids found in the stream.
  * - `readStream` forwards and backwards (StreamNotFound for a stream with no visible event), honouring
  *   `truncateBefore` and `maxCount` as the server does; `readAll` over every stored event.
- * - `getStreamMetadata`, `setStreamMetadata`, `deleteStream` (soft: `truncateBefore` past the last event).
+ * - `getStreamMetadata`, `setStreamMetadata`, `deleteStream` (soft: `truncateBefore` is long.MaxValue until
+ *   the stream is written again, then the first revision written after the delete).
  * Events are stored as the server stores them: bytes of data and metadata, a type, a content type. Reads
  * hand real protobuf `ReadResp` messages to the client's own ReadStream transform and record conversion,
  * so the adapter sees exactly what the client would decode from a server holding those bytes.
@@ -55,6 +56,9 @@ export interface StoredRecord {
   created: bigint;
   position: bigint;
 }
+
+/** The server's `$tb` of a soft-deleted stream, long.MaxValue. */
+const DELETED_STREAM = 9_223_372_036_854_775_807n;
 
 interface StreamSettings {
   truncateBefore?: number;
@@ -94,7 +98,9 @@ export class FakeEsdbServer {
       },
       deleteStream: async (streamName: string): Promise<DeleteResult> => {
         await Promise.resolve();
-        this.settings.set(streamName, { ...this.settings.get(streamName), truncateBefore: Number(this.lastRevision(streamName) + 1n) });
+        // As the server does: `$tb` becomes long.MaxValue (a JSON number the client reads as a double) until
+        // the stream is written again, when it becomes the first new revision.
+        this.settings.set(streamName, { ...this.settings.get(streamName), truncateBefore: Number(DELETED_STREAM) });
         return { position: { commit: this.nextPosition, prepare: this.nextPosition } };
       },
       dispose: () => Promise.resolve(),
@@ -176,6 +182,7 @@ export class FakeEsdbServer {
       throw refuse();
     }
     let revision = current;
+    if (deleted) this.settings.set(streamName, { ...this.settings.get(streamName), truncateBefore: Number(current + 1n) });
     for (const event of events) {
       revision++;
       this.nextPosition += 10n;
