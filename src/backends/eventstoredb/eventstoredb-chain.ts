@@ -63,7 +63,7 @@ export function toChainedEsdbEvents(
       type: event.type,
       // See toEsdbEventData: the client only JSON.stringify-s these.
       data: JSON.parse(event.data) as JSONType,
-      metadata: { ...metadata[index]!, [CHAIN_METADATA_KEY]: link } as JSONType,
+      metadata: { ...metadata[index]!, [CHAIN_METADATA_KEY]: link },
     };
   });
 }

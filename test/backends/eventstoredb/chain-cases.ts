@@ -197,8 +197,8 @@ export function runEsdbChainCases(open: () => Promise<ChainCaseTarget>, close: (
     await store.appendToStream(name, [event('CartOpened', {})]);
     const appended = [event('ItemAdded', { sku: 'a' })];
     const results = await Promise.all([store.appendToStream(name, appended), store.appendToStream(name, appended)]);
-    expect(results[0]!.revision).toBe(1n);
-    expect(results[1]!.revision).toBe(1n);
+    expect(results[0].revision).toBe(1n);
+    expect(results[1].revision).toBe(1n);
     expect((await collect(store.readStream(name))).map((recorded) => recorded.id)).toEqual([expect.any(String), appended[0]!.id]);
   });
 

@@ -16,9 +16,9 @@ import { collect, event, readFailure, runEsdbChainCases } from './chain-cases';
 
 describe('EventStoreDB hash chain (on the in-process mock server)', () => {
   runEsdbChainCases(
-    async () => {
+    () => {
       const server = new FakeEsdbServer();
-      return { store: EventStoreDbEventStore.onClient(server.client()), raw: server.client() };
+      return Promise.resolve({ store: EventStoreDbEventStore.onClient(server.client()), raw: server.client() });
     },
     (target) => target.store.close(),
   );

@@ -1,6 +1,5 @@
 import { PassThrough } from 'node:stream';
 import {
-  StreamNotFoundError,
   WrongExpectedVersionError,
   type AllStreamResolvedEvent,
   type AppendExpectedRevision,
@@ -193,7 +192,7 @@ export class FakeEsdbServer {
         type: event.type,
         contentType: event.contentType,
         // As the client encodes them (append.js): JSON content stringified, metadata stringified unless bytes.
-        data: event.contentType === 'application/json' ? Buffer.from(JSON.stringify(event.data), 'utf8') : Buffer.from(event.data as Uint8Array),
+        data: event.contentType === 'application/json' ? Buffer.from(JSON.stringify(event.data), 'utf8') : Buffer.from(event.data),
         metadata: event.metadata === undefined ? Buffer.alloc(0) : event.metadata instanceof Uint8Array ? Buffer.from(event.metadata) : Buffer.from(JSON.stringify(event.metadata), 'utf8'),
         created: BigInt(Date.now()) * 10_000n,
         position: this.nextPosition,
@@ -234,7 +233,7 @@ export class FakeEsdbServer {
       for (const response of responses) grpc.write(response);
       grpc.end();
     });
-    return read as unknown as StreamingRead<unknown>;
+    return read;
   }
 }
 
