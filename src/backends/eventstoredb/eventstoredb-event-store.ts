@@ -98,6 +98,13 @@ const CONNECT_TIMEOUT_MS = 10_000;
  */
 export const MAX_APPEND_ATTEMPTS = 10;
 
+/**
+ * How far back from a stream's head an append without an exact revision looks for its own events, to
+ * recognise a retry (see `appendAtHead`). Read in the same backwards read as the head, and cut short
+ * at the first hit; streams shorter than this are read whole.
+ */
+export const RETRY_LOOKBACK = 100;
+
 /** What `verifyStore` cannot prove on EventStoreDB, for its report (and the README's auditors section). */
 const CHAIN_LIMITS: readonly string[] = [
   'EventStoreDB keeps no $all chain: a whole stream deleted, the log truncated, or streams reordered in $all is not detected',
@@ -238,19 +245,20 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, 
    * those it committed recently. An exact expected revision equal to the stream's head turns that check
    * off on the server (ESDB then writes without looking at ids), so this method makes it instead, where
    * a retry can show:
-   * - the head it reads is one of this append's events: the original landed and nothing came after it
-   *   (a retry after a timeout or a lost answer). The stored events are compared with this append by
-   *   the kit's one rule (`repeatsStoredEvents`): the same decision gets the original result and nothing
-   *   is written; anything else is a DuplicateEventIdError, as on every backend.
+   * - the head read goes on past the last event through the stream's last {@link RETRY_LOOKBACK} events
+   *   (one backwards read, stopped at the first hit) and finds one of this append's ids: the original
+   *   landed (a retry after a timeout or a lost answer, with or without appends after it). The stored
+   *   events are compared with this append by the kit's one rule (`repeatsStoredEvents`): the same
+   *   decision gets the original result and nothing is written; anything else is a DuplicateEventIdError,
+   *   as on every backend. `no_stream` looks at revision 0, the only place its original can be.
    * - the write is refused because the stream moved: the events that moved it, at the revisions this
-   *   append would have taken, are looked at first. If they are this append (the original committed
-   *   while the retry was reading), the retry settles the same way instead of appending again or failing.
-   * A retry that comes after another writer appended to the same stream behind the original is not
-   * recognised here and is written again (the stream then holds the ids twice, chained like any events).
+   *   append would have taken, are looked at first. If they hold this append's first id (the original
+   *   committed while the retry was reading), the retry settles the same way instead of appending again.
+   * A retry whose original is further back than the lookback is written again (chained like any events).
    * The other backends catch that case through their store-wide unique event ids; ESDB has no index by
-   * event id, and its own `any` check only ever covered ids in its recent-commit cache. The kit's
-   * commands never meet this case: they append at exact revisions, and `recogniseRetry` answers a retried
-   * command from the stream before any append is tried.
+   * event id, and its own `any` check only covered ids in its recent-commit cache, so this keeps the
+   * same kind of bound. The kit's commands never depend on it: they append at exact revisions, and
+   * `recogniseRetry` answers a retried command from the stream before any append is tried.
    */
   private async appendAtHead(
     streamName: string,
@@ -262,18 +270,24 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, 
     let hiddenHead: bigint | undefined;
     let actual = -1n;
     for (let attempt = 1; attempt <= MAX_APPEND_ATTEMPTS; attempt++) {
-      const tip = await this.chainTip(streamName, 'end');
+      const { tip, seen } = await this.headAndRepeat(streamName, ids);
       let revision: bigint;
       let previous: Buffer;
       if (tip) {
-        const index = ids.indexOf(tip.id);
-        if (index >= 0) {
-          const earlier = await this.appendAt(streamName, prepared, tip.revision - BigInt(index));
+        if (seen || expected === 'no_stream' || expected === -1n) {
+          const slot = seen ? seen.revision - BigInt(ids.indexOf(seen.id)) : 0n;
+          const earlier = await this.appendAt(streamName, prepared, slot);
           if (earlier instanceof Error) throw earlier;
+          // A no_stream append's original can only have started the stream (as in resolveRepeatedAppend).
+          if (earlier && slot !== 0n && expected !== 'any' && expected !== 'stream_exists') {
+            throw new WrongExpectedRevisionError(streamName, expected, tip.revision);
+          }
           if (earlier) return earlier;
-          throw new DuplicateEventIdError(tip.id, `stream "${streamName}" ends with it at revision ${tip.revision}, but this append does not repeat that earlier append`);
+          if (seen) {
+            throw new DuplicateEventIdError(seen.id, `stream "${streamName}" holds it at revision ${seen.revision}, but this append does not repeat an earlier append there`);
+          }
+          throw new WrongExpectedRevisionError(streamName, expected, tip.revision);
         }
-        if (expected === 'no_stream' || expected === -1n) throw new WrongExpectedRevisionError(streamName, expected, tip.revision);
         revision = tip.revision;
         previous = tip.hash;
       } else {
@@ -311,14 +325,33 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, 
    * chains to: its stored hash, or 32 zero bytes when it has none (a stream written before the chain
    * existed starts its chain there). Undefined when the server shows none.
    */
-  private async chainTip(streamName: string, at: bigint | 'end'): Promise<{ revision: bigint; id: string; hash: Buffer } | undefined> {
+  private async chainTip(streamName: string, at: bigint | 'end'): Promise<ChainTip | undefined> {
     const records = this.scan(
       () => this.client.readStream(streamName, { direction: 'backwards', fromRevision: at, maxCount: 1 }),
       (resolved: ResolvedEvent) => resolved.event,
       1,
     );
-    for await (const record of records) return { revision: record.revision, id: record.id, hash: storedHash(record) ?? GENESIS_HASH };
+    for await (const record of records) return toChainTip(record);
     return undefined;
+  }
+
+  /**
+   * The stream's head (as `chainTip`), and the newest of its last {@link RETRY_LOOKBACK} events that
+   * carries one of `ids`, if any: one backwards read, which stops at that event.
+   */
+  private async headAndRepeat(streamName: string, ids: readonly string[]): Promise<{ tip?: ChainTip; seen?: { revision: bigint; id: string } }> {
+    const wanted = new Set(ids);
+    const records = this.scan(
+      () => this.client.readStream(streamName, { direction: 'backwards', fromRevision: 'end', maxCount: RETRY_LOOKBACK }),
+      (resolved: ResolvedEvent) => resolved.event,
+      RETRY_LOOKBACK,
+    );
+    let tip: ChainTip | undefined;
+    for await (const record of records) {
+      tip ??= toChainTip(record);
+      if (wanted.has(record.id)) return { tip, seen: { revision: record.revision, id: record.id } };
+    }
+    return tip ? { tip } : {};
   }
 
   /**
@@ -858,6 +891,17 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, 
  */
 function loadClientModule(): EsdbModule {
   return module.require('@eventstore/db-client') as EsdbModule;
+}
+
+/** Where the next append to a stream chains from: its last shown event's revision, id and hash. */
+interface ChainTip {
+  readonly revision: bigint;
+  readonly id: string;
+  readonly hash: Buffer;
+}
+
+function toChainTip(record: EsdbRecordedEvent): ChainTip {
+  return { revision: record.revision, id: record.id, hash: storedHash(record) ?? GENESIS_HASH };
 }
 
 function toEsdbMaxCount(maxCount: number): number | undefined {

@@ -191,6 +191,19 @@ export function runEsdbChainCases(open: () => Promise<ChainCaseTarget>, close: (
     expect((await verifyStore(store, { streams: [name] })).ok).toBe(true);
   });
 
+  it('recognises a retried any-append behind later appends of other writers, and a no_stream retry at revision 0', async () => {
+    const { store } = target;
+    const name = stream('retry-2');
+    const appended = [event('ItemAdded', { sku: 'a' }), event('ItemAdded', { sku: 'b' })];
+    const first = await store.appendToStream(name, appended, { expectedRevision: 'no_stream' });
+    await store.appendToStream(name, [event('ItemAdded', { sku: 'c' })]);
+    await store.appendToStream(name, [event('ItemAdded', { sku: 'd' })]);
+    expect((await store.appendToStream(name, appended)).revision).toBe(first.revision);
+    expect((await store.appendToStream(name, appended, { expectedRevision: 'no_stream' })).revision).toBe(first.revision);
+    await expect(store.appendToStream(name, [appended[1]!, event('ItemAdded', { sku: 'e' })])).rejects.toBeInstanceOf(DuplicateEventIdError);
+    expect(await collect(store.readStream(name))).toHaveLength(4);
+  });
+
   it('settles a retry that races its original: the events are written once and both get the same result', async () => {
     const { store } = target;
     const name = stream('race-1');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EventStoreDbEventStore, MAX_APPEND_ATTEMPTS } from '../../../src/backends/eventstoredb/eventstoredb-event-store';
+import { EventStoreDbEventStore, MAX_APPEND_ATTEMPTS, RETRY_LOOKBACK } from '../../../src/backends/eventstoredb/eventstoredb-event-store';
 import { CHAIN_METADATA_KEY } from '../../../src/backends/eventstoredb/eventstoredb-mapping';
 import { DuplicateEventIdError, TamperedStreamError, WrongExpectedRevisionError, readStreamForFold, verifyStore, type ChainBreak } from '../../../src/event-store';
 import { InMemoryKeyStore, protectPersonalData } from '../../../src/personal-data';
@@ -198,6 +198,21 @@ describe('EventStoreDB hash chain: history changed in the server storage (mock o
 });
 
 describe('EventStoreDB appends without an exact revision, bounded', () => {
+  it(`looks for a retried any-append's original among the stream's last ${RETRY_LOOKBACK} events only (the documented bound)`, async () => {
+    const server = new FakeEsdbServer();
+    const store = EventStoreDbEventStore.onClient(server.client());
+    const appended = [event('ItemAdded', { sku: 'a' })];
+    await store.appendToStream('long-1', appended);
+    await store.appendToStream('long-1', Array.from({ length: RETRY_LOOKBACK - 1 }, (_, index) => event('Ticked', { index })));
+    expect((await store.appendToStream('long-1', appended)).revision).toBe(0n);
+    await store.appendToStream('long-1', [event('Ticked', { index: -1 })]);
+    // Now the original is one event past the lookback: the retry is written again, chained like any event.
+    expect((await store.appendToStream('long-1', appended)).revision).toBe(BigInt(RETRY_LOOKBACK + 1));
+    expect((await verifyStore(store)).ok).toBe(true);
+    await store.close();
+  });
+
+
   it('refuses an any-append whose first event a racing writer stored first with another decision, instead of writing the id twice', async () => {
     const server = new FakeEsdbServer();
     const store = EventStoreDbEventStore.onClient(server.client());
