@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventStoreDBClient, RecordedEvent as EsdbRecordedEvent } from '@eventstore/db-client';
-import { EventStoreDbEventStore, MAX_APPEND_ATTEMPTS } from '../../../src/backends/eventstoredb/eventstoredb-event-store';
+import { MAX_APPEND_ATTEMPTS } from '../../../src/backends/eventstoredb/eventstoredb-append';
+import { EventStoreDbEventStore } from '../../../src/backends/eventstoredb/eventstoredb-event-store';
 import { CHAIN_METADATA_KEY } from '../../../src/backends/eventstoredb/eventstoredb-mapping';
 import {
   DuplicateEventIdError,

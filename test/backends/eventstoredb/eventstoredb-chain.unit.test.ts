@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { EventStoreDbEventStore, MAX_APPEND_ATTEMPTS, RETRY_LOOKBACK } from '../../../src/backends/eventstoredb/eventstoredb-event-store';
+import { MAX_APPEND_ATTEMPTS, RETRY_LOOKBACK } from '../../../src/backends/eventstoredb/eventstoredb-append';
+import { EventStoreDbEventStore } from '../../../src/backends/eventstoredb/eventstoredb-event-store';
 import { CHAIN_METADATA_KEY } from '../../../src/backends/eventstoredb/eventstoredb-mapping';
 import { DuplicateEventIdError, TamperedStreamError, WrongExpectedRevisionError, readStreamForFold, verifyStore, type ChainBreak } from '../../../src/event-store';
 import { InMemoryKeyStore, protectPersonalData } from '../../../src/personal-data';
