@@ -15,9 +15,10 @@ import type { PreparedEvent } from '../../event-store/validation';
 
 /**
  * The top-level metadata key under which an event carries its place in the hash chain (see
- * eventstoredb-chain.ts). Reserved: appends refuse it in the caller's metadata, and reads strip it.
+ * eventstoredb-chain.ts). Reserved: appends refuse it in the caller's metadata, and reads strip it. Not
+ * `$`-prefixed: EventStoreDB keeps `$` keys for itself.
  */
-export const CHAIN_METADATA_KEY = '$eventfoldChain';
+export const CHAIN_METADATA_KEY = 'eventfold:chain';
 
 /**
  * Pure translations between the eventfold contract and `@eventstore/db-client` values. Kept apart from the
