@@ -410,7 +410,8 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, 
     // Every event is checked against its own hash and against the event read before it, as it streams:
     // a break ends the read before the event that shows it is delivered (backwards, a missing link shows
     // only once the older event is read, after the newer one was delivered). A read that starts in the
-    // middle of a stream checks its first event on its own hash; `verifyStore` checks every link.
+    // middle of a stream checks its first event on its own hash; `verifyStore` checks every link. A read
+    // from the start whose first event is not revision 0 asks the stream's settings why (checkStreamStart).
     const check = new StreamChainCheck(streamName, direction);
     const records = this.scan(
       () => this.client.readStream(streamName, { direction, fromRevision, maxCount: toEsdbMaxCount(maxCount) }),
