@@ -69,6 +69,7 @@ const expected: Record<string, readonly string[]> = {
     'StreamExpectation', 'StreamFoldPage', 'StreamLifecycleHost', 'StreamLoaderEnvironment', 'StreamMetadata',
     'StreamNameParts', 'StreamNotFoundError', 'StreamSummary', 'SubjectKey', 'SubscribeToAllOptions',
     'SubscribeToStreamOptions', 'Subscription', 'SubscriptionMessage', 'TENANT_FIELD', 'TableDefinition',
+    'TamperedStreamError',
     'TimerChange', 'TimerOutcome', 'TimerPage', 'TimerQuery', 'TimerRecord', 'TimerSettlement', 'TimerStatus',
     'TimerStore', 'UnknownCommandError', 'UnknownProjectionError', 'UnknownReactorError', 'UpcastEvent',
     'Upcaster', 'ValidationError', 'ValidationIssue', 'VerifyOptions', 'VerifyProgress', 'VerifyReport',

@@ -13,6 +13,7 @@ export type EventStoreErrorCode =
   | 'DUPLICATE_EVENT_ID'
   | 'STORE_CLOSED'
   | 'STORE_UNAVAILABLE'
+  | 'TAMPERED_STREAM'
   | 'MISSING_PACKAGE'
   | 'ARCHIVE_UNAVAILABLE';
 
@@ -130,6 +131,27 @@ export class MissingPackageError extends EventStoreError {
     options?: { cause?: unknown },
   ) {
     super(`${neededBy} needs the package "${packageName}", which is not installed: run \`npm install ${packageName}\``, options);
+  }
+}
+
+/**
+ * A read found a stored event that does not match the hash chain: it was changed, removed, moved or
+ * written around the kit. Nothing after it in the read is delivered. `verifyStore` lists every such break.
+ *
+ * @example
+ * catch (e) { if (e instanceof TamperedStreamError) alert(`${e.streamName}@${e.revision}: ${e.message}`); }
+ */
+export class TamperedStreamError extends EventStoreError {
+  readonly code = 'TAMPERED_STREAM' as const;
+  readonly category = 'internal' as const;
+
+  constructor(
+    readonly streamName: string,
+    /** The revision where the chain breaks. */
+    readonly revision: bigint,
+    message: string,
+  ) {
+    super(message);
   }
 }
 

@@ -4,6 +4,7 @@ import { GENESIS_HASH, batchHash, eventHash, isHashChainedStore, type ChainBatch
 import type { Archive } from './archive';
 import { parseArchivedTo } from './archive-name';
 import { lifecycleHash, parseStreamMetadata } from './stream-lifecycle';
+import { StreamChainCheck, isStreamChainedStore, type StreamChainedStore } from './stream-chain';
 import { validateStreamName } from './validation';
 
 /** What kind of break `verifyStore` found. */
@@ -88,9 +89,16 @@ export interface VerifyReport {
   readonly breaks: readonly ChainBreak[];
   /** How many breaks there were in all (`breaks` lists the first `maxBreaks`). */
   readonly breakCount: number;
+  /**
+   * Events that carry no hash because they were written before the chain existed, so nothing about
+   * them is proven (EventStoreDB, where a stream is chained from its first hashed event on).
+   */
+  readonly unchainedEvents?: number;
+  /** What this check cannot prove on this store, one sentence each (EventStoreDB: it has no `$all` chain). */
+  readonly notProven?: readonly string[];
 }
 
-/** The store does not keep a hash chain (EventStoreDB checks hashes on read instead). */
+/** The store keeps no hash chain, or not the one an option needs (EventStoreDB has no `$all` chain head). */
 export class StoreNotChainedError extends InvalidArgumentError {}
 
 const STREAM_PAGE = 1_000;
@@ -102,11 +110,15 @@ const STREAM_PAGE = 1_000;
  * the stream and revision (or the batch) where the chain breaks. Reads one consistent snapshot; memory
  * use grows with the number of streams (one head per stream), not events.
  *
+ * On EventStoreDB, which has no `$all` chain, it checks every stream's own chain (the hash rides in each
+ * event's metadata) and lists in `notProven` what that cannot show, such as a whole stream deleted.
+ *
  * @example
  * const report = await verifyStore(store);
  * if (!report.ok) for (const b of report.breaks) console.error(b.message);
  */
 export async function verifyStore(store: EventStore, options: VerifyOptions = {}): Promise<VerifyReport> {
+  if (!isHashChainedStore(store) && isStreamChainedStore(store)) return verifyStreamChains(store, options);
   if (!isHashChainedStore(store)) {
     throw new StoreNotChainedError(`the ${store.backend} store keeps no hash chain to verify`);
   }
@@ -478,6 +490,62 @@ async function verifyStreams(snapshot: ChainSnapshot, streams: readonly string[]
     archivedChecked: archived.checked,
     breaks: findings.breaks,
     breakCount: findings.count,
+  };
+}
+
+/**
+ * The check of a store that chains each stream on its own (EventStoreDB): every stream's chain, read as
+ * the store shows it. There is no `$all` chain to check, so the report says what that leaves unproven.
+ */
+async function verifyStreamChains(store: EventStore & StreamChainedStore, options: VerifyOptions): Promise<VerifyReport> {
+  if (options.expectHead !== undefined) {
+    throw new StoreNotChainedError(`the ${store.backend} store keeps no $all chain, so it has no head to compare with`);
+  }
+  const findings = new Findings(options.maxBreaks ?? 100);
+  let streamNames: readonly string[];
+  let eventsTotal: number;
+  if (options.streams !== undefined) {
+    if (!Array.isArray(options.streams)) throw new InvalidArgumentError('streams must be an array of stream names');
+    for (const name of options.streams) validateStreamName(name);
+    streamNames = options.streams;
+    eventsTotal = 0;
+  } else {
+    ({ streamNames, eventCount: eventsTotal } = await store.surveyStreams());
+  }
+  let eventsChecked = 0;
+  let unchainedEvents = 0;
+  for (const streamName of streamNames) {
+    const check = new StreamChainCheck(streamName, 'forwards');
+    let first = true;
+    for await (const event of store.readStreamChain(streamName)) {
+      if (first && event.revision > 0n) {
+        const cut = await store.checkStreamStart(streamName, event.revision);
+        if (cut) findings.add(cut);
+      }
+      first = false;
+      const found = check.next(event);
+      if (found) findings.add(found);
+      if (++eventsChecked % STREAM_PAGE === 0) options.onProgress?.({ eventsChecked, eventsTotal: Math.max(eventsTotal, eventsChecked) });
+    }
+    unchainedEvents += check.unchained;
+    options.onProgress?.({ eventsChecked, eventsTotal: Math.max(eventsTotal, eventsChecked) });
+  }
+  const notProven = [...store.chainLimits()];
+  if (unchainedEvents > 0) {
+    notProven.push(`${unchainedEvents} event(s) carry no hash (written before the chain existed): they are unchained, and nothing about them is proven`);
+  }
+  return {
+    ok: findings.count === 0,
+    eventsChecked,
+    batchesChecked: 0,
+    streamsChecked: streamNames.length,
+    // EventStoreDB keeps no archive stubs: archiving needs the $all chain.
+    eventsArchived: 0,
+    archivedChecked: 0,
+    breaks: findings.breaks,
+    breakCount: findings.count,
+    unchainedEvents,
+    notProven,
   };
 }
 

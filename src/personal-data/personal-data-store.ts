@@ -63,10 +63,23 @@ const READ_KEY_CACHE = 1_000;
  */
 /**
  * Capabilities of the wrapped store offered unchanged: timers (`openTimerStore`), the stream browser and
- * statistics (`StoreAdmin`), the hash chain (`openChainSnapshot`, which covers the stored ciphertext) and
+ * statistics (`StoreAdmin`), the hash chain (`openChainSnapshot`, which covers the stored ciphertext, and
+ * EventStoreDB's per-stream chain: `surveyStreams`, `readStreamChain`, `checkStreamStart`, `chainLimits`) and
  * stream lifecycle. Importing (`importEvents`) is not: it would write unsealed data around the seal.
  */
-const PASS_THROUGH = ['openTimerStore', 'listStreams', 'statistics', 'openChainSnapshot', 'setStreamMetadata', 'getStreamMetadata', 'deleteStream'] as const;
+const PASS_THROUGH = [
+  'openTimerStore',
+  'listStreams',
+  'statistics',
+  'openChainSnapshot',
+  'surveyStreams',
+  'readStreamChain',
+  'checkStreamStart',
+  'chainLimits',
+  'setStreamMetadata',
+  'getStreamMetadata',
+  'deleteStream',
+] as const;
 
 export class PersonalDataStore implements EventStore, ReactorStateHost {
   private readonly specs = new Map<string, PersonalDataSpec>();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InMemoryEventStore, InMemoryReadModelStore, ProjectionEngine, type EventData } from '../src/eventfold';
+import { InMemoryEventStore, InMemoryReadModelStore, ProjectionEngine, type AppendResult, type EventData } from '../src/eventfold';
 import { protectOrders } from '../src/personal-data/protect-orders';
 import type { OrderEvent } from '../src/domain/order-messages';
 import { ordersProjection } from '../src/read-models/orders.projection';
@@ -82,6 +82,38 @@ describe('orders projection and forgotten customers', () => {
         [null, true],
       ]);
       expect(await orders.get('o-b')).toMatchObject({ customerName: 'Bo Beaver', personalDataErased: false });
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('erases every order of a customer with more orders than one query returns (1,001 orders)', async () => {
+    const { store } = await protectOrders(new InMemoryEventStore(), '.');
+    const readModels = new InMemoryReadModelStore();
+    const count = 1_001;
+    let last: AppendResult | undefined;
+    for (let index = 0; index < count; index++) {
+      const id = `o-${index}`;
+      const data = { orderId: id, customerId: 'c-many', restaurantId: 'tokyo-ramen', items: [{ menuItemId: 'gyoza', quantity: 1 }], customerName: 'Manny Many', deliveryAddress: 'Many Street' };
+      last = await store.appendToStream(`order-${id}`, [{ id: randomUUID(), type: 'OrderPlaced', data }]);
+    }
+    const engine = new ProjectionEngine({ eventStore: store, readModels, projections: [ordersProjection] });
+    await engine.start();
+    try {
+      await engine.waitForPosition('orders', last!.position, { timeoutMs: 30_000 });
+      const receipt = await store.forgetSubject('c-many');
+      await engine.waitForPosition('orders', receipt.position, { timeoutMs: 30_000 });
+      const orders = readModels.documents(ordersProjection, 'orders');
+      const all = [
+        ...(await orders.find({ where: { customerId: 'c-many' }, limit: 1_000 })),
+        ...(await orders.find({ where: { customerId: 'c-many' }, limit: 1_000, offset: 1_000 })),
+      ];
+      expect(all).toHaveLength(count);
+      expect(all.filter((view) => view.customerName !== null || view.deliveryAddress !== null).map((view) => view.id)).toEqual([]);
+      const updates = readModels.documents(ordersProjection, 'order_updates');
+      const kept = await updates.find({ where: { orderId: all.map((view) => view.id).slice(0, 500) } , limit: 1_000 });
+      expect(kept.length).toBe(500);
+      expect(kept.every((update) => update.order.customerName === null)).toBe(true);
     } finally {
       await engine.stop();
     }

@@ -1,27 +1,22 @@
 import type * as Esdb from '@eventstore/db-client';
 import type {
   AllStreamResolvedEvent,
-  AppendResult as EsdbAppendResult,
   EventStoreDBClient,
   Filter,
   ReadRevision,
-  RecordedEvent as EsdbRecordedEvent,
   ResolvedEvent,
   StreamingRead,
 } from '@eventstore/db-client';
+import { EventStoreDbAppender } from './eventstoredb-append';
 import { ABORTED, ClientStream } from './eventstoredb-client-stream';
+import { toChainEvent, userMetadataOf } from './eventstoredb-chain';
 import {
   isSystemEvent,
-  recordPosition,
   redactConnectionString,
-  toEsdbEventData,
-  toEsdbExpectedRevision,
   toEsdbFilterSpec,
   toEsdbReadPosition,
   toPosition,
   toRecordedEvent,
-  toRevision,
-  toStoredDecision,
 } from './eventstoredb-mapping';
 import {
   allStreamSteps,
@@ -31,17 +26,14 @@ import {
   watchSubscription,
   type SubscriptionPlan,
 } from './eventstoredb-subscription';
-import { repeatsStoredEvents } from '../../event-store/idempotency';
 import { validateStreamMetadata, type StreamLifecycleHost, type StreamMetadata, type SystemMetadataKey } from '../../event-store/stream-lifecycle';
 import {
-  BatchTooLargeError,
-  DuplicateEventIdError,
   EventStoreError,
   InvalidArgumentError,
   InvalidConnectionStringError,
   StoreClosedError,
   StoreUnavailableError,
-  WrongExpectedRevisionError,
+  TamperedStreamError,
 } from '../../event-store/errors';
 import {
   DEFAULT_LIMITS,
@@ -52,7 +44,6 @@ import {
   type EventFilter,
   type EventStore,
   type EventStoreLimits,
-  type ExpectedRevision,
   type ReadAllOptions,
   type ReadStreamForFoldOptions,
   type ReadStreamOptions,
@@ -64,6 +55,8 @@ import {
   type StoreCapabilities,
 } from '../../event-store/event-store';
 import { foldPagesFromReadStream } from '../../event-store/fold-read';
+import { StreamChainCheck, type StreamChainEvent, type StreamChainedStore } from '../../event-store/stream-chain';
+import type { ChainBreak } from '../../event-store/verify-store';
 import type { PagedEventStoreOptions } from '../../event-store/paged-event-store';
 import { Position, type FromPosition } from '../../event-store/position';
 import {
@@ -76,7 +69,6 @@ import {
   validateFromRevision,
   validateMaxCount,
   validateStreamName,
-  type PreparedEvent,
 } from '../../event-store/validation';
 import { withTimeout } from '../../internal/delay';
 
@@ -85,8 +77,12 @@ type EsdbModule = typeof Esdb;
 /** How long `connect` waits for the server's first answer; the client's own default deadline. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-/** How far back a refused `any` append looks for an earlier copy of itself. */
-const RECENT_EVENTS = 10_000;
+/** What `verifyStore` cannot prove on EventStoreDB, for its report (and the README's auditors section). */
+const CHAIN_LIMITS: readonly string[] = [
+  'EventStoreDB keeps no $all chain: a whole stream deleted, the log truncated, or streams reordered in $all is not detected',
+  "an event removed from the end of a stream, or a stream whose hashes were all recomputed after an edit, is not detected: nothing outside the stream records its head",
+  'events the server hides (soft delete, maxCount, maxAge, truncateBefore) are not checked; the first event it shows is checked on its own hash',
+];
 
 /**
  * The event store on EventStoreDB (KurrentDB), the production store for clusters with quorum replication.
@@ -103,7 +99,7 @@ const RECENT_EVENTS = 10_000;
  * });
  * for await (const message of store.subscribeToAll({ fromPosition: position })) console.log(message.kind);
  */
-export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
+export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, StreamChainedStore {
   readonly backend = 'eventstoredb' as const;
   readonly capabilities: StoreCapabilities = { durable: true, sequencePositions: false };
   private readonly limits: EventStoreLimits;
@@ -111,6 +107,7 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
   private readonly abort = new AbortController();
   private readonly subscriptions = new Set<EventStoreDbSubscription>();
   private closing: Promise<void> | undefined;
+  private readonly appender: EventStoreDbAppender;
 
   private constructor(
     private readonly esdb: EsdbModule,
@@ -118,6 +115,13 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
     options: PagedEventStoreOptions,
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.appender = new EventStoreDbAppender({
+      esdb,
+      client,
+      scan: <Item, Result>(open: () => StreamingRead<Item>, select: (item: Item) => Result | undefined, maxCount?: number) =>
+        this.scan(open, select, maxCount),
+      toStoreError: (error: unknown) => this.toStoreError(error),
+    });
   }
 
   /**
@@ -138,7 +142,7 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
         redactConnectionString(`malformed EventStoreDB connection string ${JSON.stringify(url)}: ${messageOf(error)}`),
       );
     }
-    const store = new EventStoreDbEventStore(esdb, client, options);
+    const store = EventStoreDbEventStore.onClient(client, options, esdb);
     try {
       await store.probe(url);
     } catch (error) {
@@ -148,10 +152,27 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
     return store;
   }
 
+  /**
+   * A store on a client made elsewhere, without probing it. Not part of the package's entry point: the
+   * tests run the adapter on an in-process stand-in for the server through it.
+   *
+   * @internal
+   */
+  static onClient(client: EventStoreDBClient, options: PagedEventStoreOptions = {}, esdb: EsdbModule = loadClientModule()): EventStoreDbEventStore {
+    return new EventStoreDbEventStore(esdb, client, options);
+  }
+
   get isClosed(): boolean {
     return this.closing !== undefined;
   }
 
+  /**
+   * Appends with each event's hash in its metadata (see eventstoredb-chain.ts). The hash covers the
+   * event's revision and its predecessor's hash, so every write is made at an exact revision: the head is
+   * read first (one backwards read of one event), and ESDB refuses the write if the stream moved on since.
+   * A caller's exact revision is kept as it is; `any`, `stream_exists` and `no_stream` re-read the head
+   * and try again, a bounded number of times (see eventstoredb-append.ts).
+   */
   async appendToStream(
     streamName: string,
     events: readonly EventData[],
@@ -162,15 +183,8 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
     const expected = options.expectedRevision ?? 'any';
     validateExpectedRevision(expected);
     const prepared = prepareEvents(events, this.limits);
-    let response: EsdbAppendResult;
-    try {
-      response = await this.client.appendToStream(streamName, prepared.map(toEsdbEventData), {
-        expectedRevision: toEsdbExpectedRevision(expected),
-      });
-    } catch (error) {
-      return this.settleFailedAppend(streamName, prepared, expected, error);
-    }
-    return this.appendResult(streamName, prepared, response);
+    const metadata = userMetadataOf(prepared);
+    return this.appender.append(streamName, prepared, metadata, expected);
   }
 
   /**
@@ -393,12 +407,84 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
       if (last < 0n) return;
       if (from > last) fromRevision = 'end';
     }
-    yield* this.scan(
+    // Every event is checked against its own hash and against the event read before it, as it streams:
+    // a break ends the read before the event that shows it is delivered (backwards, a missing link shows
+    // only once the older event is read, after the newer one was delivered). A read that starts in the
+    // middle of a stream checks its first event on its own hash; `verifyStore` checks every link. A read
+    // from the start whose first event is not revision 0 asks the stream's settings why (checkStreamStart).
+    const check = new StreamChainCheck(streamName, direction);
+    const records = this.scan(
       () => this.client.readStream(streamName, { direction, fromRevision, maxCount: toEsdbMaxCount(maxCount) }),
       // `$` event types are ESDB's own and never appear in a stream eventfold wrote, so skipping them
       // cannot make a page short in practice.
-      (resolved: ResolvedEvent) => (resolved.event ? toRecordedEvent(resolved.event) : undefined),
+      (resolved: ResolvedEvent) => (resolved.event && !isSystemEvent(resolved.event.streamId, resolved.event.type) ? resolved.event : undefined),
       maxCount,
+    );
+    const fromFirst = direction === 'forwards' && (from === 'start' || from === 0n);
+    for await (const record of records) {
+      if (fromFirst && check.isFirst && record.revision > 0n) {
+        const cut = await this.checkStreamStart(streamName, record.revision);
+        if (cut) throw new TamperedStreamError(streamName, cut.revision ?? 0n, cut.message);
+      }
+      const found = check.next(toChainEvent(record));
+      if (found) throw new TamperedStreamError(streamName, found.revision ?? record.revision, found.message);
+      yield toRecordedEvent(record)!;
+    }
+  }
+
+  /** Every stream that has events in `$all` (ESDB's own aside), each once, and how many events they hold. */
+  async surveyStreams(): Promise<{ readonly streamNames: readonly string[]; readonly eventCount: number }> {
+    this.assertOpen();
+    const names = new Set<string>();
+    let eventCount = 0;
+    const records = this.scan(
+      () => this.client.readAll({ direction: 'forwards', fromPosition: 'start' }),
+      (resolved: AllStreamResolvedEvent) => (resolved.event && !isSystemEvent(resolved.event.streamId, resolved.event.type) ? resolved.event.streamId : undefined),
+    );
+    for await (const streamName of records) {
+      names.add(streamName);
+      eventCount++;
+    }
+    return { streamNames: [...names], eventCount };
+  }
+
+  /**
+   * A stream whose first shown event is not revision 0 is explained by its settings only: after a soft
+   * delete or a `truncateBefore` it starts exactly there; `maxCount` and `maxAge` may hide more. Anything
+   * else means events at its start were removed from the server's storage. Read only in that case.
+   */
+  async checkStreamStart(streamName: string, firstRevision: bigint): Promise<ChainBreak | undefined> {
+    let metadata: Esdb.StreamMetadata | undefined;
+    try {
+      metadata = (await this.client.getStreamMetadata(streamName)).metadata;
+    } catch (error) {
+      throw this.toStoreError(error);
+    }
+    const truncateBefore = typeof metadata?.truncateBefore === 'number' ? BigInt(metadata.truncateBefore) : 0n;
+    const mayHideMore = metadata?.maxCount !== undefined || metadata?.maxAge !== undefined;
+    if (firstRevision === truncateBefore || (mayHideMore && firstRevision > truncateBefore)) return undefined;
+    const from = truncateBefore < firstRevision ? truncateBefore : 0n;
+    return {
+      kind: 'event-missing',
+      streamName,
+      revision: from,
+      message: `stream "${streamName}" starts at revision ${firstRevision}, but nothing in its settings hides revision ${from}: events at its start were removed`,
+    };
+  }
+
+  /** What `verifyStore` cannot prove here, for its report. */
+  chainLimits(): readonly string[] {
+    return CHAIN_LIMITS;
+  }
+
+  /** One stream's events as the server shows them, as the chain sees them, for `verifyStore`. */
+  readStreamChain(streamName: string): AsyncIterable<StreamChainEvent> {
+    this.assertOpen();
+    validateStreamName(streamName);
+    return this.scan(
+      () => this.client.readStream(streamName, { direction: 'forwards', fromRevision: 'start' }),
+      (resolved: ResolvedEvent) =>
+        resolved.event && !isSystemEvent(resolved.event.streamId, resolved.event.type) ? toChainEvent(resolved.event) : undefined,
     );
   }
 
@@ -459,131 +545,6 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost {
     );
     for await (const revision of revisions) return revision;
     return -1n;
-  }
-
-  /**
-   * The append's own answer is not always the `$all` position that reads and subscriptions report for
-   * the last event: a retry ESDB deduplicated gets no position from servers before 23.x and only a log
-   * position from later ones, and some versions answer (commit, commit) rather than the event's
-   * (commit, prepare). Reading the appended events back gives the exact position, so a checkpoint taken
-   * from an append compares correctly with events read later. The answer is the fallback when the
-   * read-back misses (a follower that is behind).
-   *
-   * The read-back is also the idempotency check ESDB cannot make: it deduplicates by event id alone, so an
-   * append whose ids are stored with another decision (a command id reused by a racing caller) is
-   * "successful" without writing anything. What is stored must be this very decision, else the append is
-   * refused like on every other backend.
-   */
-  private async appendResult(
-    streamName: string,
-    prepared: readonly PreparedEvent[],
-    response: EsdbAppendResult,
-  ): Promise<AppendResult> {
-    const revision = response.nextExpectedRevision;
-    const first = revision - BigInt(prepared.length) + 1n;
-    const stored = await this.eventsAt(streamName, first, prepared.length).catch(() => []);
-    if (stored.length === prepared.length && !repeatsStoredEvents(prepared, stored.map(toStoredDecision))) {
-      throw new DuplicateEventIdError(
-        prepared[0]!.id,
-        `stream "${streamName}" holds it at revision ${first} with another decision; EventStoreDB deduplicated the append by id`,
-      );
-    }
-    const last = stored[stored.length - 1];
-    const position = last?.id === prepared[prepared.length - 1]!.id && last.position ? last.position : response.position;
-    if (!position) {
-      throw new StoreUnavailableError(
-        `EventStoreDB appended to "${streamName}" up to revision ${revision} but reported no position for it`,
-      );
-    }
-    return { revision, position: toPosition(position) };
-  }
-
-  private async eventsAt(streamName: string, fromRevision: bigint, count: number): Promise<EsdbRecordedEvent[]> {
-    const stored: EsdbRecordedEvent[] = [];
-    const records = this.scan(
-      () => this.client.readStream(streamName, { direction: 'forwards', fromRevision, maxCount: count }),
-      (resolved: ResolvedEvent) => resolved.event,
-      count,
-    );
-    for await (const record of records) stored.push(record);
-    return stored;
-  }
-
-  /**
-   * Settles an append ESDB refused or left unanswered against what the stream holds. ESDB answers "wrong
-   * expected version" both to a real conflict and to a retry that repeats only part of an earlier append,
-   * and it drops, unanswered, a retry that arrives while the original is still being replicated (the
-   * caller sees a timeout). Where this append's first event would sit tells these apart.
-   */
-  private async settleFailedAppend(
-    streamName: string,
-    prepared: readonly PreparedEvent[],
-    expected: ExpectedRevision,
-    error: unknown,
-  ): Promise<AppendResult> {
-    const { WrongExpectedVersionError, DeadlineExceededError, TimeoutError, MaxAppendSizeExceededError } = this.esdb;
-    if (
-      error instanceof WrongExpectedVersionError ||
-      error instanceof DeadlineExceededError ||
-      error instanceof TimeoutError
-    ) {
-      const earlier = await this.earlierAppend(streamName, prepared, expected).catch(() => undefined);
-      if (earlier instanceof Error) throw earlier;
-      if (earlier) return earlier;
-      if (error instanceof WrongExpectedVersionError) {
-        throw new WrongExpectedRevisionError(streamName, expected, toRevision(error.actualVersion));
-      }
-    }
-    if (error instanceof MaxAppendSizeExceededError) {
-      throw new BatchTooLargeError(
-        `the append is over the EventStoreDB server's MaxAppendSize of ${error.maxAppendSize} bytes`,
-      );
-    }
-    throw this.toStoreError(error);
-  }
-
-  /**
-   * The stream already holding this append's first event where this append would have put it: the
-   * original result when it holds exactly this decision (the same rule as `resolveRepeatedAppend`), a
-   * DuplicateEventIdError when it holds only some of the ids or another decision under them; undefined when it is not there.
-   */
-  private async earlierAppend(
-    streamName: string,
-    prepared: readonly PreparedEvent[],
-    expected: ExpectedRevision,
-  ): Promise<AppendResult | DuplicateEventIdError | undefined> {
-    const firstId = prepared[0]!.id;
-    const slot =
-      typeof expected === 'bigint'
-        ? expected + 1n
-        : expected === 'no_stream'
-          ? 0n
-          : await this.recentRevisionOf(streamName, firstId);
-    if (slot === undefined) return undefined;
-    const stored = await this.eventsAt(streamName, slot, prepared.length);
-    if (stored[0]?.id !== firstId) return undefined;
-    if (!repeatsStoredEvents(prepared, stored.map(toStoredDecision))) {
-      return new DuplicateEventIdError(
-        firstId,
-        `stream "${streamName}" holds it at revision ${slot}, but this append does not repeat that earlier append exactly`,
-      );
-    }
-    const last = stored[stored.length - 1]!;
-    return { revision: last.revision, position: recordPosition(last) };
-  }
-
-  /**
-   * Where the event sits among the stream's recent events. ESDB itself matches an `any` retry only
-   * against ids it committed recently, so looking further back would find nothing it could refuse.
-   */
-  private async recentRevisionOf(streamName: string, eventId: string): Promise<bigint | undefined> {
-    const revisions = this.scan(
-      () => this.client.readStream(streamName, { direction: 'backwards', fromRevision: 'end', maxCount: RECENT_EVENTS }),
-      (resolved: ResolvedEvent) => (resolved.event?.id === eventId ? resolved.event.revision : undefined),
-      1,
-    );
-    for await (const revision of revisions) return revision;
-    return undefined;
   }
 
   /**

@@ -14,6 +14,13 @@ import { Position, type FromPosition } from '../../event-store/position';
 import type { PreparedEvent } from '../../event-store/validation';
 
 /**
+ * The top-level metadata key under which an event carries its place in the hash chain (see
+ * eventstoredb-chain.ts). Reserved: appends refuse it in the caller's metadata, and reads strip it. Not
+ * `$`-prefixed: EventStoreDB keeps `$` keys for itself.
+ */
+export const CHAIN_METADATA_KEY = 'eventfold:chain';
+
+/**
  * Pure translations between the eventfold contract and `@eventstore/db-client` values. Kept apart from the
  * store so that they can be tested without a server and without loading the gRPC client.
  */
@@ -174,11 +181,15 @@ export function toJsonValue(data: unknown): JsonValue {
 
 /**
  * Metadata is always a JSON object here. Events eventfold wrote always have one; an event written by
- * another tool with no metadata, or metadata that is not an object, reads as `{}`.
+ * another tool with no metadata, or metadata that is not an object, reads as `{}`. The chain record is
+ * the store's, never the caller's: it is left out.
  */
 export function toMetadata(metadata: unknown): EventMetadata {
   const value = toJsonValue(metadata ?? {});
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return {};
+  if (!Object.hasOwn(value, CHAIN_METADATA_KEY)) return value;
+  const { [CHAIN_METADATA_KEY]: _chain, ...metadataOnly } = value;
+  return metadataOnly;
 }
 
 /** Never echo a password back in an error message. */

@@ -469,16 +469,31 @@ export class SqliteReadModelStore implements ReadModelStore {
   }
 
   /**
-   * Removes from the files the bytes of documents deleted or overwritten so far: the writer runs with
-   * `secure_delete` on (old row bytes are zeroed in the pages), and this truncates the WAL, which still
-   * holds older page versions. Call it once projections have cleaned up after a `SubjectForgotten`.
+   * Removes from the files the bytes of documents deleted or overwritten so far. The writer runs with
+   * `secure_delete` on, which zeroes a deleted cell and freed pages, but not the unallocated gap a page
+   * keeps when SQLite rebuilds it while balancing the b-tree: copies of rows that moved to a sibling page
+   * stay there (a byte scan found erased names in the document tables' pages, below their content
+   * start). So this rebuilds the file (`VACUUM`, which writes every page anew and needs free disk space
+   * for a copy of the live data; it costs time in proportion to the read models' size) and then
+   * truncates the WAL, which still holds older page versions. Call it once projections have cleaned up
+   * after a `SubjectForgotten`.
    *
    * @example
    * await readModels.waitForPosition(receipt.position); await readModels.scrub();
    * @throws ErasureIncompleteError when other connections kept the WAL in use for too long: call again.
    */
   async scrub(): Promise<void> {
-    const done = await this.mutex.run(() => truncateWal(this.writer));
+    const done = await this.mutex.run(() => {
+      // Between batches (the mutex), so no transaction of this connection is open.
+      try {
+        this.writer.exec('VACUUM');
+      } catch (error) {
+        throw new ErasureIncompleteError(`could not rebuild the SQLite read-model file: ${(error as Error).message}; scrub again to finish`, {
+          cause: error,
+        });
+      }
+      return truncateWal(this.writer);
+    });
     if (!done) throw new ErasureIncompleteError('other connections kept the SQLite read-model WAL in use: scrub again to finish');
   }
 

@@ -57,6 +57,8 @@ function reportJson(report: VerifyReport): Record<string, unknown> {
     head: report.head ? { batch: report.head.batch.toString(), hash: report.head.hash } : null,
     breakCount: report.breakCount,
     breaks: report.breaks.map(breakJson),
+    ...(report.unchainedEvents !== undefined ? { unchainedEvents: report.unchainedEvents } : {}),
+    ...(report.notProven !== undefined ? { notProven: report.notProven } : {}),
   };
 }
 
@@ -65,10 +67,11 @@ function reportText(report: VerifyReport): string {
     report.eventsArchived > 0 ? ` (${report.eventsArchived} of the events archived, ${report.archivedChecked} of them checked against their archives)` : '';
   const counts = `${report.eventsChecked} events, ${report.batchesChecked} batches, ${report.streamsChecked} streams${archived}`;
   const head = report.head ? `\nhead: ${report.head.batch}:${report.head.hash} (keep it: \`verify --expect-head\` finds a log cut back to before it)` : '';
-  if (report.ok) return `intact: ${counts} checked${head}`;
+  const limits = report.notProven?.length ? `\nnot proven on this store:\n${report.notProven.map((limit) => `  - ${limit}`).join('\n')}` : '';
+  if (report.ok) return `intact: ${counts} checked${head}${limits}`;
   const listed = report.breaks.map((found) => `  ${found.message}`).join('\n');
   const more = report.breakCount > report.breaks.length ? `\n  … and ${report.breakCount - report.breaks.length} more` : '';
-  return `BROKEN: ${report.breakCount} break(s) in ${counts}\n${listed}${more}${head}`;
+  return `BROKEN: ${report.breakCount} break(s) in ${counts}\n${listed}${more}${head}${limits}`;
 }
 
 /** Every archive (`*.ndjson.gz`) in a folder, opened under its file name. An unreadable one ends the run (exit 2). */

@@ -10,6 +10,7 @@ import { ABORTED, ClientStream } from '../../../src/backends/eventstoredb/events
 import { StoreUnavailableError } from '../../../src/event-store/errors';
 import type { EventFilter, SubscriptionMessage } from '../../../src/event-store/event-store';
 import {
+  CHAIN_METADATA_KEY,
   escapeRegex,
   exactNamesRegex,
   isSystemEvent,
@@ -217,6 +218,8 @@ describe('EventStoreDB mapping: events', () => {
     expect(toMetadata(undefined)).toEqual({});
     expect(toMetadata(['not', 'an', 'object'])).toEqual({});
     expect(toMetadata({ userId: 'u-1' })).toEqual({ userId: 'u-1' });
+    // The hash chain's record is the store's, never shown to the caller.
+    expect(toMetadata({ userId: 'u-1', [CHAIN_METADATA_KEY]: { v: 1, hash: 'ab', previous: 'cd' } })).toEqual({ userId: 'u-1' });
   });
 
   it('redacts the password of a connection string', () => {

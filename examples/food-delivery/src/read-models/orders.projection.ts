@@ -93,6 +93,9 @@ export function applyToOrderView(
   }
 }
 
+/** Documents erased per query on a SubjectForgotten. */
+const ERASE_PAGE = 500;
+
 const orderIdOf = (event: { readonly data: unknown }): string => (event.data as { orderId: string }).orderId;
 
 
@@ -117,11 +120,20 @@ export const ordersProjection = defineProjection({
     for (const event of events) {
       if (event.type === SUBJECT_FORGOTTEN) {
         const { subjectId } = personalDataEvents.decode({ type: event.type, data: event.data, version: 1 }).data;
-        for (const view of await views.find({ where: { customerId: subjectId } })) {
-          views.put(view.id, eraseCustomer(view));
-          for (const update of await updates.find({ where: { orderId: view.id } })) {
-            updates.put(updateKey(view.id, update.revision), { ...update, order: eraseCustomer(update.order) });
+        // Every page, not only the first: a customer may have more orders than one query returns.
+        for (let offset = 0; ; offset += ERASE_PAGE) {
+          const page = await views.find({ where: { customerId: subjectId }, limit: ERASE_PAGE, offset });
+          for (const view of page) {
+            views.put(view.id, eraseCustomer(view));
+            for (let from = 0; ; from += ERASE_PAGE) {
+              const transitions = await updates.find({ where: { orderId: view.id }, limit: ERASE_PAGE, offset: from });
+              for (const update of transitions) {
+                updates.put(updateKey(view.id, update.revision), { ...update, order: eraseCustomer(update.order) });
+              }
+              if (transitions.length < ERASE_PAGE) break;
+            }
           }
+          if (page.length < ERASE_PAGE) break;
         }
         continue;
       }
