@@ -31,6 +31,9 @@ export async function composeApi(
     resolvers: all as unknown as NonEmptyArray<ClassType>,
     container: { get: (resolver: ClassType): unknown => container.get<unknown>(resolver) },
     validate: { forbidUnknownValues: false },
+    // type-graphql would run the whole introspection query once to check the schema; Apollo Server runs
+    // graphql-js' assertValidSchema on it before serving anyway, so the check only cost startup time.
+    skipCheck: true,
     // Subscriptions are fed by the projections' change feed (`subscribe` + liveQuery), never by topics
     // published from resolvers; type-graphql still wants a pubSub, so it gets one that refuses.
     pubSub: {
