@@ -30,7 +30,10 @@ export async function composeApi(
   const schema = await buildSchema({
     resolvers: all as unknown as NonEmptyArray<ClassType>,
     container: { get: (resolver: ClassType): unknown => container.get<unknown>(resolver) },
-    validate: { forbidUnknownValues: false },
+    validate: classValidatorConstraintsDeclared() ? { forbidUnknownValues: false } : false,
+    // type-graphql would run the whole introspection query once to check the schema; Apollo Server runs
+    // graphql-js' assertValidSchema on it before serving anyway, so the check only cost startup time.
+    skipCheck: true,
     // Subscriptions are fed by the projections' change feed (`subscribe` + liveQuery), never by topics
     // published from resolvers; type-graphql still wants a pubSub, so it gets one that refuses.
     pubSub: {
@@ -43,4 +46,16 @@ export async function composeApi(
     },
   });
   return { container, schema };
+}
+
+/**
+ * Whether any class has declared a class-validator constraint. type-graphql validates object arguments
+ * with class-validator, which it imports at the first such request (some 200 modules with its
+ * validators and phone-number metadata, the larger part of a fresh process's first query). Every
+ * constraint decorator registers in class-validator's one global metadata storage, created at the first
+ * one: with no storage, validating would check nothing, so validation stays off. Resolvers and their
+ * argument types are declared before the schema is built, so their constraints are already there.
+ */
+function classValidatorConstraintsDeclared(): boolean {
+  return (globalThis as { classValidatorMetadataStorage?: unknown }).classValidatorMetadataStorage !== undefined;
 }

@@ -35,6 +35,15 @@ describe('loadApp', () => {
     expect(loaded.app as unknown).toEqual({ which: 'bundle', dir, helper: 'helper beside the bundle', self: join(dir, 'app.bundle.js') });
   });
 
+  it('reads an ASCII bundle as Latin-1 and any other as UTF-8, so text survives either way', () => {
+    writeFileSync(join(dir, 'app.bundle.js'), bundleSource("exports.which = 'b\\u00fcndle';\n"));
+    at('app.bundle.js', 1_000_100);
+    expect(loadApp(dir).app as unknown).toEqual({ which: 'bündle' });
+    writeFileSync(join(dir, 'app.bundle.js'), bundleSource("exports.which = 'bündle';\n"));
+    at('app.bundle.js', 1_000_100);
+    expect(loadApp(dir).app as unknown).toEqual({ which: 'bündle' });
+  });
+
   it('falls back to entry.js when the bundle is missing or older than entry.js (a tsc-only rebuild)', () => {
     at('app.bundle.js', 999_000);
     expect(loadApp(dir)).toMatchObject({ bundled: false, app: { which: 'entry.js' } });
