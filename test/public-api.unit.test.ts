@@ -19,7 +19,7 @@ const entryFiles: Record<string, string> = {
 const expected: Record<string, readonly string[]> = {
   'eventfold': [
     'Aggregate', 'AggregateDefinition', 'AnyProjection', 'AppendHook', 'AppendHookContext', 'AppendHookHost',
-    'AppendOptions', 'AppendResult', 'Archive', 'ArchiveResult', 'ArchiveSelection', 'BatchCommit',
+    'AppendOptions', 'AppendResult', 'Archive', 'ArchiveResult', 'ArchiveSelection', 'ArchiveShelf', 'ArchiveUnavailableError', 'BatchCommit',
     'BatchRequest', 'BatchTooLargeError', 'BusinessRuleError', 'CachedState', 'ChainBreak', 'ChainBreakKind',
     'ChainHead', 'ChangeFeed', 'ChangeListener', 'CheckpointConflictError', 'Clock', 'CollectionDefinition',
     'CollectionMap', 'CommandCatalog', 'CommandDefinition', 'CommandEnvironment', 'CommandError',
@@ -75,7 +75,7 @@ const expected: Record<string, readonly string[]> = {
     'Upcaster', 'ValidationError', 'ValidationIssue', 'VerifyOptions', 'VerifyProgress', 'VerifyReport',
     'VerifySignatureOptions', 'VersionedEvent', 'WaitForPositionTimeoutError', 'WaitForStateTimeoutError',
     'WaitOptions', 'WatchOptions', 'WebhookDeliveryError', 'WebhookReactor', 'WebhookReactorOptions', 'Where',
-    'WorkerStatus', 'WrongExpectedRevisionError', 'archiveStreams', 'checkStreamProof', 'connectEventStore',
+    'WorkerStatus', 'WrongExpectedRevisionError', 'archiveFolder', 'archiveStreams', 'archiveStreamsToFile', 'checkStreamProof', 'connectEventStore',
     'createHttpFunction', 'createLambdaHandler', 'decodeRecorded', 'defineAggregate', 'defineCollection',
     'defineCommands', 'defineEvents', 'defineProcess', 'defineProjection', 'defineReactor',
     'defineWebhookReactor', 'errorCategory', 'eventImporterOf', 'eventTime', 'exportStreamProof', 'fold',
@@ -86,7 +86,7 @@ const expected: Record<string, readonly string[]> = {
     'silentLogger', 'splitTenantStream', 'storeAdminOf', 'subjectStreamName', 'systemClock',
     'tenantDocumentKey', 'tenantDocuments', 'tenantOfEvent', 'tenantStreamName', 'timerCommandId',
     'toStreamName', 'upcastKnown', 'upcastRecorded', 'upcaster', 'verifySignature', 'verifyStore',
-    'versioned',
+    'versioned', 'withArchives',
   ],
   'eventfold/sqlite': [
     'SqliteAppendHookContext', 'SqliteEventStore', 'SqliteEventStoreOptions', 'SqliteKeyStore',

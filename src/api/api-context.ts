@@ -1,5 +1,6 @@
 import type { CommandEnvironment } from '../commands/handle-command';
 import type { EventStore } from '../event-store/event-store';
+import type { ArchiveShelf } from '../event-store/archive-reads';
 import type { Position } from '../event-store/position';
 import type { ChangeFeed } from '../projections/change-feed';
 import type { AnyProjection } from '../projections/projection';
@@ -67,6 +68,8 @@ export interface ApiServices {
   readonly authorizeCommand: CommandAuthorizer | undefined;
   /** Roles that may use the audit API. */
   readonly auditRoles: readonly string[];
+  /** Where the audit API reads archived streams back; none: archived events are not shown. */
+  readonly archives?: ArchiveShelf;
   /** Default timeout of a mutation's `waitFor`. */
   readonly waitTimeoutMs: number;
   /** Development mode: errors carry stack traces and causes. */

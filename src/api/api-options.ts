@@ -1,6 +1,7 @@
 import type { Container } from 'inversify';
 import type { CommandEnvironment } from '../commands/handle-command';
 import type { EventStore } from '../event-store/event-store';
+import type { ArchiveShelf } from '../event-store/archive-reads';
 import type { AnyProjection } from '../projections/projection';
 import type { ProjectionEngineOptions } from '../projections/projection-engine';
 import type { ReadModelStore } from '../projections/read-model-store';
@@ -63,6 +64,11 @@ export interface ApiOptions {
   readonly authorizeCommand?: CommandAuthorizer;
   /** Roles allowed to use the audit API. Default `['admin', 'auditor']`. */
   readonly auditRoles?: readonly string[];
+  /**
+   * Where archived streams are kept (e.g. `archiveFolder('./data/archive')`): the audit API reads them back
+   * (`streamEvents`, `aggregateState`), checked against the store and revealed like live events.
+   */
+  readonly archives?: ArchiveShelf;
   /** The reactors runtime, for the admin API. */
   readonly reactors?: ReactorAdmin;
   readonly limits?: ApiLimits;

@@ -116,6 +116,7 @@ export async function createApi(options: ApiOptions): Promise<Api> {
     limits: resolved.limits,
     authorizeCommand: options.authorizeCommand,
     auditRoles: resolved.auditRoles,
+    ...(options.archives ? { archives: options.archives } : {}),
     waitTimeoutMs: resolved.waitTimeoutMs,
     development,
     shutdown: liveQueries.signal,

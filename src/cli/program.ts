@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cli-context';
 import type { CommandGroup } from './commands';
+import { archiveCommands } from './commands/archive';
 import { auditCommands } from './commands/audit';
 import { copyCommands } from './commands/copy';
 import { runtimeCommands } from './commands/runtime';
@@ -16,6 +17,7 @@ const groups: readonly CommandGroup[] = [
   storeCommands,
   copyCommands,
   auditCommands,
+  archiveCommands,
   runtimeCommands,
   timersCommands,
 ];

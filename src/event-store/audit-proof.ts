@@ -27,6 +27,11 @@ export interface ProofEvent {
   readonly position: string;
   readonly recordedAt: string;
   readonly hash: string;
+  /**
+   * On an event moved to an archive earlier: the sequence of the lifecycle record that archived it. Its
+   * `data` and `metadata` are then empty and the proof vouches only for its hash and place.
+   */
+  readonly archivedBy?: string;
 }
 
 /**
@@ -90,6 +95,7 @@ export async function* exportStreamProof(store: EventStore, streamName: string):
           position: event.position.toString(),
           recordedAt: event.recordedAt.toISOString(),
           hash: event.hash?.toString('hex') ?? '',
+          ...(event.archivedBy !== undefined ? { archivedBy: event.archivedBy.toString() } : {}),
         };
       }
       if (page.length < PAGE) break;
@@ -154,7 +160,10 @@ export function checkStreamProof(proof: string | readonly unknown[]): ProofCheck
         breaks.push({ kind: 'event-missing', streamName, revision: expectedRevision, message: `stream "${streamName}": revision ${event.revision} follows revision ${expectedRevision - 1n}; revision ${expectedRevision} is missing` });
       }
       const fields = [event.id, event.type, event.data, event.metadata].every((value) => typeof value === 'string');
-      const recomputed = fields
+      // An archived event's content is in its archive: here its stored hash carries the chain on.
+      const recomputed = event.archivedBy !== undefined && isHex(event.hash)
+        ? Buffer.from(event.hash, 'hex')
+        : fields
         ? eventHash(previous, { streamName, revision: revision ?? -1n, id: event.id, type: event.type, data: event.data, metadata: event.metadata })
         : undefined;
       if (!recomputed || recomputed.toString('hex') !== event.hash) {

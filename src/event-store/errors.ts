@@ -14,7 +14,8 @@ export type EventStoreErrorCode =
   | 'STORE_CLOSED'
   | 'STORE_UNAVAILABLE'
   | 'TAMPERED_STREAM'
-  | 'MISSING_PACKAGE';
+  | 'MISSING_PACKAGE'
+  | 'ARCHIVE_UNAVAILABLE';
 
 /** Base class of every event-store error. */
 export abstract class EventStoreError extends EventfoldError {
@@ -148,6 +149,26 @@ export class TamperedStreamError extends EventStoreError {
     readonly streamName: string,
     /** The revision where the chain breaks. */
     readonly revision: bigint,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * An archived event could not be read back: its archive is not where the archives are kept, or its
+ * content there does not match the hash the store kept for it (the archive was changed).
+ *
+ * @example
+ * catch (e) { if (e instanceof ArchiveUnavailableError) console.error(e.archive, e.message); }
+ */
+export class ArchiveUnavailableError extends EventStoreError {
+  readonly code = 'ARCHIVE_UNAVAILABLE' as const;
+  readonly category = 'unavailable' as const;
+
+  constructor(
+    /** The archive's name as its lifecycle record gives it. */
+    readonly archive: string,
     message: string,
   ) {
     super(message);

@@ -75,6 +75,7 @@ export interface ReadStreamOptions {
   /**
    * Also the events that the stream's lifecycle metadata or a soft delete hides from reads (for audits).
    * Default false. EventStoreDB hides them on the server, so there it reads what the server shows.
+   * Archived events are no longer in the store: `withArchives(store, shelf)` reads them back.
    */
   readonly includeHidden?: boolean;
 }

@@ -109,6 +109,11 @@ export interface ChainedEvent extends HashedEventFields {
   readonly recordedAt: Date;
   /** The stored hash; null when the row has none (written around the kit, or before the migration). */
   readonly hash: Buffer | null;
+  /**
+   * Set on an archived event's stub: the sequence of the lifecycle record that moved its payload to an
+   * archive. `data` and `metadata` are then empty; the hash is what the archived content must match.
+   */
+  readonly archivedBy?: bigint;
 }
 
 /** One committed batch of the `$all` chain, with the events the store finds in it (in position order). */

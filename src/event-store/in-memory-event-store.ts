@@ -9,7 +9,7 @@ import type {
   StoreCapabilities,
 } from './event-store';
 import { DuplicateEventIdError } from './errors';
-import { lifecycleHash, type LifecycleAction, type LifecycleRecord } from './stream-lifecycle';
+import { archivedBeforeOf, lifecycleHash, type LifecycleAction, type LifecycleRecord } from './stream-lifecycle';
 import { GENESIS_HASH, batchHash, chainEvents, type ChainBatch, type ChainBatchHead, type ChainSnapshot, type ChainedEvent, type HashChainedStore } from './hash-chain';
 import { checkExpectedRevision, resolveRepeatedAppend } from './idempotency';
 import { PagedEventStore, type PagedEventStoreOptions } from './paged-event-store';
@@ -36,6 +36,8 @@ export class InMemoryEventStore extends PagedEventStore implements StoreAdmin, H
   private readonly batches: StoredBatch[] = [];
   private readonly lifecycle: LifecycleRecord[] = [];
   private readonly streamMetadata = new Map<string, string>();
+  /** How many of each stream's first events are archived (a stub each); archiving always takes a prefix. */
+  private readonly archivedCount = new Map<string, number>();
 
   constructor(options: PagedEventStoreOptions = {}) {
     super(options, Number.POSITIVE_INFINITY);
@@ -103,9 +105,14 @@ export class InMemoryEventStore extends PagedEventStore implements StoreAdmin, H
     limit: number,
   ): Promise<readonly RecordedEvent[]> {
     const stream = this.streams.get(streamName) ?? [];
-    if (direction === 'forwards') return Promise.resolve(stream.slice(Number(from), Number(from) + limit));
+    // Archived events (a prefix of the stream) are stubs: reads skip them.
+    const floor = this.archivedCount.get(streamName) ?? 0;
+    if (direction === 'forwards') {
+      const start = Math.max(Number(from), floor);
+      return Promise.resolve(stream.slice(start, start + limit));
+    }
     const end = from >= BigInt(stream.length) ? stream.length - 1 : Number(from);
-    return Promise.resolve(stream.slice(Math.max(0, end - limit + 1), end + 1).reverse());
+    return Promise.resolve(end < floor ? [] : stream.slice(Math.max(floor, end - limit + 1), end + 1).reverse());
   }
 
   protected readAllPage(
@@ -120,13 +127,13 @@ export class InMemoryEventStore extends PagedEventStore implements StoreAdmin, H
       let index = after === 'start' ? 0 : after === 'end' ? this.all.length : Number(after.commit);
       for (; index < this.all.length && page.length < limit; index++) {
         const event = this.all[index]!;
-        if (matchesFilter(filter, event.streamName, event.type)) page.push(event);
+        if (this.stored[index]!.archivedBy === undefined && matchesFilter(filter, event.streamName, event.type)) page.push(event);
       }
     } else {
       let index = after === 'end' ? this.all.length - 1 : after === 'start' ? -1 : Number(after.commit) - 2;
       for (index = Math.min(index, this.all.length - 1); index >= 0 && page.length < limit; index--) {
         const event = this.all[index]!;
-        if (matchesFilter(filter, event.streamName, event.type)) page.push(event);
+        if (this.stored[index]!.archivedBy === undefined && matchesFilter(filter, event.streamName, event.type)) page.push(event);
       }
     }
     return Promise.resolve(page);
@@ -140,7 +147,7 @@ export class InMemoryEventStore extends PagedEventStore implements StoreAdmin, H
     const page: RecordedEvent[] = [];
     for (let index = after === 'start' ? 0 : Number(after.commit); index < this.all.length && page.length < limit; index++) {
       const event = this.all[index]!;
-      if (event.metadata.correlationId === correlationId) page.push(event);
+      if (this.stored[index]!.archivedBy === undefined && event.metadata.correlationId === correlationId) page.push(event);
     }
     return Promise.resolve(page);
   }
@@ -158,7 +165,7 @@ export class InMemoryEventStore extends PagedEventStore implements StoreAdmin, H
     const chained = (index: number): ChainedEvent => {
       const event = this.all[index]!;
       const stored = this.stored[index]!;
-      return { ...event, data: stored.data, metadata: stored.metadata, hash: stored.hash };
+      return { ...event, data: stored.data, metadata: stored.metadata, hash: stored.hash, ...(stored.archivedBy !== undefined ? { archivedBy: stored.archivedBy } : {}) };
     };
     const toBatch = (batch: StoredBatch): ChainBatch => ({
       batch: batch.batch,
@@ -222,10 +229,27 @@ export class InMemoryEventStore extends PagedEventStore implements StoreAdmin, H
       const recordedAt = new Date().toISOString();
       const previous = this.lifecycle[this.lifecycle.length - 1]?.hash ?? GENESIS_HASH;
       const fields = { streamName, action, metadata, recordedAt };
-      this.lifecycle.push({ sequence: BigInt(this.lifecycle.length + 1), ...fields, hash: lifecycleHash(previous, fields) });
+      const sequence = BigInt(this.lifecycle.length + 1);
+      this.lifecycle.push({ sequence, ...fields, hash: lifecycleHash(previous, fields) });
       this.streamMetadata.set(streamName, metadata);
+      const archivedBefore = archivedBeforeOf(action, metadata);
+      if (archivedBefore !== undefined) this.removeArchivedPayloads(streamName, Number(archivedBefore), sequence);
       resolve();
     });
+  }
+
+  /** Leaves a stub of each event before `archivedBefore`: its hash and place, no data or metadata. */
+  private removeArchivedPayloads(streamName: string, archivedBefore: number, sequence: bigint): void {
+    const stream = this.streams.get(streamName) ?? [];
+    for (let revision = this.archivedCount.get(streamName) ?? 0; revision < archivedBefore; revision++) {
+      const index = Number(stream[revision]!.position.commit) - 1;
+      const stub: RecordedEvent = { ...this.all[index]!, data: null, metadata: {} };
+      this.all[index] = stub;
+      stream[revision] = stub;
+      this.byId.set(stub.id, stub);
+      this.stored[index] = { data: '', metadata: '', hash: this.stored[index]!.hash, archivedBy: sequence };
+    }
+    this.archivedCount.set(streamName, Math.max(archivedBefore, this.archivedCount.get(streamName) ?? 0));
   }
 
   headPosition(): Promise<Position | undefined> {
@@ -263,6 +287,8 @@ interface StoredEvent {
   readonly data: string;
   readonly metadata: string;
   readonly hash: Buffer;
+  /** The lifecycle record that archived it (its payload is then gone). */
+  readonly archivedBy?: bigint;
 }
 
 function headOf(batch: StoredBatch): ChainBatchHead {

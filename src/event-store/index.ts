@@ -47,4 +47,5 @@ export {
   type ProofLine,
 } from './audit-proof';
 export { isStreamLifecycleHost, type DeleteStreamOptions, type StreamLifecycleHost, type StreamMetadata } from './stream-lifecycle';
-export { archiveStreams, openArchive, type Archive, type ArchiveResult, type ArchiveSelection } from './archive';
+export { archiveStreams, archiveStreamsToFile, openArchive, type Archive, type ArchiveResult, type ArchiveSelection } from './archive';
+export { archiveFolder, withArchives, type ArchiveShelf } from './archive-reads';

@@ -33,6 +33,7 @@ import {
   type LifecycleAction,
   type StreamLifecycleHost,
   type StreamMetadata,
+  type SystemMetadataKey,
 } from './stream-lifecycle';
 import type { FromPosition, Position } from './position';
 import {
@@ -134,6 +135,9 @@ export abstract class PagedEventStore implements EventStore, StreamLifecycleHost
   /**
    * Records one lifecycle action atomically: reads the stream's current metadata text and revision,
    * asks `next` for the new metadata text, and appends the record to the lifecycle log's hash chain.
+   * For an `archive` record (see `archivedBeforeOf`) the same transaction removes the payload of the
+   * stream's events before `archivedBefore`, leaving each a stub (its hash, place and the record's
+   * sequence), so the chains still verify and reads skip it.
    */
   protected abstract recordLifecycle(
     streamName: string,
@@ -166,11 +170,15 @@ export abstract class PagedEventStore implements EventStore, StreamLifecycleHost
     return result;
   }
 
-  async setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, 'deletedAt' | 'archivedTo'>): Promise<void> {
+  async setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, SystemMetadataKey>): Promise<void> {
     this.assertOpen();
     validateStreamName(streamName);
     const valid = validateStreamMetadata(metadata);
-    await this.recordLifecycle(streamName, 'metadata', () => serialiseStreamMetadata(valid));
+    await this.recordLifecycle(streamName, 'metadata', (current) => {
+      // What was archived stays archived: its payload is gone, so no metadata may show it again.
+      const { archivedTo, archivedBefore } = parseStreamMetadata(current);
+      return serialiseStreamMetadata({ ...valid, ...(archivedTo !== undefined ? { archivedTo } : {}), ...(archivedBefore !== undefined ? { archivedBefore } : {}) });
+    });
   }
 
   async getStreamMetadata(streamName: string): Promise<StreamMetadata> {
@@ -182,15 +190,28 @@ export abstract class PagedEventStore implements EventStore, StreamLifecycleHost
   async deleteStream(streamName: string, options: DeleteStreamOptions = {}): Promise<void> {
     this.assertOpen();
     validateStreamName(streamName);
-    const { archivedTo } = options;
+    const { archivedTo, archivedThrough } = options;
     if (archivedTo !== undefined && (typeof archivedTo !== 'string' || archivedTo.length === 0)) throw new InvalidArgumentError('archivedTo must be a non-empty string');
+    if ((archivedTo === undefined) !== (archivedThrough === undefined)) throw new InvalidArgumentError('archivedTo and archivedThrough go together');
+    if (archivedThrough !== undefined && (typeof archivedThrough !== 'bigint' || archivedThrough < 0n)) {
+      throw new InvalidArgumentError('archivedThrough must be a revision (a bigint >= 0n)');
+    }
     await this.recordLifecycle(streamName, archivedTo === undefined ? 'delete' : 'archive', (current, revision) => {
       if (revision < 0n) throw new InvalidArgumentError(`stream "${streamName}" does not exist, so it cannot be deleted`);
+      const previous = parseStreamMetadata(current);
+      if (archivedThrough === undefined) return serialiseStreamMetadata({ ...previous, truncateBefore: revision + 1n, deletedAt: new Date().toISOString() });
+      if (archivedThrough > revision) throw new InvalidArgumentError(`stream "${streamName}" ends at revision ${revision}, before the archived revision ${archivedThrough}`);
+      if (previous.archivedBefore !== undefined && previous.archivedBefore > archivedThrough) {
+        throw new InvalidArgumentError(`stream "${streamName}" is already archived up to revision ${previous.archivedBefore - 1n}`);
+      }
+      // Events appended after the archive was written stay readable: only what the archive holds goes.
+      const archivedBefore = archivedThrough + 1n;
       return serialiseStreamMetadata({
-        ...parseStreamMetadata(current),
-        truncateBefore: revision + 1n,
-        deletedAt: new Date().toISOString(),
-        ...(archivedTo !== undefined ? { archivedTo } : {}),
+        ...previous,
+        truncateBefore: previous.truncateBefore !== undefined && previous.truncateBefore > archivedBefore ? previous.truncateBefore : archivedBefore,
+        ...(archivedThrough === revision ? { deletedAt: new Date().toISOString() } : {}),
+        archivedTo,
+        archivedBefore,
       });
     });
   }

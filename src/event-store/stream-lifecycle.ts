@@ -21,7 +21,15 @@ export interface StreamMetadata {
   readonly deletedAt?: string;
   /** Set by `archiveStreams`: the archive holding the stream, with its SHA-256. */
   readonly archivedTo?: string;
+  /**
+   * Set by `archiveStreams`: revisions before it were moved out (to `archivedTo` or an earlier archive); only
+   * a stub per event (its hash and place) stays in the store. Kept when the metadata is replaced.
+   */
+  readonly archivedBefore?: bigint;
 }
+
+/** Metadata only the kit sets (soft deletes, archiving). */
+export type SystemMetadataKey = 'deletedAt' | 'archivedTo' | 'archivedBefore';
 
 /** What a lifecycle record did. */
 export type LifecycleAction = 'metadata' | 'delete' | 'archive';
@@ -44,7 +52,7 @@ export interface LifecycleRecord {
 /** Stores that keep stream metadata and soft deletes (memory, SQLite, PostgreSQL). */
 export interface StreamLifecycleHost {
   /** Replaces the stream's metadata; recorded in the lifecycle log. */
-  setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, 'deletedAt' | 'archivedTo'>): Promise<void>;
+  setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, SystemMetadataKey>): Promise<void>;
   /** The stream's metadata now (`{}` when none was set). */
   getStreamMetadata(streamName: string): Promise<StreamMetadata>;
   /**
@@ -57,6 +65,11 @@ export interface StreamLifecycleHost {
 export interface DeleteStreamOptions {
   /** Recorded as an archiving: the archive (name and SHA-256) that holds the stream. Set by `archiveStreams`. */
   readonly archivedTo?: string;
+  /**
+   * With `archivedTo`: the last revision the archive holds. Events up to it lose their payload (data and
+   * metadata) in the same transaction that records the archiving; events appended since stay.
+   */
+  readonly archivedThrough?: bigint;
 }
 
 /** Whether a store keeps stream metadata and soft deletes. */
@@ -79,7 +92,7 @@ export function lifecycleHash(previous: Buffer, record: Pick<LifecycleRecord, 's
 export { GENESIS_HASH };
 
 /** Checks metadata a caller gives; throws before anything is recorded. */
-export function validateStreamMetadata(metadata: unknown): Omit<StreamMetadata, 'deletedAt' | 'archivedTo'> {
+export function validateStreamMetadata(metadata: unknown): Omit<StreamMetadata, SystemMetadataKey> {
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidArgumentError('stream metadata must be an object');
   const { maxCount, maxAge, truncateBefore, ...rest } = metadata as Record<string, unknown>;
   const unknownKeys = Object.keys(rest);
@@ -105,24 +118,34 @@ export function serialiseStreamMetadata(metadata: StreamMetadata): string {
     ...(metadata.truncateBefore !== undefined ? { truncateBefore: metadata.truncateBefore.toString() } : {}),
     ...(metadata.deletedAt !== undefined ? { deletedAt: metadata.deletedAt } : {}),
     ...(metadata.archivedTo !== undefined ? { archivedTo: metadata.archivedTo } : {}),
+    ...(metadata.archivedBefore !== undefined ? { archivedBefore: metadata.archivedBefore.toString() } : {}),
   });
 }
 
 export function parseStreamMetadata(text: string | undefined): StreamMetadata {
   if (text === undefined) return {};
-  const raw = JSON.parse(text) as { maxCount?: number; maxAge?: number; truncateBefore?: string; deletedAt?: string; archivedTo?: string };
+  const raw = JSON.parse(text) as { maxCount?: number; maxAge?: number; truncateBefore?: string; deletedAt?: string; archivedTo?: string; archivedBefore?: string };
   return {
     ...(raw.maxCount !== undefined ? { maxCount: raw.maxCount } : {}),
     ...(raw.maxAge !== undefined ? { maxAge: raw.maxAge } : {}),
     ...(raw.truncateBefore !== undefined ? { truncateBefore: BigInt(raw.truncateBefore) } : {}),
     ...(raw.deletedAt !== undefined ? { deletedAt: raw.deletedAt } : {}),
     ...(raw.archivedTo !== undefined ? { archivedTo: raw.archivedTo } : {}),
+    ...(raw.archivedBefore !== undefined ? { archivedBefore: BigInt(raw.archivedBefore) } : {}),
   };
+}
+
+/**
+ * For an `archive` record: the revisions whose payload the same transaction removes (those before
+ * `archivedBefore`). Undefined for every other action.
+ */
+export function archivedBeforeOf(action: LifecycleAction, metadataText: string): bigint | undefined {
+  return action === 'archive' ? parseStreamMetadata(metadataText).archivedBefore : undefined;
 }
 
 /** Whether metadata hides anything at all. */
 export function hidesEvents(metadata: StreamMetadata): boolean {
-  return metadata.maxCount !== undefined || metadata.maxAge !== undefined || metadata.truncateBefore !== undefined;
+  return metadata.maxCount !== undefined || metadata.maxAge !== undefined || metadata.truncateBefore !== undefined || metadata.archivedBefore !== undefined;
 }
 
 /**
@@ -132,6 +155,7 @@ export function hidesEvents(metadata: StreamMetadata): boolean {
 export function visibleUnder(metadata: StreamMetadata, lastRevision: bigint, now: number): (event: RecordedEvent) => boolean {
   const firstShown = [
     metadata.truncateBefore ?? 0n,
+    metadata.archivedBefore ?? 0n,
     metadata.maxCount !== undefined ? lastRevision - BigInt(metadata.maxCount) + 1n : 0n,
   ].reduce((left, right) => (left > right ? left : right));
   const oldest = metadata.maxAge !== undefined ? now - metadata.maxAge * 1_000 : Number.NEGATIVE_INFINITY;

@@ -1,7 +1,9 @@
 import { InvalidArgumentError } from './errors';
 import type { EventStore } from './event-store';
 import { GENESIS_HASH, batchHash, eventHash, isHashChainedStore, type ChainBatch, type ChainSnapshot, type ChainedEvent } from './hash-chain';
-import { lifecycleHash } from './stream-lifecycle';
+import type { Archive } from './archive';
+import { parseArchivedTo } from './archive-name';
+import { lifecycleHash, parseStreamMetadata } from './stream-lifecycle';
 import { StreamChainCheck, isStreamChainedStore, type StreamChainedStore } from './stream-chain';
 import { validateStreamName } from './validation';
 
@@ -24,7 +26,13 @@ export type ChainBreakKind =
   /** The chain's head is not the one the caller expected (the log was cut back or rewritten). */
   | 'head-mismatch'
   /** A lifecycle record (stream metadata, soft delete) was changed, removed or reordered. */
-  | 'lifecycle-altered';
+  | 'lifecycle-altered'
+  /** An event has no payload but no archiving of its stream covers it: its content was removed outside the kit. */
+  | 'archive-unrecorded'
+  /** An archived event's archive was not given, or does not hold it (checked only when archives are given). */
+  | 'archive-missing'
+  /** An archived event's content in its archive does not match its stub's hash, or an archive's SHA-256 is not the recorded one. */
+  | 'archive-altered';
 
 /** One place where the chain breaks. */
 export interface ChainBreak {
@@ -59,6 +67,12 @@ export interface VerifyOptions {
   readonly maxBreaks?: number;
   /** Batches read per round trip. Default 500. */
   readonly pageSize?: number;
+  /**
+   * Archives (`openArchive`) to check archived events against: each archived event's content must be in
+   * the archive its lifecycle record names and match its stub's hash. Without them, archived events are
+   * counted, and their stubs checked in the chains, but their content is not.
+   */
+  readonly archives?: readonly Archive[];
 }
 
 export interface VerifyReport {
@@ -66,6 +80,10 @@ export interface VerifyReport {
   readonly eventsChecked: number;
   readonly batchesChecked: number;
   readonly streamsChecked: number;
+  /** How many of the events checked are archived (a stub in the store, the content in an archive). */
+  readonly eventsArchived: number;
+  /** How many archived events were checked against the archives given. */
+  readonly archivedChecked: number;
   /** The head of the `$all` chain (absent for an empty store or a check of named streams). */
   readonly head?: ChainHead;
   readonly breaks: readonly ChainBreak[];
@@ -109,13 +127,18 @@ export async function verifyStore(store: EventStore, options: VerifyOptions = {}
     if (!Array.isArray(streams)) throw new InvalidArgumentError('streams must be an array of stream names');
     for (const name of streams) validateStreamName(name);
   }
+  const archives = options.archives;
+  if (archives !== undefined && (!Array.isArray(archives) || archives.some((archive) => typeof (archive as Partial<Archive> | null)?.storedEvent !== 'function'))) {
+    throw new InvalidArgumentError('archives must be an array of archives from openArchive');
+  }
   const maxBreaks = options.maxBreaks ?? 100;
   const pageSize = options.pageSize ?? 500;
   const snapshot = await store.openChainSnapshot();
   const findings = new Findings(maxBreaks);
   try {
-    if (streams) return await verifyStreams(snapshot, streams, findings, options);
-    return await verifyAll(snapshot, findings, pageSize, options);
+    const archived = new ArchivedEvents(await readArchiveRecords(snapshot, pageSize), archives, findings);
+    if (streams) return await verifyStreams(snapshot, streams, findings, archived, options);
+    return await verifyAll(snapshot, findings, archived, pageSize, options);
   } finally {
     await snapshot.close();
   }
@@ -136,8 +159,113 @@ interface StreamTip {
   hash: Buffer;
 }
 
+interface ArchiveRecord {
+  readonly streamName: string;
+  readonly archivedBefore: bigint;
+  readonly archivedTo: string;
+}
+
+/** The lifecycle log's archivings by sequence (what each stub's reference must name). */
+async function readArchiveRecords(snapshot: ChainSnapshot, pageSize: number): Promise<Map<bigint, ArchiveRecord>> {
+  const records = new Map<bigint, ArchiveRecord>();
+  for (let after = 0n; ; ) {
+    const page = await snapshot.readLifecycle(after, pageSize);
+    for (const record of page) {
+      if (record.action !== 'archive') continue;
+      let metadata;
+      try {
+        metadata = parseStreamMetadata(record.metadata);
+      } catch {
+        continue; // An unreadable record is the lifecycle check's finding.
+      }
+      if (metadata.archivedBefore !== undefined && metadata.archivedTo !== undefined) {
+        records.set(record.sequence, { streamName: record.streamName, archivedBefore: metadata.archivedBefore, archivedTo: metadata.archivedTo });
+      }
+    }
+    if (page.length < pageSize) return records;
+    after = page[page.length - 1]!.sequence;
+  }
+}
+
+/** Checks archived events' stubs against the lifecycle log and, given the archives, their content. */
+class ArchivedEvents {
+  count = 0;
+  checked = 0;
+  private readonly bySha = new Map<string, Archive>();
+  private readonly byName = new Map<string, Archive>();
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly records: ReadonlyMap<bigint, ArchiveRecord>,
+    private readonly archives: readonly Archive[] | undefined,
+    private readonly findings: Findings,
+  ) {
+    for (const archive of archives ?? []) {
+      this.bySha.set(archive.sha256, archive);
+      if (archive.name !== undefined) this.byName.set(archive.name, archive);
+    }
+  }
+
+  /** Checks a stub: its lifecycle reference and, given the archives, its archived content against its hash. */
+  check(event: ChainedEvent, previous: Buffer): void {
+    this.count++;
+    const where = `stream "${event.streamName}" revision ${event.revision}`;
+    const record = this.records.get(event.archivedBy!);
+    if (!record || record.streamName !== event.streamName || record.archivedBefore <= event.revision) {
+      this.findings.add({
+        kind: 'archive-unrecorded',
+        streamName: event.streamName,
+        revision: event.revision,
+        message: `${where} has no payload, but no archiving of the stream in the lifecycle log covers it (it names record ${event.archivedBy}): its content was removed outside the kit`,
+      });
+      return;
+    }
+    if (!this.archives) return;
+    const named = parseArchivedTo(record.archivedTo);
+    let archive = named ? this.bySha.get(named.sha256) : undefined;
+    if (!archive && named) {
+      archive = this.byName.get(named.name);
+      if (archive && !this.reported.has(named.name)) {
+        this.reported.add(named.name);
+        this.findings.add({
+          kind: 'archive-altered',
+          streamName: event.streamName,
+          message: `archive ${named.name} has SHA-256 ${archive.sha256}, not the ${named.sha256} recorded when it was written: it was changed since`,
+        });
+      }
+    }
+    if (!archive) {
+      const key = `missing:${record.archivedTo}`;
+      if (!this.reported.has(key)) {
+        this.reported.add(key);
+        this.findings.add({
+          kind: 'archive-missing',
+          streamName: event.streamName,
+          revision: event.revision,
+          message: `${where} is archived in ${named?.name ?? record.archivedTo}, which was not among the archives given`,
+        });
+      }
+      return;
+    }
+    const content = archive.storedEvent(event.streamName, event.revision);
+    if (!content) {
+      this.findings.add({ kind: 'archive-missing', streamName: event.streamName, revision: event.revision, message: `${where} is not in its archive ${archive.name ?? archive.sha256}` });
+      return;
+    }
+    this.checked++;
+    if (!event.hash || !eventHash(previous, { ...content, streamName: event.streamName, revision: event.revision }).equals(event.hash)) {
+      this.findings.add({
+        kind: 'archive-altered',
+        streamName: event.streamName,
+        revision: event.revision,
+        message: `${where} in archive ${archive.name ?? archive.sha256} does not match the hash the store kept for it: the archive or the stub was changed`,
+      });
+    }
+  }
+}
+
 /** Checks one event against its stream's tip; returns the stored hash the next event must follow. */
-function checkEvent(event: ChainedEvent, tip: StreamTip | undefined, findings: Findings): Buffer {
+function checkEvent(event: ChainedEvent, tip: StreamTip | undefined, findings: Findings, archived: ArchivedEvents): Buffer {
   const where = `stream "${event.streamName}" revision ${event.revision}`;
   const expectedRevision = tip ? tip.revision + 1n : 0n;
   const previous = tip?.hash ?? GENESIS_HASH;
@@ -155,6 +283,11 @@ function checkEvent(event: ChainedEvent, tip: StreamTip | undefined, findings: F
     findings.add({ kind: 'event-unhashed', streamName: event.streamName, revision: event.revision, message: `${where} has no hash: it was written around the kit` });
     return eventHash(previous, event);
   }
+  if (event.archivedBy !== undefined) {
+    // The content is in the archive: the stub's hash carries the stream's chain, the $all batch covers it.
+    archived.check(event, previous);
+    return event.hash;
+  }
   const recomputed = eventHash(previous, event);
   if (!recomputed.equals(event.hash)) {
     findings.add({
@@ -167,7 +300,7 @@ function checkEvent(event: ChainedEvent, tip: StreamTip | undefined, findings: F
   return event.hash;
 }
 
-async function verifyAll(snapshot: ChainSnapshot, findings: Findings, pageSize: number, options: VerifyOptions): Promise<VerifyReport> {
+async function verifyAll(snapshot: ChainSnapshot, findings: Findings, archived: ArchivedEvents, pageSize: number, options: VerifyOptions): Promise<VerifyReport> {
   const tips = new Map<string, StreamTip>();
   const eventsTotal = Number(await snapshot.countEvents());
   let eventsChecked = 0;
@@ -179,7 +312,7 @@ async function verifyAll(snapshot: ChainSnapshot, findings: Findings, pageSize: 
   /** Checks a batch's events (and their streams' chains); returns the stored event hashes in order. */
   const checkBatchEvents = (batch: ChainBatch): Buffer[] =>
     batch.events.map((event) => {
-      const hash = checkEvent(event, tips.get(event.streamName), findings);
+      const hash = checkEvent(event, tips.get(event.streamName), findings, archived);
       tips.set(event.streamName, { revision: event.revision, hash });
       return hash;
     });
@@ -261,6 +394,8 @@ async function verifyAll(snapshot: ChainSnapshot, findings: Findings, pageSize: 
     eventsChecked,
     batchesChecked,
     streamsChecked: tips.size,
+    eventsArchived: archived.count,
+    archivedChecked: archived.checked,
     ...(lastBatch > 0n ? { head: { batch: lastBatch, hash: previousBatch.toString('hex') } } : {}),
     breaks: findings.breaks,
     breakCount: findings.count,
@@ -320,7 +455,7 @@ async function checkStreamTable(snapshot: ChainSnapshot, tips: Map<string, Strea
   }
 }
 
-async function verifyStreams(snapshot: ChainSnapshot, streams: readonly string[], findings: Findings, options: VerifyOptions): Promise<VerifyReport> {
+async function verifyStreams(snapshot: ChainSnapshot, streams: readonly string[], findings: Findings, archived: ArchivedEvents, options: VerifyOptions): Promise<VerifyReport> {
   let eventsChecked = 0;
   for (const streamName of streams) {
     let tip: StreamTip | undefined;
@@ -328,7 +463,7 @@ async function verifyStreams(snapshot: ChainSnapshot, streams: readonly string[]
     for (;;) {
       const page = await snapshot.readStreamEvents(streamName, from, STREAM_PAGE);
       for (const event of page) {
-        const hash = checkEvent(event, tip, findings);
+        const hash = checkEvent(event, tip, findings, archived);
         tip = { revision: event.revision, hash };
         eventsChecked++;
       }
@@ -346,7 +481,16 @@ async function verifyStreams(snapshot: ChainSnapshot, streams: readonly string[]
       });
     }
   }
-  return { ok: findings.count === 0, eventsChecked, batchesChecked: 0, streamsChecked: streams.length, breaks: findings.breaks, breakCount: findings.count };
+  return {
+    ok: findings.count === 0,
+    eventsChecked,
+    batchesChecked: 0,
+    streamsChecked: streams.length,
+    eventsArchived: archived.count,
+    archivedChecked: archived.checked,
+    breaks: findings.breaks,
+    breakCount: findings.count,
+  };
 }
 
 /**
@@ -395,6 +539,9 @@ async function verifyStreamChains(store: EventStore & StreamChainedStore, option
     eventsChecked,
     batchesChecked: 0,
     streamsChecked: streamNames.length,
+    // EventStoreDB keeps no archive stubs: archiving needs the $all chain.
+    eventsArchived: 0,
+    archivedChecked: 0,
     breaks: findings.breaks,
     breakCount: findings.count,
     unchainedEvents,

@@ -140,6 +140,14 @@ export class PersonalDataStore implements EventStore, ReactorStateHost {
   }
 
   /**
+   * Reveals events read elsewhere, as stored (an archive's, through `withArchives`), as this store's reads
+   * do: decrypted, or redacted once their subject is forgotten.
+   */
+  revealEvents(events: AsyncIterable<RecordedEvent>): AsyncIterable<RecordedEvent> {
+    return this.revealEach(() => events);
+  }
+
+  /**
    * The wrapped store's lean fold pages; a page holding a sealed event is read again in full, since
    * opening a value needs its event's id.
    */

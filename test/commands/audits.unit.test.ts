@@ -2,7 +2,7 @@ import { eventTime, handleCommand, loadAt, readCorrelation, type CommandEnvironm
 import { MalformedStreamNameError, ValidationError } from '../../src/domain';
 import type { RecordedEvent } from '../../src/event-store/event-store';
 import { InMemoryEventStore } from '../../src/event-store/in-memory-event-store';
-import { archiveStreams, openArchive } from '../../src/event-store';
+import { ArchiveUnavailableError, archiveStreams, openArchive, withArchives } from '../../src/event-store';
 import { PassThrough } from 'node:stream';
 import { rejection } from '../domain/caught';
 import { cart, type CartCommand } from '../domain/shopping-cart';
@@ -69,11 +69,18 @@ describe('loadAt', () => {
     const chunks: Buffer[] = [];
     out.on('data', (chunk: Buffer) => chunks.push(chunk));
     await archiveStreams(store, { streams: ['cart-1'] }, out, 'carts.ndjson.gz');
-    expect(await loadAt(store, cart, 'cart-1', { revision: 2n })).toMatchObject({ revision: 2n });
+    // The payloads left the store with the archiving: the store alone has nothing to fold.
+    expect(await loadAt(store, cart, 'cart-1', { revision: 2n })).toMatchObject({ revision: -1n });
     const archive = openArchive(Buffer.concat(chunks));
     const afterTwo = await loadAt(archive, cart, 'cart-1', { revision: 2n });
     expect(afterTwo).toMatchObject({ revision: 2n, time: minutes(2) });
     expect(Object.keys((afterTwo.state as { lines: object }).lines)).toEqual(['tea', 'cake']);
+    // Through the store with its archives: the archived events come back, checked against their stubs.
+    const shelf = { open: (name: string, sha256: string) => Promise.resolve(name === 'carts.ndjson.gz' && sha256 === archive.sha256 ? archive : undefined) };
+    expect(await loadAt(withArchives(store, shelf), cart, 'cart-1', { revision: 2n })).toMatchObject({ revision: 2n, time: minutes(2) });
+    expect(await loadAt(withArchives(store, shelf), cart, 'cart-1', { time: minutes(60) })).toMatchObject({ revision: 3n });
+    const elsewhere = { open: () => Promise.resolve(undefined) };
+    await expect(loadAt(withArchives(store, elsewhere), cart, 'cart-1', { revision: 0n })).rejects.toBeInstanceOf(ArchiveUnavailableError);
   });
 
   it('gives the initial state for a stream that does not exist', async () => {

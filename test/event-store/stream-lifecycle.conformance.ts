@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
+  DuplicateEventIdError,
   InvalidArgumentError,
   StoreNotChainedError,
   archiveStreams,
@@ -18,6 +19,7 @@ import {
   type RecordedEvent,
 } from '../../src/event-store';
 import { isHashChainedStore } from '../../src/event-store/hash-chain';
+import { SubscriptionReader } from './subscription-helpers';
 
 const events = (count: number, from = 0): EventData[] =>
   Array.from({ length: count }, (_, index) => ({ id: randomUUID(), type: 'Happened', data: { index: from + index } }));
@@ -143,7 +145,7 @@ export function runStreamLifecycleTests(getStore: () => EventStore, stream: (nam
       expect(indexes(await collect(archive.readStream(first, { direction: 'backwards', maxCount: 1 })))).toEqual([2]);
       expect((await collect(archive.readCorrelation(`${first}-c`))).map((event) => event.streamName)).toEqual([second]);
       expect((await collect(archive.readAll())).length).toBe(4);
-      expect((await verifyStore(store)).ok).toBe(true);
+      expect((await verifyStore(store, { streams: [first, second] })).breaks).toEqual([]);
 
       // An archive edited afterwards no longer checks, and its SHA-256 no longer matches the record.
       const edited = gzipSync(gunzipSync(bytes).toString('utf8').replace('{\\"index\\":1}', '{\\"index\\":9}'));
@@ -151,6 +153,78 @@ export function runStreamLifecycleTests(getStore: () => EventStore, stream: (nam
       expect(tampered.ok).toBe(false);
       expect(tampered.breaks[0]).toMatchObject({ kind: 'event-altered', streamName: first, revision: 1n });
       expect(tampered.sha256).not.toBe(result.sha256);
+    });
+
+    it('archiving moves the payload out: stubs keep the chains whole, every read skips them, verify checks them against the archive', async () => {
+      const store = getStore();
+      if (!isHashChainedStore(store)) return; // EventStoreDB refuses archiving (the test above).
+      const [gone, kept] = [stream('moved'), stream('stays')];
+      const firstAppend = events(3);
+      await store.appendToStream(gone, firstAppend);
+      await store.appendToStream(kept, events(1));
+      await store.appendToStream(gone, [{ id: randomUUID(), type: 'Happened', data: { index: 3 }, metadata: { correlationId: `${gone}-c` } }]);
+      await store.appendToStream(kept, events(1, 1));
+      const sink = new PassThrough();
+      const chunks: Buffer[] = [];
+      sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const result = await archiveStreams(store, { streams: [gone] }, sink, 'moved.ndjson.gz');
+      const archive = openArchive(Buffer.concat(chunks), 'moved.ndjson.gz');
+
+      // Nothing of the archived events is readable any more, by any read; $all keeps its order around them.
+      expect(await collect(store.readStream(gone, { includeHidden: true }))).toEqual([]);
+      expect(await collect(store.readStream(gone, { direction: 'backwards', includeHidden: true }))).toEqual([]);
+      expect(await collect(store.readCorrelation(`${gone}-c`))).toEqual([]);
+      const all = await collect(store.readAll({ filter: { streamPrefixes: [gone, kept] } }));
+      expect(all.map((event) => [event.streamName, event.revision])).toEqual([[kept, 0n], [kept, 1n]]);
+      expect(all[0]!.position.compareTo(all[1]!.position)).toBeLessThan(0);
+      const backwards = await collect(store.readAll({ direction: 'backwards', filter: { streamPrefixes: [gone, kept] } }));
+      expect(backwards.map((event) => event.revision)).toEqual([1n, 0n]);
+      const subscription = new SubscriptionReader(store.subscribeToAll({ filter: { streamPrefixes: [gone, kept] } }));
+      await subscription.untilCaughtUp();
+      await subscription.subscription.close();
+      expect(subscription.events.map((event) => event.streamName)).toEqual([kept, kept]);
+      // A retry of an archived append is never written twice: its ids stay taken by the stubs.
+      await expect(store.appendToStream(gone, firstAppend, { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(DuplicateEventIdError);
+      const fromStream = new SubscriptionReader(store.subscribeToStream(gone));
+      await store.appendToStream(gone, events(1, 4), { expectedRevision: 3n });
+      await fromStream.untilCount(1);
+      await fromStream.subscription.close();
+      expect(fromStream.events.map((event) => event.revision)).toEqual([4n]);
+
+      // The revived stream: reads and folds show only what was appended since; replaced metadata keeps the archiving.
+      expect(indexes(await collect(store.readStream(gone)))).toEqual([4]);
+      expect((await collect(readStreamForFold(store, gone))).map((page) => page.fromRevision)).toEqual([4n]);
+      await lifecycle().setStreamMetadata(gone, { maxCount: 10 });
+      expect(await lifecycle().getStreamMetadata(gone)).toMatchObject({ maxCount: 10, archivedBefore: 4n, archivedTo: `moved.ndjson.gz#sha256=${result.sha256}` });
+      expect(indexes(await collect(store.readStream(gone)))).toEqual([4]);
+      expect((await collect(readStreamForFold(store, gone))).map((page) => page.fromRevision)).toEqual([4n]);
+
+      // Without the archive the stubs still verify (chains and records); with it, every archived event's content too.
+      const plain = await verifyStore(store, { streams: [gone, kept] });
+      expect(plain).toMatchObject({ ok: true, eventsChecked: 7, eventsArchived: 4, archivedChecked: 0 });
+      const full = await verifyStore(store, { streams: [gone], archives: [archive] });
+      expect(full).toMatchObject({ ok: true, eventsArchived: 4, archivedChecked: 4 });
+      const missing = await verifyStore(store, { streams: [gone], archives: [] });
+      expect(missing.breaks).toEqual([expect.objectContaining({ kind: 'archive-missing', streamName: gone, revision: 0n })]);
+      expect(missing.breaks[0]!.message).toContain('moved.ndjson.gz');
+      // An archive edited afterwards (same name) is named, and so is the event whose content changed.
+      const edited = openArchive(gzipSync(gunzipSync(Buffer.concat(chunks)).toString('utf8').replace('{\\"index\\":2}', '{\\"index\\":7}')), 'moved.ndjson.gz');
+      const altered = await verifyStore(store, { streams: [gone], archives: [edited] });
+      expect(altered.breaks.map((found) => [found.kind, found.revision])).toEqual([['archive-altered', undefined], ['archive-altered', 2n]]);
+      expect(altered.breaks[0]!.message).toContain(result.sha256);
+
+      // Archived again: the new archive holds the new event and the stubs of the old ones; both together verify.
+      const again = new PassThrough();
+      const secondChunks: Buffer[] = [];
+      again.on('data', (chunk: Buffer) => secondChunks.push(chunk));
+      const second = await archiveStreams(store, { streams: [gone] }, again, 'moved-2.ndjson.gz');
+      expect(second.events).toBe(5);
+      const secondArchive = openArchive(Buffer.concat(secondChunks), 'moved-2.ndjson.gz');
+      expect(secondArchive.ok).toBe(true);
+      expect(indexes(await collect(secondArchive.readStream(gone)))).toEqual([4]);
+      expect(await verifyStore(store, { streams: [gone], archives: [archive, secondArchive] })).toMatchObject({ ok: true, eventsArchived: 5, archivedChecked: 5 });
+      await expect(archiveStreams(store, { streams: [gone] }, new PassThrough(), 'x.ndjson.gz')).rejects.toBeInstanceOf(InvalidArgumentError);
+      expect((await verifyStore(store)).breaks).toEqual([]);
     });
 
     it('refuses bad input with typed errors and records nothing', async () => {

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import {
+  archiveFolder,
   connectEventStore,
   createApi,
   parseConnectionString,
@@ -210,6 +211,8 @@ export async function startApp(config: AppConfig): Promise<RunningApp> {
       }),
       commands: { cache: new StateCache() },
       reactors, // the admin API: reactor status, parked events, redrive, timers
+      // Streams moved out with `eventfold archive --out <data folder>/archive` stay auditable (streamEvents, aggregateState).
+      archives: archiveFolder(join(config.dataDir, 'archive')),
       // A demo on your machine: every request acts as this user. Put a JWT secret here for real use.
       auth: { mode: 'off', developmentUser: { id: 'demo', roles: ['customer', 'restaurant', 'admin'] } },
       introspection: !config.safelist,

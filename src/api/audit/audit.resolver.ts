@@ -3,7 +3,9 @@ import { injectable } from 'inversify';
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import { loadAt, type PointInTime } from '../../commands/load-at';
 import { readCorrelation, upcastByCategory } from '../../commands/read-correlation';
-import type { EventStoreReader, RecordedEvent } from '../../event-store/event-store';
+import { withArchives } from '../../event-store/archive-reads';
+import type { EventStore, EventStoreReader, RecordedEvent } from '../../event-store/event-store';
+import { isStreamLifecycleHost } from '../../event-store/stream-lifecycle';
 import { Position } from '../../event-store/position';
 import { tenantOfEvent } from '../../event-store/tenant-stream';
 import type { ApiContext } from '../api-context';
@@ -41,9 +43,16 @@ async function auditedStream(context: ApiContext, streamName: string): Promise<{
   return { tenantId, stored };
 }
 
-async function hasEvents(store: EventStoreReader, streamName: string): Promise<boolean> {
+async function hasEvents(store: EventStore, streamName: string): Promise<boolean> {
   for await (const _event of store.readStream(streamName, { maxCount: 1, includeHidden: true })) return true;
-  return false;
+  // A stream archived whole has no event left in the store, only its record.
+  return isStreamLifecycleHost(store) && (await store.getStreamMetadata(streamName)).archivedBefore !== undefined;
+}
+
+/** The store as the audit API reads it: archived streams read back from the archives, when the API keeps any. */
+function auditReader(context: ApiContext): EventStoreReader {
+  const { eventStore, archives } = context.services;
+  return archives ? withArchives(eventStore, archives) : eventStore;
 }
 
 /** An event as its tenant's caller sees it: streams named the way the tenant names them. */
@@ -74,7 +83,7 @@ export class AuditResolver {
     const events: AuditEventView[] = [];
     let nextRevision: string | null = null;
     const current = upcastByCategory(context.services.aggregates);
-    for await (const event of context.services.eventStore.readStream(stored, { fromRevision: from < 0n ? 0n : from, maxCount: size + 1, includeHidden: true })) {
+    for await (const event of auditReader(context).readStream(stored, { fromRevision: from < 0n ? 0n : from, maxCount: size + 1, includeHidden: true })) {
       if (events.length === size) {
         nextRevision = event.revision.toString();
         break;
@@ -104,7 +113,7 @@ export class AuditResolver {
     }
     const at: PointInTime = time != null ? { time } : { revision: parseRevision(revision, 'revision')! };
     const { stored } = await auditedStream(context, streamName);
-    const historic = await loadAt(context.services.eventStore, aggregate, stored, at);
+    const historic = await loadAt(auditReader(context), aggregate, stored, at);
     return Object.assign(new AggregateStateView(), {
       streamName,
       revision: historic.revision.toString(),

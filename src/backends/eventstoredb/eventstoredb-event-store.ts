@@ -26,7 +26,7 @@ import {
   watchSubscription,
   type SubscriptionPlan,
 } from './eventstoredb-subscription';
-import { validateStreamMetadata, type StreamLifecycleHost, type StreamMetadata } from '../../event-store/stream-lifecycle';
+import { validateStreamMetadata, type StreamLifecycleHost, type StreamMetadata, type SystemMetadataKey } from '../../event-store/stream-lifecycle';
 import {
   EventStoreError,
   InvalidArgumentError,
@@ -191,7 +191,7 @@ export class EventStoreDbEventStore implements EventStore, StreamLifecycleHost, 
    * EventStoreDB's own stream metadata (recorded by the server in the `$$<stream>` metadata stream, which
    * is its lifecycle record); reads honour it on the server.
    */
-  async setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, 'deletedAt' | 'archivedTo'>): Promise<void> {
+  async setStreamMetadata(streamName: string, metadata: Omit<StreamMetadata, SystemMetadataKey>): Promise<void> {
     this.assertOpen();
     validateStreamName(streamName);
     const valid = validateStreamMetadata(metadata);

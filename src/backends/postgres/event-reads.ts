@@ -14,13 +14,15 @@ const PAGE_COLUMNS = `transaction_id::text AS c0, sequence::text AS c1, event_id
   type AS c5, data AS c6, metadata AS c7, (extract(epoch FROM recorded_at) * 1000)::float8 AS c8`;
 /** Only events of transactions that have all finished: see postgres-schema.ts for why this is gap-safe. */
 const SAFE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
+/** Archived events are stubs without payload: every read skips them (positions stay in order). */
+const LIVE = 'archived IS NULL';
 const FILTERS = `($4::text[] IS NULL OR type = ANY($4::text[]))
   AND ($5::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($5::text[]) AS prefix WHERE starts_with(stream_name, prefix)))`;
 const READ_ALL_FORWARDS = `SELECT ${PAGE_COLUMNS} FROM eventfold_events
-  WHERE (transaction_id, sequence) > ($1::xid8, $2::bigint) AND ${SAFE} AND ${FILTERS}
+  WHERE (transaction_id, sequence) > ($1::xid8, $2::bigint) AND ${SAFE} AND ${LIVE} AND ${FILTERS}
   ORDER BY transaction_id, sequence LIMIT $3`;
 const READ_ALL_BACKWARDS = `SELECT ${PAGE_COLUMNS} FROM eventfold_events
-  WHERE (transaction_id, sequence) < ($1::xid8, $2::bigint) AND ${SAFE} AND ${FILTERS}
+  WHERE (transaction_id, sequence) < ($1::xid8, $2::bigint) AND ${SAFE} AND ${LIVE} AND ${FILTERS}
   ORDER BY transaction_id DESC, sequence DESC LIMIT $3`;
 /**
  * A stream page for a fold: type, data and metadata per event, and the columns of a full event only on
@@ -32,7 +34,7 @@ const READ_STREAM_FOR_FOLD = `SELECT type, data, metadata,
     CASE WHEN last THEN (extract(epoch FROM recorded_at) * 1000)::float8 END
   FROM (SELECT page.*, page.revision = max(page.revision) OVER () AS last
         FROM (SELECT type, data, metadata, transaction_id, sequence, event_id, revision, recorded_at FROM eventfold_events
-              WHERE stream_name = $1 AND revision >= $2 ORDER BY revision LIMIT $3) AS page) AS marked
+              WHERE stream_name = $1 AND revision >= $2 AND ${LIVE} ORDER BY revision LIMIT $3) AS page) AS marked
   ORDER BY revision`;
 const MAX_TRANSACTION_ID = ((1n << 64n) - 1n).toString();
 const MAX_SEQUENCE = ((1n << 63n) - 1n).toString();
@@ -47,8 +49,8 @@ export class PostgresEventReads {
   async streamPage(streamName: string, from: bigint, direction: Direction, limit: number): Promise<readonly RecordedEvent[]> {
     const forwards = direction === 'forwards';
     const rows = await this.pageQuery(
-      forwards ? 'eventfold_read_stream_forwards_v2' : 'eventfold_read_stream_backwards_v2',
-      `SELECT ${PAGE_COLUMNS} FROM eventfold_events WHERE stream_name = $1 AND revision ${forwards ? '>=' : '<='} $2
+      forwards ? 'eventfold_read_stream_forwards_v3' : 'eventfold_read_stream_backwards_v3',
+      `SELECT ${PAGE_COLUMNS} FROM eventfold_events WHERE stream_name = $1 AND revision ${forwards ? '>=' : '<='} $2 AND ${LIVE}
        ORDER BY revision ${forwards ? 'ASC' : 'DESC'} LIMIT $3`,
       [streamName, from.toString(), limit],
     );
@@ -61,7 +63,7 @@ export class PostgresEventReads {
     limit: number,
     metadataKeys: readonly string[],
   ): Promise<StreamFoldPage | undefined> {
-    const rows = (await this.pageQuery('eventfold_read_stream_for_fold', READ_STREAM_FOR_FOLD, [
+    const rows = (await this.pageQuery('eventfold_read_stream_for_fold_v2', READ_STREAM_FOR_FOLD, [
       streamName,
       from.toString(),
       limit,
@@ -89,7 +91,7 @@ export class PostgresEventReads {
     const [transactionId, sequence] =
       after === 'start' ? ['0', '0'] : after === 'end' ? [MAX_TRANSACTION_ID, MAX_SEQUENCE] : [after.commit.toString(), after.prepare.toString()];
     const rows = await this.pageQuery(
-      forwards ? 'eventfold_read_all_forwards_v2' : 'eventfold_read_all_backwards_v2',
+      forwards ? 'eventfold_read_all_forwards_v3' : 'eventfold_read_all_backwards_v3',
       forwards ? READ_ALL_FORWARDS : READ_ALL_BACKWARDS,
       [transactionId, sequence, limit, filter?.eventTypes ?? null, filter?.streamPrefixes ?? null],
     );
@@ -103,8 +105,8 @@ export class PostgresEventReads {
   async hasEventsAfter(after: Position | 'start', filter: EventFilter | undefined): Promise<boolean> {
     const [transactionId, sequence] = after === 'start' ? ['0', '0'] : [after.commit.toString(), after.prepare.toString()];
     const rows = await this.pageQuery(
-      'eventfold_events_after',
-      `SELECT 1 FROM eventfold_events WHERE (transaction_id, sequence) > ($1::xid8, $2::bigint)
+      'eventfold_events_after_v2',
+      `SELECT 1 FROM eventfold_events WHERE (transaction_id, sequence) > ($1::xid8, $2::bigint) AND ${LIVE}
          AND ($3::text[] IS NULL OR type = ANY($3::text[]))
          AND ($4::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($4::text[]) AS prefix WHERE starts_with(stream_name, prefix)))
        LIMIT 1`,
@@ -116,9 +118,9 @@ export class PostgresEventReads {
   async correlationPage(correlationId: string, after: Position | 'start', limit: number): Promise<readonly RecordedEvent[]> {
     const [transactionId, sequence] = after === 'start' ? ['0', '0'] : [after.commit.toString(), after.prepare.toString()];
     const rows = await this.pageQuery(
-      'eventfold_read_correlation_v2',
+      'eventfold_read_correlation_v3',
       `SELECT ${PAGE_COLUMNS} FROM eventfold_events
-       WHERE correlation_id = $1 AND (transaction_id, sequence) > ($2::xid8, $3::bigint) AND ${SAFE}
+       WHERE correlation_id = $1 AND (transaction_id, sequence) > ($2::xid8, $3::bigint) AND ${SAFE} AND ${LIVE}
        ORDER BY transaction_id, sequence LIMIT $4`,
       [correlationId, transactionId, sequence, limit],
     );

@@ -97,7 +97,7 @@ async function outcome(pool: pg.Pool, append: PendingAppend, row: AppendRow): Pr
           ? (
               await pool.query<{ event_text: string; transaction_text: string; sequence: string; type: string; data: string; metadata: string }>(
                 `SELECT event_id::text AS event_text, transaction_id::text AS transaction_text, sequence, type, data, metadata
-                 FROM eventfold_events WHERE stream_name = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
+                 FROM eventfold_events WHERE stream_name = $1 AND revision >= $2 AND archived IS NULL ORDER BY revision LIMIT $3`,
                 [append.streamName, prior.revision.toString(), append.events.length],
               )
             ).rows.map((slot) => ({

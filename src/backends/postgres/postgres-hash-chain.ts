@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { ChainBatch, ChainBatchHead, ChainSnapshot, ChainedEvent } from '../../event-store/hash-chain';
 import { Position } from '../../event-store/position';
-import { GENESIS_HASH, lifecycleHash, type LifecycleAction, type LifecycleRecord } from '../../event-store/stream-lifecycle';
+import { GENESIS_HASH, archivedBeforeOf, lifecycleHash, type LifecycleAction, type LifecycleRecord } from '../../event-store/stream-lifecycle';
 import { withTransaction } from './pool';
 import { storeUnavailable } from './store-unavailable';
 
@@ -112,6 +112,13 @@ export const LIFECYCLE_MIGRATION = `
   );
   CREATE INDEX eventfold_lifecycle_stream ON eventfold_lifecycle (stream_name, sequence);`;
 
+/**
+ * Schema step: archiving. An archived event keeps a stub row (its hash, place and `archived`, the sequence
+ * of the lifecycle record that moved its payload out); its data and metadata become empty text. Adding a
+ * nullable column without a default rewrites nothing.
+ */
+export const ARCHIVE_MIGRATION = 'ALTER TABLE eventfold_events ADD COLUMN archived bigint;';
+
 /** The lock that numbers lifecycle records one at a time. */
 const LIFECYCLE_LOCK = 7_291_004;
 
@@ -150,21 +157,31 @@ export async function recordLifecycle(
       const metadata = next(current?.metadata, revision ? BigInt(revision.revision_text) : -1n);
       const recordedAt = new Date().toISOString();
       const hash = lifecycleHash(last?.hash ?? GENESIS_HASH, { streamName, action, metadata, recordedAt });
+      const sequence = (BigInt(last?.sequence_text ?? '0') + 1n).toString();
       await client.query('INSERT INTO eventfold_lifecycle (sequence, stream_name, action, metadata, recorded_at, hash) VALUES ($1, $2, $3, $4, $5, $6)', [
-        (BigInt(last?.sequence_text ?? '0') + 1n).toString(),
+        sequence,
         streamName,
         action,
         metadata,
         recordedAt,
         hash,
       ]);
+      // The record and the removal commit together: no payload leaves without its record, nor the reverse.
+      const archivedBefore = archivedBeforeOf(action, metadata);
+      if (archivedBefore !== undefined) {
+        await client.query(
+          `UPDATE eventfold_events SET data = '', metadata = '', correlation_id = NULL, archived = $1
+           WHERE stream_name = $2 AND revision < $3 AND archived IS NULL`,
+          [sequence, streamName, archivedBefore.toString()],
+        );
+      }
     },
     { cannotConnect: (error) => storeUnavailable('cannot connect', error) },
   );
 }
 
 const EVENT_COLUMNS = `e.transaction_id::text AS transaction_text, e.sequence::text AS sequence_text, e.event_id::text AS event_text,
-  e.stream_name, e.revision::text AS revision_text, e.type, e.data, e.metadata, e.recorded_at, e.hash`;
+  e.stream_name, e.revision::text AS revision_text, e.type, e.data, e.metadata, e.recorded_at, e.hash, e.archived::text AS archived_text`;
 const BATCH_COLUMNS = 'c.batch::text AS batch_text, c.event_count::text AS count_text, c.hash, c.hashes, c.transaction_id::text AS transaction_text, c.first_sequence::text AS first_text';
 const IN_BATCH = 'e.transaction_id = c.transaction_id AND e.sequence BETWEEN c.first_sequence AND c.last_sequence';
 
@@ -179,6 +196,7 @@ interface EventRow {
   metadata: string;
   recorded_at: Date;
   hash: Buffer | null;
+  archived_text: string | null;
 }
 
 interface BatchRow {
@@ -205,6 +223,7 @@ function toChained(row: EventRow): ChainedEvent {
     metadata: row.metadata,
     recordedAt: row.recorded_at,
     hash: row.hash,
+    ...(row.archived_text !== null ? { archivedBy: BigInt(row.archived_text) } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { HASH_CHAIN_MIGRATION, LIFECYCLE_MIGRATION } from './postgres-hash-chain';
+import { ARCHIVE_MIGRATION, HASH_CHAIN_MIGRATION, LIFECYCLE_MIGRATION } from './postgres-hash-chain';
 
 /**
  * The PostgreSQL schema, as versioned steps applied once each under an advisory lock, so that many
@@ -286,4 +286,6 @@ export const MIGRATIONS: readonly string[] = [
   HASH_CHAIN_MIGRATION,
   // Step 5, stream metadata and soft deletes: see postgres-hash-chain.ts.
   LIFECYCLE_MIGRATION,
+  // Step 6, archiving (stubs of archived events): see postgres-hash-chain.ts.
+  ARCHIVE_MIGRATION,
 ];

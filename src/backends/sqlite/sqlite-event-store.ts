@@ -6,7 +6,7 @@ import { SqliteReactorStateStore } from './sqlite-reactor-state-store';
 import type { KeyStore } from '../../personal-data/key-store';
 import { SqliteKeyStore } from './sqlite-key-store';
 import { migrateSqlite } from './migrations';
-import { LIFECYCLE_MIGRATION, SqliteChainWriter, SqliteLifecycle, addHashChain, openSqliteChainSnapshot } from './sqlite-hash-chain';
+import { ARCHIVE_MIGRATION, LIFECYCLE_MIGRATION, SqliteChainWriter, SqliteLifecycle, addHashChain, openSqliteChainSnapshot } from './sqlite-hash-chain';
 import type { LifecycleAction } from '../../event-store/stream-lifecycle';
 import type { ChainSnapshot, HashChainedStore } from '../../event-store/hash-chain';
 import Database from 'better-sqlite3';
@@ -72,6 +72,7 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
      WHERE correlation_id IS NOT NULL;`,
   addHashChain,
   LIFECYCLE_MIGRATION,
+  ARCHIVE_MIGRATION,
 ];
 
 interface PendingAppend {
@@ -185,8 +186,9 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
         'SELECT stream_name, revision FROM eventfold_events WHERE event_id = ?',
       ),
       slots: db.prepare<[string, number, number], { event_id: string; position: number; type: string; data: string; metadata: string }>(
+        // An archived event's content is gone: a retry of it cannot be recognised, so it is refused (never written twice).
         `SELECT event_id, position, type, data, metadata FROM eventfold_events
-         WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+         WHERE stream_name = ? AND revision >= ? AND archived IS NULL ORDER BY revision LIMIT ?`,
       ),
       streamRevision: db.prepare<[string], { revision: number }>(
         'SELECT revision FROM eventfold_streams WHERE stream_name = ?',
@@ -201,22 +203,22 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
       ),
       streamForwards: db
         .prepare<[string, number, number], EventColumns>(
-          `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+          `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision >= ? AND archived IS NULL ORDER BY revision LIMIT ?`,
         )
         .raw(true),
       streamBackwards: db
         .prepare<[string, number, number], EventColumns>(
-          `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
+          `SELECT ${COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision <= ? AND archived IS NULL ORDER BY revision DESC LIMIT ?`,
         )
         .raw(true),
       foldForwards: db
         .prepare<[string, number, number], FoldColumns>(
-          'SELECT type, data, metadata FROM eventfold_events WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?',
+          'SELECT type, data, metadata FROM eventfold_events WHERE stream_name = ? AND revision >= ? AND archived IS NULL ORDER BY revision LIMIT ?',
         )
         .raw(true),
       correlation: db
         .prepare<[string, number, number], EventColumns>(
-          `SELECT ${COLUMNS} FROM eventfold_events WHERE correlation_id = ? AND position > ? ORDER BY position LIMIT ?`,
+          `SELECT ${COLUMNS} FROM eventfold_events WHERE correlation_id = ? AND position > ? AND archived IS NULL ORDER BY position LIMIT ?`,
         )
         .raw(true),
       head: db.prepare<[], { position: number }>('SELECT MAX(position) AS position FROM eventfold_events'),
@@ -512,7 +514,8 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     const key = `${direction}:${typeCount}:${prefixCount}`;
     let statement = this.filteredReads.get(key);
     if (!statement) {
-      const conditions = [direction === 'forwards' ? 'position > ?' : 'position < ?'];
+      // Archived events are stubs without payload: readers of $all skip them (positions stay in order).
+      const conditions = [direction === 'forwards' ? 'position > ?' : 'position < ?', 'archived IS NULL'];
       if (typeCount > 0) conditions.push(`type IN (${Array(typeCount).fill('?').join(', ')})`);
       if (prefixCount > 0) {
         conditions.push(`(${Array(prefixCount).fill('substr(stream_name, 1, ?) = ?').join(' OR ')})`);

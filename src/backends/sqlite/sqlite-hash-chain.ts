@@ -10,7 +10,7 @@ import {
   type ChainedEvent,
 } from '../../event-store/hash-chain';
 import { Position } from '../../event-store/position';
-import { lifecycleHash, type LifecycleAction, type LifecycleRecord } from '../../event-store/stream-lifecycle';
+import { archivedBeforeOf, lifecycleHash, type LifecycleAction, type LifecycleRecord } from '../../event-store/stream-lifecycle';
 
 /**
  * Schema step: the hash columns, the `$all` chain table, and the chain computed for every event already
@@ -77,18 +77,29 @@ export const LIFECYCLE_MIGRATION = `CREATE TABLE eventfold_lifecycle (
   );
   CREATE INDEX eventfold_lifecycle_stream ON eventfold_lifecycle (stream_name, sequence);`;
 
+/**
+ * Schema step: archiving. An archived event keeps a stub row (its hash, place and `archived`, the sequence
+ * of the lifecycle record that moved its payload out); its data and metadata become empty text.
+ */
+export const ARCHIVE_MIGRATION = 'ALTER TABLE eventfold_events ADD COLUMN archived INTEGER;';
+
 /** The lifecycle log's reads and writes on the store's connection. */
 export class SqliteLifecycle {
   private readonly current: Database.Statement<[string], { metadata: string }>;
   private readonly last: Database.Statement<[], { hash: Buffer }>;
   private readonly revision: Database.Statement<[string], { revision: number }>;
   private readonly insert: Database.Statement;
+  private readonly strip: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
     this.current = db.prepare('SELECT metadata FROM eventfold_lifecycle WHERE stream_name = ? ORDER BY sequence DESC LIMIT 1');
     this.last = db.prepare('SELECT hash FROM eventfold_lifecycle ORDER BY sequence DESC LIMIT 1');
     this.revision = db.prepare('SELECT revision FROM eventfold_streams WHERE stream_name = ?');
     this.insert = db.prepare('INSERT INTO eventfold_lifecycle (stream_name, action, metadata, recorded_at, hash) VALUES (?, ?, ?, ?, ?)');
+    this.strip = db.prepare(
+      `UPDATE eventfold_events SET data = '', metadata = '', correlation_id = NULL, archived = ?
+       WHERE stream_name = ? AND revision < ? AND archived IS NULL`,
+    );
   }
 
   metadataText(streamName: string): string | undefined {
@@ -101,7 +112,10 @@ export class SqliteLifecycle {
         const metadata = next(this.metadataText(streamName), BigInt(this.revision.get(streamName)?.revision ?? -1));
         const recordedAt = new Date().toISOString();
         const hash = lifecycleHash(this.last.get()?.hash ?? GENESIS_HASH, { streamName, action, metadata, recordedAt });
-        this.insert.run(streamName, action, metadata, recordedAt, hash);
+        const sequence = this.insert.run(streamName, action, metadata, recordedAt, hash).lastInsertRowid;
+        // The record and the removal commit together: no payload leaves without its record, nor the reverse.
+        const archivedBefore = archivedBeforeOf(action, metadata);
+        if (archivedBefore !== undefined) this.strip.run(sequence, streamName, Number(archivedBefore));
       })
       .immediate();
   }
@@ -142,7 +156,7 @@ export class SqliteChainWriter {
   }
 }
 
-const EVENT_COLUMNS = 'position, event_id, stream_name, revision, type, data, metadata, recorded_at, hash';
+const EVENT_COLUMNS = 'position, event_id, stream_name, revision, type, data, metadata, recorded_at, hash, archived';
 
 interface EventRow {
   position: number;
@@ -154,6 +168,7 @@ interface EventRow {
   metadata: string;
   recorded_at: number;
   hash: Buffer | null;
+  archived: number | null;
 }
 
 interface BatchRow {
@@ -176,6 +191,7 @@ function toChained(row: EventRow): ChainedEvent {
     metadata: row.metadata,
     recordedAt: new Date(row.recorded_at),
     hash: row.hash,
+    ...(row.archived !== null ? { archivedBy: BigInt(row.archived) } : {}),
   };
 }
 

@@ -1,6 +1,8 @@
 import { InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openArchive, type Archive } from '../../event-store/archive';
 import { finished } from 'node:stream/promises';
 import { checkStreamProof, exportStreamProof } from '../../event-store/audit-proof';
 import type { EventStore } from '../../event-store/event-store';
@@ -50,6 +52,8 @@ function reportJson(report: VerifyReport): Record<string, unknown> {
     eventsChecked: report.eventsChecked,
     batchesChecked: report.batchesChecked,
     streamsChecked: report.streamsChecked,
+    eventsArchived: report.eventsArchived,
+    archivedChecked: report.archivedChecked,
     head: report.head ? { batch: report.head.batch.toString(), hash: report.head.hash } : null,
     breakCount: report.breakCount,
     breaks: report.breaks.map(breakJson),
@@ -59,13 +63,34 @@ function reportJson(report: VerifyReport): Record<string, unknown> {
 }
 
 function reportText(report: VerifyReport): string {
-  const counts = `${report.eventsChecked} events, ${report.batchesChecked} batches, ${report.streamsChecked} streams`;
+  const archived =
+    report.eventsArchived > 0 ? ` (${report.eventsArchived} of the events archived, ${report.archivedChecked} of them checked against their archives)` : '';
+  const counts = `${report.eventsChecked} events, ${report.batchesChecked} batches, ${report.streamsChecked} streams${archived}`;
   const head = report.head ? `\nhead: ${report.head.batch}:${report.head.hash} (keep it: \`verify --expect-head\` finds a log cut back to before it)` : '';
   const limits = report.notProven?.length ? `\nnot proven on this store:\n${report.notProven.map((limit) => `  - ${limit}`).join('\n')}` : '';
   if (report.ok) return `intact: ${counts} checked${head}${limits}`;
   const listed = report.breaks.map((found) => `  ${found.message}`).join('\n');
   const more = report.breakCount > report.breaks.length ? `\n  … and ${report.breakCount - report.breaks.length} more` : '';
   return `BROKEN: ${report.breakCount} break(s) in ${counts}\n${listed}${more}${head}${limits}`;
+}
+
+/** Every archive (`*.ndjson.gz`) in a folder, opened under its file name. An unreadable one ends the run (exit 2). */
+async function readArchives(folder: string): Promise<Archive[]> {
+  let names: string[];
+  try {
+    names = (await readdir(folder)).filter((name) => name.endsWith('.ndjson.gz')).sort();
+  } catch (error) {
+    throw new CliExit(EXIT_USAGE, `cannot read the archives folder ${folder}: ${(error as Error).message}`);
+  }
+  const archives: Archive[] = [];
+  for (const name of names) {
+    try {
+      archives.push(openArchive(await readFile(join(folder, name)), name));
+    } catch (error) {
+      throw new CliExit(EXIT_USAGE, `cannot read the archive ${join(folder, name)}: ${(error as Error).message}`);
+    }
+  }
+  return archives;
 }
 
 /** `verify` (the whole hash chain) and `audit export` / `audit check` (one stream's proof, checked offline). */
@@ -76,13 +101,16 @@ export const auditCommands: CommandGroup = (program, context) => {
     .option('--store <url>', STORE_HELP)
     .option('--stream <name>', "check only this stream's chain (repeatable)", collect)
     .option('--expect-head <batch:hash>', 'a head printed by an earlier verify: fail if the log no longer contains it', headOption)
-    .action(async (options: { store?: string; stream?: string[]; expectHead?: ChainHead }) => {
+    .option('--archives <dir>', "the folder of archives (`eventfold archive --out`): check every archived event's content against the store")
+    .action(async (options: { store?: string; stream?: string[]; expectHead?: ChainHead; archives?: string }) => {
+      const archives = options.archives === undefined ? undefined : await readArchives(options.archives);
       const report = await withStore(context, options.store, async (store) => {
         const progress = startVerifyProgress(context);
         try {
           return await verifyStore(store, {
             ...(options.stream ? { streams: options.stream } : {}),
             ...(options.expectHead ? { expectHead: options.expectHead } : {}),
+            ...(archives ? { archives } : {}),
             onProgress: ({ eventsChecked, eventsTotal }) => progress.update(eventsChecked, eventsTotal),
           });
         } finally {
