@@ -62,6 +62,8 @@ const samples: Error[] = [
   new core.PersonalDataUnreadableError('e-1', 'customerName'),
   new core.ErasureIncompleteError('the WAL is busy'),
   new core.StoreNotChainedError('the eventstoredb store keeps no hash chain to verify'),
+  new core.TamperedStreamError('order-1', 3n, 'the hash of order-1@3 does not match its content'),
+  new core.ArchiveUnavailableError('archive-1.ndjson.gz', 'the archive is missing'),
 ];
 
 /** The family bases: abstract, so never thrown themselves. */
