@@ -35,6 +35,8 @@ const PERMANENT = new Set<ErrorCategory>(['validation', 'rule', 'not-found', 'al
 /** Most due timers read per look, and most sent at once. */
 const BATCH = 256;
 const MAX_IN_FLIGHT = 64;
+/** Sent timers are marked sent together, at most this long after their command committed. */
+const SETTLE_DELAY_MS = 50;
 
 /**
  * Fires the due timers of the partitions this worker holds. One clock timeout waits for the earliest
@@ -48,7 +50,8 @@ export class TimerWheel {
   private armed: { cancel(): void } | undefined;
   private waking: Promise<void> | undefined;
   private again = false;
-  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Timers being sent, by reactor and key: the version sent and the attempt. */
+  private readonly inFlight = new Map<string, { readonly version: string; readonly flight: Promise<void> }>();
   /** Looks started so far; numbers each look. */
   private looks = 0;
   /**
@@ -60,21 +63,38 @@ export class TimerWheel {
   private abort = new AbortController();
   private stopped = false;
   private readonly idleWaiters = new Set<() => void>();
+  /** Sent timers whose settlement is not written yet: their version, by reactor and key. */
+  private readonly settling = new Map<string, string>();
+  /** The last look left due timers unsent (too many in flight, or a full batch): a flight's end looks again. */
+  private backlog = false;
 
   /** Settlements of timers sent at about the same time go in one write. */
   private readonly settlements: WriteBatcher<TimerSettlement>;
 
   constructor(private readonly settings: TimerWheelSettings) {
-    this.settlements = new WriteBatcher((items) => settings.store.settleTimers(items));
+    this.settlements = new WriteBatcher((items) => settings.store.settleTimers(items), { delayMs: SETTLE_DELAY_MS });
   }
 
-  /** A settlement that cannot be written leaves the timer pending: it fires again (same command id, no effect). */
-  private async settle(settlement: TimerSettlement): Promise<void> {
-    try {
-      await this.settlements.add([settlement]);
-    } catch (error) {
-      this.settings.logger.warn({ reactor: settlement.reactor, key: settlement.key, error: errorInfo(error) }, 'could not record a sent timer; it will be sent again');
-    }
+  /**
+   * Records a sent (or parked) timer, with the others settled within {@link SETTLE_DELAY_MS}: one write
+   * for many instead of a transaction per timer on the firing path. Until written, looks skip it. One
+   * that cannot be written leaves the timer pending: it fires again (same command id, no effect).
+   */
+  private settle(id: string, settlement: TimerSettlement): void {
+    this.settling.set(id, settlement.version);
+    void this.settlements
+      .add([settlement])
+      .catch((error: unknown) => {
+        this.settings.logger.warn({ reactor: settlement.reactor, key: settlement.key, error: errorInfo(error) }, 'could not record a sent timer; it will be sent again');
+        this.backlog = true;
+      })
+      .finally(() => {
+        if (this.settling.get(id) === settlement.version) this.settling.delete(id);
+        // A look reading while this was written may have read it pending: it must not send it again.
+        this.justSettled.set(id, { version: settlement.version, look: this.looks });
+        if (this.backlog && !this.stopped) void this.wake();
+        this.notifyIdle();
+      });
   }
 
   /**
@@ -86,7 +106,9 @@ export class TimerWheel {
     this.abort.abort();
     this.abort = new AbortController();
     await this.waking;
-    await Promise.all(this.inFlight.values());
+    await Promise.all([...this.inFlight.values()].map((entry) => entry.flight));
+    // Written before the partitions move: their next holder must not find sent timers pending.
+    await this.settlements.flush();
     this.partitions = [...partitions].sort((a, b) => a - b);
     void this.wake();
   }
@@ -115,7 +137,7 @@ export class TimerWheel {
 
   /** Resolves once no look is running and no timer is being sent (due timers of this worker are settled). */
   async settled(): Promise<void> {
-    while (this.waking || this.inFlight.size > 0) {
+    while (this.waking || this.inFlight.size > 0 || this.settling.size > 0) {
       await new Promise<void>((resolve) => this.idleWaiters.add(resolve));
     }
   }
@@ -126,7 +148,8 @@ export class TimerWheel {
     this.armed?.cancel();
     this.abort.abort();
     await this.waking;
-    await Promise.all(this.inFlight.values());
+    await Promise.all([...this.inFlight.values()].map((entry) => entry.flight));
+    await this.settlements.flush();
   }
 
   private async look(): Promise<void> {
@@ -136,31 +159,47 @@ export class TimerWheel {
     const partitions = this.partitions;
     const now = this.settings.clock.now();
     const look = ++this.looks;
-    const due = await this.settings.store.dueTimers(partitions, now, BATCH);
+    // Both reads in one wait: on PostgreSQL one round trip instead of two before anything is sent.
+    const [due, next] = await Promise.all([this.settings.store.dueTimers(partitions, now, BATCH), this.settings.store.nextDue(partitions, now)]);
     let started = 0;
+    let leftDue = false;
     for (const timer of due) {
       const id = `${timer.reactor}\u0000${timer.key}`;
-      if (this.inFlight.has(id)) continue;
-      // Sent during this look's read (its answer may predate the settlement): the same version is not sent twice.
+      const flying = this.inFlight.get(id);
+      if (flying) {
+        // Set again since it was sent: the new version is due once this flight ends.
+        if (flying.version !== timer.version) leftDue = true;
+        continue;
+      }
+      // Sent, its settlement not written yet (or written during this look's read): not sent twice.
+      if (this.settling.get(id) === timer.version) continue;
       const settled = this.justSettled.get(id);
       if (settled !== undefined && settled.look >= look && settled.version === timer.version) continue;
-      if (this.inFlight.size >= MAX_IN_FLIGHT) break;
+      if (this.inFlight.size >= MAX_IN_FLIGHT) {
+        leftDue = true;
+        break;
+      }
       started++;
       const signal = this.abort.signal;
-      const flight = this.fire(timer, signal).finally(() => {
-        this.inFlight.delete(id);
-        this.justSettled.set(id, { version: timer.version, look: this.looks });
-        // A settled timer may have made room for others already due.
-        if (!this.stopped) void this.wake();
-        this.notifyIdle();
-      });
-      this.inFlight.set(id, flight);
+      const flight = this.fire(timer, signal)
+        .then((settlement) => {
+          if (settlement) this.settle(id, settlement);
+          // Not sent here (aborted, or not this worker's reactor): pending still, for the next look.
+          else this.justSettled.set(id, { version: timer.version, look: this.looks });
+        })
+        .finally(() => {
+          this.inFlight.delete(id);
+          // Room for timers a full look left behind; otherwise the armed wake-up is the next due time.
+          if (this.backlog && !this.stopped) void this.wake();
+          this.notifyIdle();
+        });
+      this.inFlight.set(id, { version: timer.version, flight });
     }
     // Flights that ended before this look began were settled before it read: forget them.
     for (const [id, settled] of this.justSettled) if (settled.look < look) this.justSettled.delete(id);
     if (due.length === BATCH && started > 0) this.again = true;
-    const next = await this.settings.store.nextDue(partitions, now);
-    if (next && !this.stopped) this.arm(next.getTime() - now.getTime());
+    this.backlog = leftDue || due.length === BATCH;
+    if (next && !this.stopped) this.arm(next.getTime() - this.settings.clock.now().getTime());
   }
 
   private arm(ms: number): void {
@@ -169,19 +208,20 @@ export class TimerWheel {
     this.armed = this.settings.clock.setTimeout(() => void this.wake(), Math.min(MAX_TIMEOUT_MS, Math.max(0, ms)));
   }
 
-  private async fire(timer: StoredTimer, signal: AbortSignal): Promise<void> {
+  /** Sends a timer's command with retries; resolves with how it settled (undefined: not sent here). */
+  private async fire(timer: StoredTimer, signal: AbortSignal): Promise<TimerSettlement | undefined> {
     const { clock, owners, aggregates, commands } = this.settings;
     const owner = owners.get(timer.reactor);
     const aggregate = aggregates.get(timer.aggregate);
     if (!owner || !aggregate) {
       // Left pending: the worker that runs this reactor (with this aggregate) fires it.
       this.settings.logger.warn({ reactor: timer.reactor, key: timer.key }, 'a due timer belongs to a reactor or aggregate not run here');
-      return;
+      return undefined;
     }
     const { retry } = owner;
     const firstAttemptAt = Date.now();
     for (let attempt = 1; ; attempt++) {
-      if (signal.aborted) return;
+      if (signal.aborted) return undefined;
       const started = performance.now();
       try {
         await handleCommand(commands, aggregate, {
@@ -194,8 +234,7 @@ export class TimerWheel {
           metadata: { ...(timer.metadata ?? {}), timer: { reactor: timer.reactor, key: timer.key, dueAt: timer.dueAt.toISOString() } },
         });
         owner.record(this.invocation(timer, attempt, 'succeeded', started, undefined));
-        await this.settle({ reactor: timer.reactor, key: timer.key, version: timer.version, outcome: { status: 'fired', attempts: attempt }, at: clock.now() });
-        return;
+        return { reactor: timer.reactor, key: timer.key, version: timer.version, outcome: { status: 'fired', attempts: attempt }, at: clock.now() };
       } catch (thrown) {
         const error = toError(thrown);
         const info = errorInfo(error);
@@ -211,8 +250,7 @@ export class TimerWheel {
         owner.record(this.invocation(timer, attempt, final ? 'parked' : 'retrying', started, info));
         if (final) {
           this.settings.logger.warn({ reactor: timer.reactor, key: timer.key, error: info }, 'timer parked');
-          await this.settle({ reactor: timer.reactor, key: timer.key, version: timer.version, outcome: { status: 'parked', attempts: attempt, error: info }, at: clock.now() });
-          return;
+          return { reactor: timer.reactor, key: timer.key, version: timer.version, outcome: { status: 'parked', attempts: attempt, error: info }, at: clock.now() };
         }
         await delay(wait, signal);
       }
@@ -235,7 +273,7 @@ export class TimerWheel {
   }
 
   private notifyIdle(): void {
-    if (this.waking || this.inFlight.size > 0) return;
+    if (this.waking || this.inFlight.size > 0 || this.settling.size > 0) return;
     for (const resolve of this.idleWaiters) resolve();
     this.idleWaiters.clear();
   }

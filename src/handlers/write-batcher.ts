@@ -7,11 +7,13 @@
  */
 export class WriteBatcher<Item> {
   private queue: { readonly items: readonly Item[]; readonly resolve: () => void; readonly reject: (error: unknown) => void }[] = [];
-  private running = false;
+  private running: Promise<void> | undefined;
+  private startSoon: (() => void) | undefined;
 
   constructor(
     private readonly write: (items: readonly Item[]) => Promise<void>,
-    private readonly options: { readonly maxItems?: number; readonly isolateFailures?: boolean } = {},
+    /** `delayMs`: how long the first caller of a group waits for others (default: the rest of this turn). */
+    private readonly options: { readonly maxItems?: number; readonly isolateFailures?: boolean; readonly delayMs?: number } = {},
   ) {}
 
   add(items: readonly Item[]): Promise<void> {
@@ -19,14 +21,30 @@ export class WriteBatcher<Item> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
       if (!this.running) {
-        this.running = true;
         // A synchronous store (SQLite) would otherwise commit each caller alone: callers of this turn join.
-        setImmediate(() => void this.drain());
+        this.running = new Promise<void>((started) => {
+          const delayMs = this.options.delayMs;
+          const timer = delayMs === undefined ? setImmediate(started) : setTimeout(started, delayMs);
+          this.startSoon = () => {
+            if (delayMs === undefined) clearImmediate(timer as NodeJS.Immediate);
+            else clearTimeout(timer as NodeJS.Timeout);
+            started();
+          };
+        }).then(() => this.drain());
       }
     });
   }
 
+  /** Writes what is queued now, without waiting out the delay; resolves when the queue is empty. */
+  async flush(): Promise<void> {
+    while (this.running) {
+      this.startSoon?.();
+      await this.running;
+    }
+  }
+
   private async drain(): Promise<void> {
+    this.startSoon = undefined;
     const maxItems = this.options.maxItems ?? 1_000;
     while (this.queue.length > 0) {
       let count = 0;
@@ -51,6 +69,6 @@ export class WriteBatcher<Item> {
         }
       }
     }
-    this.running = false;
+    this.running = undefined;
   }
 }
