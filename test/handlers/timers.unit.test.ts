@@ -159,4 +159,24 @@ describe('timers (in memory, manual clock)', () => {
     expect((await runner.listTimers({ status: 'fired', limit: 100 })).items).toHaveLength(21);
     expect(clock.waiting).toBe(0);
   });
+  it('timers due together are sent together and marked sent in one write, not one each', async () => {
+    const store = new InMemoryEventStore();
+    const clock = new ManualClock(new Date());
+    const settlements: number[] = [];
+    const timers = new (class extends InMemoryTimerStore {
+      override settleTimers(...args: Parameters<InMemoryTimerStore['settleTimers']>): Promise<void> {
+        settlements.push(args[0].length);
+        return super.settleTimers(...args);
+      }
+    })();
+    const runner = await start(store, [expiryReactor(60_000)], clock, { timers });
+    let last = await open(store, 'g0');
+    for (let index = 1; index < 20; index++) last = await open(store, `g${index}`);
+    await runner.waitForPosition('expiry', last);
+    clock.advance(61_000);
+    await runner.timersSettled();
+    expect((await runner.listTimers({ status: 'fired' })).items).toHaveLength(20);
+    expect(settlements).toEqual([20]);
+    for (let index = 0; index < 20; index++) expect(await typesOf(store, `ticket-g${index}`)).toEqual(['TicketOpened', 'TicketExpired']);
+  });
 });
