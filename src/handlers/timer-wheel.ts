@@ -40,10 +40,11 @@ const SETTLE_DELAY_MS = 50;
 
 /**
  * Fires the due timers of the partitions this worker holds. One clock timeout waits for the earliest
- * due time (no polling); it is recomputed whenever timers are set or cancelled here, the partitions
- * change, or a timer settles. A due timer sends its command through `handleCommand` with an id derived
- * from the timer (a second firing appends nothing), with its reactor's retries; one that keeps failing is
- * parked (an operator redrives or cancels it). Every attempt goes to the reactor's invocation log.
+ * due time (no polling); it is recomputed whenever timers are set or cancelled here or the partitions
+ * change, and a look that left due timers unsent looks again when a flight ends. Due timers are sent
+ * concurrently (their commands share the store's group commit), each through `handleCommand` with an id
+ * derived from the timer (a second firing appends nothing), with its reactor's retries; one that keeps
+ * failing is parked (an operator redrives or cancels it). Every attempt goes to the reactor's invocation log.
  */
 export class TimerWheel {
   private partitions: number[] = [];
