@@ -261,7 +261,7 @@ class DeliveryContext implements ReactorContext {
    * done), with the event's record as handled when given and the stores share a database.
    */
   async commitTimers(handled: HandledEvent | undefined): Promise<void> {
-    if (this.scheduler && this.scheduler.changes.length > 0) await this.session.timers.commit(this.scheduler.changes, handled);
+    if (this.scheduler && this.scheduler.changes.length > 0) await this.session.timers.commit(this.scheduler.changes, handled, this.event);
   }
 }
 

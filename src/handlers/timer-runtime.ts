@@ -22,7 +22,7 @@ export interface TimerScheduling {
    * Writes a successful handler's changes. With `handled` (a live event) and stores that share a
    * database, the event is recorded as handled in the same transaction (see {@link TimerRuntime}).
    */
-  commit(changes: readonly TimerChange[], handled?: HandledEvent): Promise<void>;
+  commit(changes: readonly TimerChange[], handled?: HandledEvent, event?: SchedulingEvent): Promise<void>;
   /** Whether handled events are recorded with their timers: a session then skips those it finds recorded. */
   readonly recordsProgress: boolean;
 }
@@ -117,9 +117,13 @@ export class TimerRuntime implements TimerScheduling {
     return new TimerScheduler(reactor, event, partition, this.store ? this.aggregates : undefined);
   }
 
-  async commit(changes: readonly TimerChange[], handled?: HandledEvent): Promise<void> {
+  async commit(changes: readonly TimerChange[], handled?: HandledEvent, event?: SchedulingEvent): Promise<void> {
     if (!this.writes) return;
     const latest = lastChangePerKey(changes);
+    const timer = firedBy(event);
+    if (timer && latest.some((change) => change.kind === 'cancel' && change.reactor === timer.reactor && change.key === timer.key)) {
+      await this.wheel?.afterSending(timer.reactor, timer.key);
+    }
     if (this.progress && handled) await this.progress.add([{ changes: latest, handled }]);
     else await this.writes.add(latest);
     void this.wheel?.wake();
@@ -130,4 +134,10 @@ export class TimerRuntime implements TimerScheduling {
     if (!this.store) throw new InvalidReactorError('this runner keeps no timers (pass options.timers for this store)');
     return this.store;
   }
+}
+
+/** The timer whose command recorded this event (`metadata.timer`, see timer-wheel.ts), if one did. */
+function firedBy(event: SchedulingEvent | undefined): { reactor: string; key: string } | undefined {
+  const timer = (event?.metadata as { timer?: { reactor?: unknown; key?: unknown } } | undefined)?.timer;
+  return typeof timer?.reactor === 'string' && typeof timer.key === 'string' ? { reactor: timer.reactor, key: timer.key } : undefined;
 }

@@ -35,8 +35,6 @@ const PERMANENT = new Set<ErrorCategory>(['validation', 'rule', 'not-found', 'al
 /** Most due timers read per look, and most sent at once. */
 const BATCH = 256;
 const MAX_IN_FLIGHT = 64;
-/** Sent timers are marked sent together, at most this long after their command committed. */
-const SETTLE_DELAY_MS = 50;
 
 /**
  * Fires the due timers of the partitions this worker holds. One clock timeout waits for the earliest
@@ -64,8 +62,8 @@ export class TimerWheel {
   private abort = new AbortController();
   private stopped = false;
   private readonly idleWaiters = new Set<() => void>();
-  /** Sent timers whose settlement is not written yet: their version, by reactor and key. */
-  private readonly settling = new Map<string, string>();
+  /** Sent timers whose settlement is not written yet: their version and the write, by reactor and key. */
+  private readonly settling = new Map<string, { readonly version: string; readonly written: Promise<void> }>();
   /** The last look left due timers unsent (too many in flight, or a full batch): a flight's end looks again. */
   private backlog = false;
 
@@ -73,29 +71,42 @@ export class TimerWheel {
   private readonly settlements: WriteBatcher<TimerSettlement>;
 
   constructor(private readonly settings: TimerWheelSettings) {
-    this.settlements = new WriteBatcher((items) => settings.store.settleTimers(items), { delayMs: SETTLE_DELAY_MS });
+    this.settlements = new WriteBatcher((items) => settings.store.settleTimers(items));
   }
 
   /**
-   * Records a sent (or parked) timer, with the others settled within {@link SETTLE_DELAY_MS}: one write
-   * for many instead of a transaction per timer on the firing path. Until written, looks skip it. One
-   * that cannot be written leaves the timer pending: it fires again (same command id, no effect).
+   * Records a sent (or parked) timer, in one write with the others settled in the same turn or while a
+   * write is under way; until written, looks skip it. It is written at once, not later: the command's
+   * own events may lead a reactor to cancel the timer, which must find it sent, not pending. One that
+   * cannot be written leaves the timer pending: it fires again (same command id, no effect).
    */
   private settle(id: string, settlement: TimerSettlement): void {
-    this.settling.set(id, settlement.version);
-    void this.settlements
+    const written = this.settlements
       .add([settlement])
       .catch((error: unknown) => {
         this.settings.logger.warn({ reactor: settlement.reactor, key: settlement.key, error: errorInfo(error) }, 'could not record a sent timer; it will be sent again');
         this.backlog = true;
       })
       .finally(() => {
-        if (this.settling.get(id) === settlement.version) this.settling.delete(id);
+        if (this.settling.get(id)?.written === written) this.settling.delete(id);
         // A look reading while this was written may have read it pending: it must not send it again.
         this.justSettled.set(id, { version: settlement.version, look: this.looks });
         if (this.backlog && !this.stopped) void this.wake();
         this.notifyIdle();
       });
+    this.settling.set(id, { version: settlement.version, written });
+  }
+
+  /**
+   * Resolves once this timer, if it is being sent or was sent here, is recorded as sent. A handler that
+   * changes the timer whose command caused its event (cancels it, say) must find it sent: changed while
+   * still pending, it would be cancelled and its settlement lost. The command has run by then, so this
+   * waits for a few steps at most.
+   */
+  async afterSending(reactor: string, key: string): Promise<void> {
+    const id = `${reactor}\u0000${key}`;
+    await this.inFlight.get(id)?.flight;
+    await this.settling.get(id)?.written;
   }
 
   /**
@@ -173,7 +184,7 @@ export class TimerWheel {
         continue;
       }
       // Sent, its settlement not written yet (or written during this look's read): not sent twice.
-      if (this.settling.get(id) === timer.version) continue;
+      if (this.settling.get(id)?.version === timer.version) continue;
       const settled = this.justSettled.get(id);
       if (settled !== undefined && settled.look >= look && settled.version === timer.version) continue;
       if (this.inFlight.size >= MAX_IN_FLIGHT) {

@@ -179,4 +179,29 @@ describe('timers (in memory, manual clock)', () => {
     expect(settlements).toEqual([20]);
     for (let index = 0; index < 20; index++) expect(await typesOf(store, `ticket-g${index}`)).toEqual(['TicketOpened', 'TicketExpired']);
   });
+  it('a timer whose own command leads its reactor to cancel it is listed as fired, not cancelled', async () => {
+    const store = new InMemoryEventStore();
+    const clock = new ManualClock(new Date());
+    const expireThenForget = defineReactor({
+      name: 'expire-then-forget',
+      filter: { eventTypes: ['TicketOpened', 'TicketExpired'] },
+      handle: (event, context) => {
+        const key = `expire-${event.streamName}`;
+        if (event.type === 'TicketOpened') {
+          context.schedule(ticket, { streamName: event.streamName, command: { type: 'ExpireTicket', data: { reason: 'late' } } }, { afterMs: 1_000, key });
+        } else {
+          context.cancelSchedule(key);
+        }
+      },
+    });
+    const runner = await start(store, [expireThenForget], clock);
+    await runner.waitForPosition('expire-then-forget', await open(store, 'c1'));
+    clock.advance(2_000);
+    await runner.timersSettled();
+    const expired = await store.headPosition();
+    await runner.waitForPosition('expire-then-forget', expired!);
+    expect(await typesOf(store, 'ticket-c1')).toEqual(['TicketOpened', 'TicketExpired']);
+    expect((await runner.listTimers({ status: 'fired' })).items.map((timer) => timer.key)).toEqual(['expire-ticket-c1']);
+    expect((await runner.listTimers({ status: 'cancelled' })).items).toEqual([]);
+  });
 });
