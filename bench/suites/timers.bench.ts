@@ -14,8 +14,8 @@ import type { BenchContext } from '../harness';
 
 /**
  * Timers. Lateness: timers set by a reactor (one per `Tick` event) fall due at 100 a second (then 400)
- * over ten seconds while 200 other events a second are appended and handled; each sends a command whose event records when it fired, and
- * lateness = that event's recorded time − its due time (p50, p99; target p99 < 50 ms). Pending cost:
+ * over ten seconds while 200 other events a second are appended and handled; each sends a command, and lateness = the moment
+ * that command's append resolved (durable) − the timer's due time (p50, p99; target p99 < 50 ms). Pending cost:
  * timers written through the store's own write path (`applyTimerChanges`, batches of 1,000) for up to a
  * time budget, the rest up to a million filled in bulk; then the table's size and the due lookups the
  * wheel makes (`nextDue`, `dueTimers` of 256) with a million pending.
@@ -76,7 +76,14 @@ async function measureLateness(context: BenchContext, backend: string, store: Ev
   const count = Math.round((rate.perSecond * spreadMs) / 1_000);
   const maxMs = 90_000;
   const prefix = `${rate.perSecond}-`;
-  const runner = await ReactorRunner.start({ store, reactors: [scheduler], aggregates: [beeper] });
+  // Lateness runs to the moment the timer's command is durable: when its append resolved.
+  const committed = new Map<string, number>();
+  const runner = await ReactorRunner.start({
+    store,
+    reactors: [scheduler],
+    aggregates: [beeper],
+    commands: { store: noteCommits(store, (streamName) => streamName.startsWith(`beep-${prefix}`) && committed.set(streamName, Date.now())) },
+  });
   const fired = (await runner.listTimers({ reactor: 'bench-timers', status: 'fired', limit: 10_000 })).items.length;
   let loading = true;
   try {
@@ -113,7 +120,9 @@ async function measureLateness(context: BenchContext, backend: string, store: Ev
     const noise = await load;
     const lateness: number[] = [];
     for await (const event of store.readAll({ filter: { eventTypes: ['Beeped'], streamPrefixes: [`beep-${prefix}`] } })) {
-      lateness.push(event.recordedAt.getTime() - (event.data as { dueAt: number }).dueAt);
+      const committedAt = committed.get(event.streamName);
+      if (committedAt === undefined) throw new Error(`${backend}: ${event.streamName} was appended outside the timer's command path`);
+      lateness.push(committedAt - (event.data as { dueAt: number }).dueAt);
     }
     lateness.sort((a, b) => a - b);
     context.record({ backend, metric: `timers_fired${rate.suffix}`, value: lateness.length, unit: 'timers' });
@@ -125,6 +134,23 @@ async function measureLateness(context: BenchContext, backend: string, store: Ev
     loading = false;
     await runner.stop();
   }
+}
+
+/** The store, with `onCommit(streamName)` called when an append to it has resolved (is durable). */
+function noteCommits(store: EventStore, onCommit: (streamName: string) => unknown): EventStore {
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'appendToStream') {
+        return async (...args: Parameters<EventStore['appendToStream']>) => {
+          const result = await target.appendToStream(...args);
+          onCommit(args[0]);
+          return result;
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 interface DatabaseLike {

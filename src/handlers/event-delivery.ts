@@ -12,6 +12,7 @@ import type { Invocation, ParkedEvent } from './reactor-state-store';
 import { commandSender } from './send-command';
 import { partitionOf } from './partitions';
 import type { TimerScheduler } from './timer-scheduler';
+import type { HandledEvent } from './timer-store';
 import type { TimerScheduling } from './timer-runtime';
 
 type Outcome =
@@ -81,7 +82,7 @@ export class EventDelivery {
       if (stored) entry.done = true;
       return;
     }
-    const outcome = await this.attempt(event);
+    const outcome = await this.attempt(event, partition);
     if (outcome.kind === 'aborted') return;
     if (outcome.kind === 'parked') {
       const stored = await this.persist(() =>
@@ -134,8 +135,12 @@ export class EventDelivery {
     await this.persist(() => this.environment.state.removeParked(this.reactor.name, parked.event.id));
   }
 
-  /** Attempts with backoff until success, parking, or the session ending. */
-  private async attempt(event: RecordedEvent): Promise<Outcome> {
+  /**
+   * Attempts with backoff until success, parking, or the session ending. `partition` is given for a live
+   * event: its timer changes are then written with its record as handled (a redriven event, behind the
+   * checkpoint already, relies on the version rule).
+   */
+  private async attempt(event: RecordedEvent, partition?: number): Promise<Outcome> {
     const { retry } = this.reactor;
     const firstAttemptAt = Date.now();
     for (let attempt = 1; ; attempt++) {
@@ -146,7 +151,9 @@ export class EventDelivery {
         await traceReactorAttempt(this.reactor.name, event, attempt, async () => {
           await this.reactor.handle(event, context);
           // Timers the handler set are stored with the attempt's success, inside its span.
-          await context.commitTimers();
+          await context.commitTimers(
+            partition === undefined ? undefined : { reactor: this.reactor.name, partition, position: event.position.toString(), eventId: event.id },
+          );
         });
         this.pump.counters.handled++;
         this.record(event, attempt, 'succeeded', started, undefined);
@@ -249,9 +256,12 @@ class DeliveryContext implements ReactorContext {
 
   cancelSchedule: ReactorContext['cancelSchedule'] = (key) => this.timerScheduler().cancel(key);
 
-  /** Writes the timers the handler set or cancelled (after it succeeded, before the event counts as done). */
-  async commitTimers(): Promise<void> {
-    if (this.scheduler && this.scheduler.changes.length > 0) await this.session.timers.commit(this.scheduler.changes);
+  /**
+   * Writes the timers the handler set or cancelled (after it succeeded, before the event counts as
+   * done), with the event's record as handled when given and the stores share a database.
+   */
+  async commitTimers(handled: HandledEvent | undefined): Promise<void> {
+    if (this.scheduler && this.scheduler.changes.length > 0) await this.session.timers.commit(this.scheduler.changes, handled, this.event);
   }
 }
 

@@ -56,10 +56,12 @@ export {
 export type { ScheduleOptions } from './timer-scheduler';
 export {
   timerCommandId,
+  type HandledEvent,
   type StoredTimer,
   type TimerChange,
   type TimerOutcome,
   type TimerPage,
+  type TimerProgressWriter,
   type TimerQuery,
   type TimerRecord,
   type TimerSettlement,

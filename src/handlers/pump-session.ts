@@ -46,6 +46,8 @@ export class PumpSession {
     /** Stored checkpoints; only ever move forwards. */
     readonly checkpoints: Map<number, Position>,
     blocked: Set<string>,
+    /** Positions past the checkpoints of events recorded as handled with their timers: not handled again. */
+    private readonly handled: Set<string> = new Set(),
   ) {
     this.tracker = new CheckpointTracker(partitions);
     this.delivery = new EventDelivery(pump, reactor, environment, this.abort, blocked);
@@ -87,7 +89,12 @@ export class PumpSession {
       const event = message.event;
       const partition = partitionOf(event.streamName, partitionCount);
       const stored = this.checkpoints.get(partition);
-      if (!this.partitions.has(partition) || (stored && !event.position.isAfter(stored)) || !matchesFilter(this.reactor.filter, event)) {
+      if (
+        !this.partitions.has(partition) ||
+        (stored && !event.position.isAfter(stored)) ||
+        !matchesFilter(this.reactor.filter, event) ||
+        (this.handled.size > 0 && this.handled.delete(event.position.toString()))
+      ) {
         this.tracker.seen(event.position);
         this.lastSeen = event.position;
         continue;

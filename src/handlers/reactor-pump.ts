@@ -30,6 +30,8 @@ export interface PumpEnvironment {
 }
 
 const MAX_BUFFERED_INVOCATIONS = 200_000;
+/** Most handled records a session reads at its start (see `loadHandled`). */
+const MAX_HANDLED_LOADED = 100_000;
 /** A failed subscription is opened again after this, doubling per failure in a row up to the maximum. */
 const RESTART_DELAY_MS = 500;
 const RESTART_MAX_DELAY_MS = 30_000;
@@ -94,12 +96,13 @@ export class ReactorPump {
     const checkpoints = await this.environment.state.loadCheckpoints(this.reactor.name);
     const blocked =
       this.reactor.ordering === 'per-stream' ? await this.environment.state.blockedStreams(this.reactor.name, [...partitions]) : [];
+    const handled = await this.loadHandled(partitions);
     const held = new Map<number, Position>();
     for (const partition of partitions) {
       const position = checkpoints.get(partition);
       if (position) held.set(partition, position);
     }
-    const session = new PumpSession(this, this.reactor, this.environment, partitions, held, new Set(blocked));
+    const session = new PumpSession(this, this.reactor, this.environment, partitions, held, new Set(blocked), handled);
     // A halt that came while the checkpoints loaded has made this session stale already.
     if (!signal.aborted) this.session = session;
     const interrupt = (): void => session.interrupt();
@@ -112,6 +115,21 @@ export class ReactorPump {
         await session.halt();
       },
     };
+  }
+
+  /**
+   * Events past the checkpoints recorded as handled with their timers (a crash came before the checkpoint
+   * passed them): the session skips them, so their handlers do not schedule again. Read up to a bound;
+   * beyond it events are handled again, their timers kept single by the version rule.
+   */
+  private async loadHandled(partitions: ReadonlySet<number>): Promise<Set<string>> {
+    const { state, timers } = this.environment;
+    if (!timers.recordsProgress || !state.handledAfterCheckpoints) return new Set();
+    const positions = await state.handledAfterCheckpoints(this.reactor.name, [...partitions], MAX_HANDLED_LOADED);
+    if (positions.length >= MAX_HANDLED_LOADED) {
+      this.environment.logger.warn({ reactor: this.reactor.name, loaded: positions.length }, 'more handled events past the checkpoint than loaded; later ones are handled again');
+    }
+    return new Set(positions);
   }
 
   /** Ends the session: stops reading, lets running handlers finish, checkpoints what finished. */

@@ -61,7 +61,7 @@ export class ReactorRunner {
     this.partitionCount = options.partitions?.count ?? DEFAULT_PARTITIONS;
     this.leaseMs = options.partitions?.leaseMs ?? DEFAULT_LEASE_MS;
     const commands = options.commands ?? { store: options.store };
-    this.timers = new TimerRuntime(timerStore, {
+    this.timers = new TimerRuntime(timerStore, state, {
       clock: options.clock ?? systemClock,
       commands,
       aggregates: options.aggregates ?? [],

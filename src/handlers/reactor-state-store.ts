@@ -155,7 +155,13 @@ export interface ReactorStateStore {
 
   loadCheckpoints(reactor: string): Promise<Map<number, Position>>;
   /**
-   * Saves checkpoints. With a fence, only partitions whose lease `workerId` still holds are written;
+   * Positions of events recorded as handled (with the timers their handlers changed, see
+   * `TimerStore.progressWriter`) that the checkpoints of these partitions have not passed yet, oldest
+   * first, at most `limit`. A store that records none may leave it out.
+   */
+  handledAfterCheckpoints?(reactor: string, partitions: readonly number[], limit: number): Promise<string[]>;
+  /**
+   * Saves checkpoints (and forgets the handled records they pass). With a fence, only partitions whose lease `workerId` still holds are written;
    * the others are returned (lost).
    */
   saveCheckpoints(

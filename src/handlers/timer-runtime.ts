@@ -7,7 +7,8 @@ import type { Clock } from './clock';
 import { InvalidReactorError } from './errors';
 import { InMemoryTimerStore } from './in-memory-timer-store';
 import { TimerScheduler, type SchedulingEvent } from './timer-scheduler';
-import { lastChangePerKey, type TimerChange, type TimerStore } from './timer-store';
+import type { ReactorStateStore } from './reactor-state-store';
+import { lastChangePerKey, type HandledEvent, type TimerChange, type TimerStore } from './timer-store';
 import { TimerWheel, type TimerOwner } from './timer-wheel';
 import { WriteBatcher } from './write-batcher';
 
@@ -17,7 +18,19 @@ export type AnyAggregate = Aggregate<any, any, any>; // eslint-disable-line @typ
 /** What a handler's context needs to set timers: a scheduler per attempt, and the write after success. */
 export interface TimerScheduling {
   scheduler(reactor: string, event: SchedulingEvent, partition: number): TimerScheduler;
-  commit(changes: readonly TimerChange[]): Promise<void>;
+  /**
+   * Writes a successful handler's changes. With `handled` (a live event) and stores that share a
+   * database, the event is recorded as handled in the same transaction (see {@link TimerRuntime}).
+   */
+  commit(changes: readonly TimerChange[], handled?: HandledEvent, event?: SchedulingEvent): Promise<void>;
+  /** Whether handled events are recorded with their timers: a session then skips those it finds recorded. */
+  readonly recordsProgress: boolean;
+}
+
+/** One handler's changes and the event they were made for. */
+interface ProgressItem {
+  readonly changes: readonly TimerChange[];
+  readonly handled: HandledEvent;
 }
 
 /** A store whose database also keeps timers (SQLite, PostgreSQL). */
@@ -44,16 +57,28 @@ export async function timerStoreFor(store: EventStore): Promise<TimerStore | und
   return undefined;
 }
 
-/** The runner's timers: the store, the wheel that fires them, and the aggregates they may command. */
+/**
+ * The runner's timers: the store, the wheel that fires them, and the aggregates they may command.
+ *
+ * When the timer store and the reactor state store share a database (the default on SQLite and
+ * PostgreSQL), a live event's timer changes and its record as handled commit in one transaction: after
+ * a crash, either both are there (the redelivered event is skipped) or neither (it is handled again), so
+ * a redelivered event never schedules twice, even when its handler would choose another key. Otherwise
+ * (separate databases, memory) the changes are written alone and the version rule keeps a redelivered
+ * event from setting a timer twice under the same key.
+ */
 export class TimerRuntime implements TimerScheduling {
   readonly owners = new Map<string, TimerOwner>();
   readonly wheel: TimerWheel | undefined;
   private readonly aggregates: ReadonlyMap<string, Aggregate<Message, Message, unknown>>;
   /** Handlers finishing together write their timers in one transaction (one fsync, not one each). */
   private readonly writes: WriteBatcher<TimerChange> | undefined;
+  /** Timer changes with the progress of their events, when the stores share a database. */
+  private readonly progress: WriteBatcher<ProgressItem> | undefined;
 
   constructor(
     readonly store: TimerStore | undefined,
+    state: ReactorStateStore,
     settings: {
       readonly clock: Clock;
       readonly commands: CommandEnvironment;
@@ -74,15 +99,33 @@ export class TimerRuntime implements TimerScheduling {
     this.aggregates = aggregates;
     this.wheel = store ? new TimerWheel({ ...settings, store, aggregates, owners: this.owners }) : undefined;
     this.writes = store ? new WriteBatcher((changes) => store.applyTimerChanges(changes)) : undefined;
+    const writer = store && typeof state.handledAfterCheckpoints === 'function' ? store.progressWriter?.(state) : undefined;
+    this.progress = writer
+      ? new WriteBatcher<ProgressItem>(
+          (items) => writer(items.flatMap((item) => item.changes), items.map((item) => item.handled)),
+          // One event whose record cannot be written must not fail the others written with it.
+          { isolateFailures: true },
+        )
+      : undefined;
+  }
+
+  get recordsProgress(): boolean {
+    return this.progress !== undefined;
   }
 
   scheduler(reactor: string, event: SchedulingEvent, partition: number): TimerScheduler {
     return new TimerScheduler(reactor, event, partition, this.store ? this.aggregates : undefined);
   }
 
-  async commit(changes: readonly TimerChange[]): Promise<void> {
+  async commit(changes: readonly TimerChange[], handled?: HandledEvent, event?: SchedulingEvent): Promise<void> {
     if (!this.writes) return;
-    await this.writes.add(lastChangePerKey(changes));
+    const latest = lastChangePerKey(changes);
+    const timer = firedBy(event);
+    if (timer && latest.some((change) => change.kind === 'cancel' && change.reactor === timer.reactor && change.key === timer.key)) {
+      await this.wheel?.afterSending(timer.reactor, timer.key);
+    }
+    if (this.progress && handled) await this.progress.add([{ changes: latest, handled }]);
+    else await this.writes.add(latest);
     void this.wheel?.wake();
   }
 
@@ -91,4 +134,10 @@ export class TimerRuntime implements TimerScheduling {
     if (!this.store) throw new InvalidReactorError('this runner keeps no timers (pass options.timers for this store)');
     return this.store;
   }
+}
+
+/** The timer whose command recorded this event (`metadata.timer`, see timer-wheel.ts), if one did. */
+function firedBy(event: SchedulingEvent | undefined): { reactor: string; key: string } | undefined {
+  const timer = (event?.metadata as { timer?: { reactor?: unknown; key?: unknown } } | undefined)?.timer;
+  return typeof timer?.reactor === 'string' && typeof timer.key === 'string' ? { reactor: timer.reactor, key: timer.key } : undefined;
 }

@@ -27,8 +27,9 @@ const MAX_KEY_LENGTH = 200;
 
 /**
  * The timer changes one handler attempt asks for. They are written only when the handler succeeds, in
- * one transaction, before the event counts as handled; each is versioned by the event's position, so a
- * redelivered event never sets a timer twice.
+ * one transaction, before the event counts as handled — with the event's record as handled when the
+ * stores share a database (see `TimerRuntime`); each is versioned by the event's position, so a
+ * redelivered event never sets a timer twice under the same key.
  */
 export class TimerScheduler {
   readonly changes: TimerChange[] = [];

@@ -1,6 +1,7 @@
 import { v5 as uuidV5 } from 'uuid';
 import type { JsonObject } from '../event-store/event-store';
 import { InvalidReactorError, type ReactorErrorInfo } from './errors';
+import type { ReactorStateStore } from './reactor-state-store';
 
 /**
  * A command to send later, as stored: the reactor that set it, its key, when it is due, and the command
@@ -44,6 +45,22 @@ export type TimerChange =
   | { readonly kind: 'set'; readonly timer: TimerRecord }
   | { readonly kind: 'cancel'; readonly reactor: string; readonly key: string; readonly partition: number; readonly version: string };
 
+/**
+ * An event whose handler changed timers, recorded as handled in the same transaction as those changes:
+ * its progress until the reactor's checkpoint passes it. A redelivered event found here is not handled
+ * again, so it never schedules twice (even when its handler would pick another key or time).
+ */
+export interface HandledEvent {
+  readonly reactor: string;
+  readonly partition: number;
+  /** The event's serialised position. */
+  readonly position: string;
+  readonly eventId: string;
+}
+
+/** Writes timer changes and the events that asked for them as handled, in one transaction. */
+export type TimerProgressWriter = (changes: readonly TimerChange[], handled: readonly HandledEvent[]) => Promise<void>;
+
 /** A filter over stored timers, a page at a time (by due time, then reactor and key). */
 export interface TimerQuery {
   readonly reactor?: string;
@@ -70,6 +87,13 @@ export interface TimerStore {
   readonly backend: string;
   /** Applies a handler's changes in one transaction. */
   applyTimerChanges(changes: readonly TimerChange[]): Promise<void>;
+  /**
+   * The atomic write of timer changes with the reactor progress of the events that asked for them, when
+   * `state` keeps its bookkeeping in this store's database (SQLite: the same file and connection;
+   * PostgreSQL: the same pool); undefined otherwise. Without it a redelivered event's changes are kept
+   * out by the version rule only (README, "Time: timers and process managers").
+   */
+  progressWriter?(state: ReactorStateStore): TimerProgressWriter | undefined;
   /** The earliest due time after `after` of pending timers in these partitions. */
   nextDue(partitions: readonly number[], after: Date): Promise<Date | undefined>;
   /** Pending timers due at or before `now` in these partitions, earliest first. */

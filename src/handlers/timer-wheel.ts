@@ -38,17 +38,19 @@ const MAX_IN_FLIGHT = 64;
 
 /**
  * Fires the due timers of the partitions this worker holds. One clock timeout waits for the earliest
- * due time (no polling); it is recomputed whenever timers are set or cancelled here, the partitions
- * change, or a timer settles. A due timer sends its command through `handleCommand` with an id derived
- * from the timer (a second firing appends nothing), with its reactor's retries; one that keeps failing is
- * parked (an operator redrives or cancels it). Every attempt goes to the reactor's invocation log.
+ * due time (no polling); it is recomputed whenever timers are set or cancelled here or the partitions
+ * change, and a look that left due timers unsent looks again when a flight ends. Due timers are sent
+ * concurrently (their commands share the store's group commit), each through `handleCommand` with an id
+ * derived from the timer (a second firing appends nothing), with its reactor's retries; one that keeps
+ * failing is parked (an operator redrives or cancels it). Every attempt goes to the reactor's invocation log.
  */
 export class TimerWheel {
   private partitions: number[] = [];
   private armed: { cancel(): void } | undefined;
   private waking: Promise<void> | undefined;
   private again = false;
-  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Timers being sent, by reactor and key: the version sent and the attempt. */
+  private readonly inFlight = new Map<string, { readonly version: string; readonly flight: Promise<void> }>();
   /** Looks started so far; numbers each look. */
   private looks = 0;
   /**
@@ -60,6 +62,10 @@ export class TimerWheel {
   private abort = new AbortController();
   private stopped = false;
   private readonly idleWaiters = new Set<() => void>();
+  /** Sent timers whose settlement is not written yet: their version and the write, by reactor and key. */
+  private readonly settling = new Map<string, { readonly version: string; readonly written: Promise<void> }>();
+  /** The last look left due timers unsent (too many in flight, or a full batch): a flight's end looks again. */
+  private backlog = false;
 
   /** Settlements of timers sent at about the same time go in one write. */
   private readonly settlements: WriteBatcher<TimerSettlement>;
@@ -68,13 +74,39 @@ export class TimerWheel {
     this.settlements = new WriteBatcher((items) => settings.store.settleTimers(items));
   }
 
-  /** A settlement that cannot be written leaves the timer pending: it fires again (same command id, no effect). */
-  private async settle(settlement: TimerSettlement): Promise<void> {
-    try {
-      await this.settlements.add([settlement]);
-    } catch (error) {
-      this.settings.logger.warn({ reactor: settlement.reactor, key: settlement.key, error: errorInfo(error) }, 'could not record a sent timer; it will be sent again');
-    }
+  /**
+   * Records a sent (or parked) timer, in one write with the others settled in the same turn or while a
+   * write is under way; until written, looks skip it. It is written at once, not later: the command's
+   * own events may lead a reactor to cancel the timer, which must find it sent, not pending. One that
+   * cannot be written leaves the timer pending: it fires again (same command id, no effect).
+   */
+  private settle(id: string, settlement: TimerSettlement): void {
+    const written = this.settlements
+      .add([settlement])
+      .catch((error: unknown) => {
+        this.settings.logger.warn({ reactor: settlement.reactor, key: settlement.key, error: errorInfo(error) }, 'could not record a sent timer; it will be sent again');
+        this.backlog = true;
+      })
+      .finally(() => {
+        if (this.settling.get(id)?.written === written) this.settling.delete(id);
+        // A look reading while this was written may have read it pending: it must not send it again.
+        this.justSettled.set(id, { version: settlement.version, look: this.looks });
+        if (this.backlog && !this.stopped) void this.wake();
+        this.notifyIdle();
+      });
+    this.settling.set(id, { version: settlement.version, written });
+  }
+
+  /**
+   * Resolves once this timer, if it is being sent or was sent here, is recorded as sent. A handler that
+   * changes the timer whose command caused its event (cancels it, say) must find it sent: changed while
+   * still pending, it would be cancelled and its settlement lost. The command has run by then, so this
+   * waits for a few steps at most.
+   */
+  async afterSending(reactor: string, key: string): Promise<void> {
+    const id = `${reactor}\u0000${key}`;
+    await this.inFlight.get(id)?.flight;
+    await this.settling.get(id)?.written;
   }
 
   /**
@@ -86,7 +118,9 @@ export class TimerWheel {
     this.abort.abort();
     this.abort = new AbortController();
     await this.waking;
-    await Promise.all(this.inFlight.values());
+    await Promise.all([...this.inFlight.values()].map((entry) => entry.flight));
+    // Written before the partitions move: their next holder must not find sent timers pending.
+    await this.settlements.flush();
     this.partitions = [...partitions].sort((a, b) => a - b);
     void this.wake();
   }
@@ -115,7 +149,7 @@ export class TimerWheel {
 
   /** Resolves once no look is running and no timer is being sent (due timers of this worker are settled). */
   async settled(): Promise<void> {
-    while (this.waking || this.inFlight.size > 0) {
+    while (this.waking || this.inFlight.size > 0 || this.settling.size > 0) {
       await new Promise<void>((resolve) => this.idleWaiters.add(resolve));
     }
   }
@@ -126,7 +160,8 @@ export class TimerWheel {
     this.armed?.cancel();
     this.abort.abort();
     await this.waking;
-    await Promise.all(this.inFlight.values());
+    await Promise.all([...this.inFlight.values()].map((entry) => entry.flight));
+    await this.settlements.flush();
   }
 
   private async look(): Promise<void> {
@@ -136,31 +171,47 @@ export class TimerWheel {
     const partitions = this.partitions;
     const now = this.settings.clock.now();
     const look = ++this.looks;
-    const due = await this.settings.store.dueTimers(partitions, now, BATCH);
+    // Both reads in one wait: on PostgreSQL one round trip instead of two before anything is sent.
+    const [due, next] = await Promise.all([this.settings.store.dueTimers(partitions, now, BATCH), this.settings.store.nextDue(partitions, now)]);
     let started = 0;
+    let leftDue = false;
     for (const timer of due) {
       const id = `${timer.reactor}\u0000${timer.key}`;
-      if (this.inFlight.has(id)) continue;
-      // Sent during this look's read (its answer may predate the settlement): the same version is not sent twice.
+      const flying = this.inFlight.get(id);
+      if (flying) {
+        // Set again since it was sent: the new version is due once this flight ends.
+        if (flying.version !== timer.version) leftDue = true;
+        continue;
+      }
+      // Sent, its settlement not written yet (or written during this look's read): not sent twice.
+      if (this.settling.get(id)?.version === timer.version) continue;
       const settled = this.justSettled.get(id);
       if (settled !== undefined && settled.look >= look && settled.version === timer.version) continue;
-      if (this.inFlight.size >= MAX_IN_FLIGHT) break;
+      if (this.inFlight.size >= MAX_IN_FLIGHT) {
+        leftDue = true;
+        break;
+      }
       started++;
       const signal = this.abort.signal;
-      const flight = this.fire(timer, signal).finally(() => {
-        this.inFlight.delete(id);
-        this.justSettled.set(id, { version: timer.version, look: this.looks });
-        // A settled timer may have made room for others already due.
-        if (!this.stopped) void this.wake();
-        this.notifyIdle();
-      });
-      this.inFlight.set(id, flight);
+      const flight = this.fire(timer, signal)
+        .then((settlement) => {
+          if (settlement) this.settle(id, settlement);
+          // Not sent here (aborted, or not this worker's reactor): pending still, for the next look.
+          else this.justSettled.set(id, { version: timer.version, look: this.looks });
+        })
+        .finally(() => {
+          this.inFlight.delete(id);
+          // Room for timers a full look left behind; otherwise the armed wake-up is the next due time.
+          if (this.backlog && !this.stopped) void this.wake();
+          this.notifyIdle();
+        });
+      this.inFlight.set(id, { version: timer.version, flight });
     }
     // Flights that ended before this look began were settled before it read: forget them.
     for (const [id, settled] of this.justSettled) if (settled.look < look) this.justSettled.delete(id);
     if (due.length === BATCH && started > 0) this.again = true;
-    const next = await this.settings.store.nextDue(partitions, now);
-    if (next && !this.stopped) this.arm(next.getTime() - now.getTime());
+    this.backlog = leftDue || due.length === BATCH;
+    if (next && !this.stopped) this.arm(next.getTime() - this.settings.clock.now().getTime());
   }
 
   private arm(ms: number): void {
@@ -169,19 +220,20 @@ export class TimerWheel {
     this.armed = this.settings.clock.setTimeout(() => void this.wake(), Math.min(MAX_TIMEOUT_MS, Math.max(0, ms)));
   }
 
-  private async fire(timer: StoredTimer, signal: AbortSignal): Promise<void> {
+  /** Sends a timer's command with retries; resolves with how it settled (undefined: not sent here). */
+  private async fire(timer: StoredTimer, signal: AbortSignal): Promise<TimerSettlement | undefined> {
     const { clock, owners, aggregates, commands } = this.settings;
     const owner = owners.get(timer.reactor);
     const aggregate = aggregates.get(timer.aggregate);
     if (!owner || !aggregate) {
       // Left pending: the worker that runs this reactor (with this aggregate) fires it.
       this.settings.logger.warn({ reactor: timer.reactor, key: timer.key }, 'a due timer belongs to a reactor or aggregate not run here');
-      return;
+      return undefined;
     }
     const { retry } = owner;
     const firstAttemptAt = Date.now();
     for (let attempt = 1; ; attempt++) {
-      if (signal.aborted) return;
+      if (signal.aborted) return undefined;
       const started = performance.now();
       try {
         await handleCommand(commands, aggregate, {
@@ -194,8 +246,7 @@ export class TimerWheel {
           metadata: { ...(timer.metadata ?? {}), timer: { reactor: timer.reactor, key: timer.key, dueAt: timer.dueAt.toISOString() } },
         });
         owner.record(this.invocation(timer, attempt, 'succeeded', started, undefined));
-        await this.settle({ reactor: timer.reactor, key: timer.key, version: timer.version, outcome: { status: 'fired', attempts: attempt }, at: clock.now() });
-        return;
+        return { reactor: timer.reactor, key: timer.key, version: timer.version, outcome: { status: 'fired', attempts: attempt }, at: clock.now() };
       } catch (thrown) {
         const error = toError(thrown);
         const info = errorInfo(error);
@@ -211,8 +262,7 @@ export class TimerWheel {
         owner.record(this.invocation(timer, attempt, final ? 'parked' : 'retrying', started, info));
         if (final) {
           this.settings.logger.warn({ reactor: timer.reactor, key: timer.key, error: info }, 'timer parked');
-          await this.settle({ reactor: timer.reactor, key: timer.key, version: timer.version, outcome: { status: 'parked', attempts: attempt, error: info }, at: clock.now() });
-          return;
+          return { reactor: timer.reactor, key: timer.key, version: timer.version, outcome: { status: 'parked', attempts: attempt, error: info }, at: clock.now() };
         }
         await delay(wait, signal);
       }
@@ -235,7 +285,7 @@ export class TimerWheel {
   }
 
   private notifyIdle(): void {
-    if (this.waking || this.inFlight.size > 0) return;
+    if (this.waking || this.inFlight.size > 0 || this.settling.size > 0) return;
     for (const resolve of this.idleWaiters) resolve();
     this.idleWaiters.clear();
   }

@@ -159,4 +159,49 @@ describe('timers (in memory, manual clock)', () => {
     expect((await runner.listTimers({ status: 'fired', limit: 100 })).items).toHaveLength(21);
     expect(clock.waiting).toBe(0);
   });
+  it('timers due together are sent together and marked sent in one write, not one each', async () => {
+    const store = new InMemoryEventStore();
+    const clock = new ManualClock(new Date());
+    const settlements: number[] = [];
+    const timers = new (class extends InMemoryTimerStore {
+      override settleTimers(...args: Parameters<InMemoryTimerStore['settleTimers']>): Promise<void> {
+        settlements.push(args[0].length);
+        return super.settleTimers(...args);
+      }
+    })();
+    const runner = await start(store, [expiryReactor(60_000)], clock, { timers });
+    let last = await open(store, 'g0');
+    for (let index = 1; index < 20; index++) last = await open(store, `g${index}`);
+    await runner.waitForPosition('expiry', last);
+    clock.advance(61_000);
+    await runner.timersSettled();
+    expect((await runner.listTimers({ status: 'fired' })).items).toHaveLength(20);
+    expect(settlements).toEqual([20]);
+    for (let index = 0; index < 20; index++) expect(await typesOf(store, `ticket-g${index}`)).toEqual(['TicketOpened', 'TicketExpired']);
+  });
+  it('a timer whose own command leads its reactor to cancel it is listed as fired, not cancelled', async () => {
+    const store = new InMemoryEventStore();
+    const clock = new ManualClock(new Date());
+    const expireThenForget = defineReactor({
+      name: 'expire-then-forget',
+      filter: { eventTypes: ['TicketOpened', 'TicketExpired'] },
+      handle: (event, context) => {
+        const key = `expire-${event.streamName}`;
+        if (event.type === 'TicketOpened') {
+          context.schedule(ticket, { streamName: event.streamName, command: { type: 'ExpireTicket', data: { reason: 'late' } } }, { afterMs: 1_000, key });
+        } else {
+          context.cancelSchedule(key);
+        }
+      },
+    });
+    const runner = await start(store, [expireThenForget], clock);
+    await runner.waitForPosition('expire-then-forget', await open(store, 'c1'));
+    clock.advance(2_000);
+    await runner.timersSettled();
+    const expired = await store.headPosition();
+    await runner.waitForPosition('expire-then-forget', expired!);
+    expect(await typesOf(store, 'ticket-c1')).toEqual(['TicketOpened', 'TicketExpired']);
+    expect((await runner.listTimers({ status: 'fired' })).items.map((timer) => timer.key)).toEqual(['expire-ticket-c1']);
+    expect((await runner.listTimers({ status: 'cancelled' })).items).toEqual([]);
+  });
 });

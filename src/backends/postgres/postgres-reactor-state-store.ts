@@ -18,6 +18,7 @@ import {
   type RedriveParkedRequest,
 } from '../../handlers/reactor-state-store';
 import { expandSegment, toSegments } from '../../handlers/invocation-segments';
+import type { HandledEvent } from '../../handlers/timer-store';
 import { decodeEvent, encodeEvent } from '../../handlers/stored-event';
 import { migratePostgres } from './migrations';
 import { withTransaction } from './pool';
@@ -97,6 +98,16 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX eventfold_reactor_invocation_segments_at ON eventfold_reactor_invocation_segments (at);
    CREATE INDEX eventfold_reactor_invocation_segments_reactor ON eventfold_reactor_invocation_segments (reactor, id);
    CREATE INDEX eventfold_reactor_invocation_segments_position ON eventfold_reactor_invocation_segments (last_position);`,
+  // Events whose handlers changed timers, written in the timers' transaction (see HandledEvent) and
+  // deleted by the checkpoint that passes them.
+  `CREATE TABLE eventfold_reactor_handled (
+     reactor text NOT NULL,
+     partition int NOT NULL,
+     position text COLLATE "C" NOT NULL,
+     event_id text NOT NULL,
+     handled_at timestamptz NOT NULL DEFAULT now(),
+     PRIMARY KEY (reactor, partition, position)
+   );`,
 ];
 
 interface ParkedRow {
@@ -222,20 +233,54 @@ export class PostgresReactorStateStore implements ReactorStateStore {
     const partitions = [...checkpoints.keys()];
     const positions = partitions.map((partition) => checkpoints.get(partition)!.toString());
     // The lease check and the write are one statement: a worker whose lease ran out writes nothing.
+    // The handled records the saved checkpoints pass go in the same statement.
     const result = await this.pool.query<{ partition: number }>(
-      `INSERT INTO eventfold_reactor_checkpoints (reactor, partition, position, updated_at)
-       SELECT $1, given.partition, given.position, now()
-       FROM unnest($2::int[], $3::text[]) AS given(partition, position)
-       WHERE $4::text IS NULL OR EXISTS (
-         SELECT 1 FROM eventfold_reactor_leases AS lease
-         WHERE lease.group_name = $4 AND lease.partition = given.partition AND lease.owner = $5 AND lease.expires_at > now())
-       ON CONFLICT (reactor, partition) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
-       WHERE eventfold_reactor_checkpoints.position <= excluded.position
-       RETURNING partition`,
+      `WITH saved AS (
+         INSERT INTO eventfold_reactor_checkpoints (reactor, partition, position, updated_at)
+         SELECT $1, given.partition, given.position, now()
+         FROM unnest($2::int[], $3::text[]) AS given(partition, position)
+         WHERE $4::text IS NULL OR EXISTS (
+           SELECT 1 FROM eventfold_reactor_leases AS lease
+           WHERE lease.group_name = $4 AND lease.partition = given.partition AND lease.owner = $5 AND lease.expires_at > now())
+         ON CONFLICT (reactor, partition) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
+         WHERE eventfold_reactor_checkpoints.position <= excluded.position
+         RETURNING partition, position
+       ), forgotten AS (
+         DELETE FROM eventfold_reactor_handled AS handled USING saved
+         WHERE handled.reactor = $1 AND handled.partition = saved.partition AND handled.position <= saved.position
+       )
+       SELECT partition FROM saved`,
       [reactor, partitions, positions, fence?.group ?? null, fence?.workerId ?? null],
     );
     const saved = new Set(result.rows.map((row) => row.partition));
     return partitions.filter((partition) => !saved.has(partition));
+  }
+
+  async handledAfterCheckpoints(reactor: string, partitions: readonly number[], limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ position: string }>(
+      `SELECT handled.position FROM eventfold_reactor_handled AS handled
+       LEFT JOIN eventfold_reactor_checkpoints AS checkpoint ON checkpoint.reactor = handled.reactor AND checkpoint.partition = handled.partition
+       WHERE handled.reactor = $1 AND handled.partition = ANY($2::int[]) AND handled.position > coalesce(checkpoint.position, '')
+       ORDER BY handled.position LIMIT $3`,
+      [reactor, partitions, limit],
+    );
+    return rows.map((row) => row.position);
+  }
+
+  /**
+   * Records handled events inside a transaction open on `client` (the timer store's, see
+   * `PostgresTimerStore.progressWriter`); undefined when `pool` is not this store's pool.
+   */
+  handledRecorder(pool: pg.Pool): ((client: pg.PoolClient, handled: readonly HandledEvent[]) => Promise<void>) | undefined {
+    if (pool !== this.pool) return undefined;
+    return async (client, handled) => {
+      if (handled.length === 0) return;
+      await client.query(
+        `INSERT INTO eventfold_reactor_handled (reactor, partition, position, event_id)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING`,
+        [handled.map((event) => event.reactor), handled.map((event) => event.partition), handled.map((event) => event.position), handled.map((event) => event.eventId)],
+      );
+    };
   }
 
   async park(events: readonly ParkedEventRecord[]): Promise<void> {

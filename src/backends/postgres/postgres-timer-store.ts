@@ -12,8 +12,11 @@ import {
   type TimerQuery,
   type TimerStatus,
   type TimerStore,
+  type TimerProgressWriter,
 } from '../../handlers/timer-store';
+import type { ReactorStateStore } from '../../handlers/reactor-state-store';
 import { migratePostgres } from './migrations';
+import { PostgresReactorStateStore } from './postgres-reactor-state-store';
 import { withTransaction } from './pool';
 
 /** Versioned schema steps of the timer table (its own schema table, apart from the reactors'). */
@@ -84,52 +87,69 @@ export class PostgresTimerStore implements TimerStore {
     // One row per key: a statement may not touch a row twice, and the highest version wins anyway.
     const latest = highestVersionPerKey(changes);
     if (latest.length === 0) return;
+    await withTransaction(this.pool, (client) => this.applyIn(client, latest));
+  }
+
+  /** With the reactor state in this store's pool: the handled records and the timers in one transaction. */
+  progressWriter(state: ReactorStateStore): TimerProgressWriter | undefined {
+    const record = state instanceof PostgresReactorStateStore ? state.handledRecorder(this.pool) : undefined;
+    if (!record) return undefined;
+    return async (changes, handled) => {
+      const latest = highestVersionPerKey(changes);
+      if (latest.length === 0 && handled.length === 0) return;
+      await withTransaction(this.pool, async (client) => {
+        await record(client, handled);
+        await this.applyIn(client, latest);
+      });
+    };
+  }
+
+  /** Two statements (sets, cancels) on a connection inside a transaction; one change per key. */
+  private async applyIn(client: pg.PoolClient, latest: readonly TimerChange[]): Promise<void> {
     const sets = latest.flatMap((change) => (change.kind === 'set' ? [change.timer] : []));
     const cancels = latest.flatMap((change) => (change.kind === 'cancel' ? [change] : []));
-    await withTransaction(this.pool, async (client) => {
-      if (sets.length > 0) {
-        await client.query(
-          `INSERT INTO eventfold_timers
-             (reactor, key, partition, due_at, status, aggregate, stream_name, command, user_id, tenant_id, metadata, caused_by, version)
-           SELECT reactor, key, partition, due_at, 'pending', aggregate, stream_name, command::jsonb, user_id, tenant_id, metadata::jsonb, caused_by::jsonb, version
-           FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-             AS t(reactor, key, partition, due_at, aggregate, stream_name, command, user_id, tenant_id, metadata, caused_by, version)
-           ON CONFLICT (reactor, key) DO UPDATE SET
-             partition = excluded.partition, due_at = excluded.due_at, status = 'pending', aggregate = excluded.aggregate,
-             stream_name = excluded.stream_name, command = excluded.command, user_id = excluded.user_id, tenant_id = excluded.tenant_id,
-             metadata = excluded.metadata, caused_by = excluded.caused_by, version = excluded.version, attempts = 0, error = NULL, settled_at = NULL
-           WHERE excluded.version > eventfold_timers.version`,
-          [
-            sets.map((timer) => timer.reactor),
-            sets.map((timer) => timer.key),
-            sets.map((timer) => timer.partition),
-            sets.map((timer) => timer.dueAt.getTime()),
-            sets.map((timer) => timer.aggregate),
-            sets.map((timer) => timer.streamName),
-            sets.map((timer) => JSON.stringify(timer.command)),
-            sets.map((timer) => timer.userId ?? null),
-            sets.map((timer) => timer.tenantId ?? null),
-            sets.map((timer) => (timer.metadata === undefined ? null : JSON.stringify(timer.metadata))),
-            sets.map((timer) => JSON.stringify(timer.causedBy)),
-            sets.map((timer) => timer.version),
-          ],
-        );
-      }
-      if (cancels.length > 0) {
-        await client.query(
-          `INSERT INTO eventfold_timers (reactor, key, partition, due_at, status, aggregate, stream_name, command, caused_by, version, settled_at)
-           SELECT reactor, key, partition, 0, 'cancelled', '', '', '{"type":""}', '{"id":"","metadata":{}}', version, $5::bigint
-           FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS t(reactor, key, partition, version)
-           ON CONFLICT (reactor, key) DO UPDATE SET
-             status = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN 'cancelled' ELSE eventfold_timers.status END,
-             settled_at = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN excluded.settled_at ELSE eventfold_timers.settled_at END,
-             version = excluded.version
-           WHERE excluded.version > eventfold_timers.version`,
-          [cancels.map((change) => change.reactor), cancels.map((change) => change.key), cancels.map((change) => change.partition), cancels.map((change) => change.version), Date.now()],
-        );
-      }
-    });
-  }
+    if (sets.length > 0) {
+      await client.query(
+        `INSERT INTO eventfold_timers
+           (reactor, key, partition, due_at, status, aggregate, stream_name, command, user_id, tenant_id, metadata, caused_by, version)
+         SELECT reactor, key, partition, due_at, 'pending', aggregate, stream_name, command::jsonb, user_id, tenant_id, metadata::jsonb, caused_by::jsonb, version
+         FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+           AS t(reactor, key, partition, due_at, aggregate, stream_name, command, user_id, tenant_id, metadata, caused_by, version)
+         ON CONFLICT (reactor, key) DO UPDATE SET
+           partition = excluded.partition, due_at = excluded.due_at, status = 'pending', aggregate = excluded.aggregate,
+           stream_name = excluded.stream_name, command = excluded.command, user_id = excluded.user_id, tenant_id = excluded.tenant_id,
+           metadata = excluded.metadata, caused_by = excluded.caused_by, version = excluded.version, attempts = 0, error = NULL, settled_at = NULL
+         WHERE excluded.version > eventfold_timers.version`,
+        [
+          sets.map((timer) => timer.reactor),
+          sets.map((timer) => timer.key),
+          sets.map((timer) => timer.partition),
+          sets.map((timer) => timer.dueAt.getTime()),
+          sets.map((timer) => timer.aggregate),
+          sets.map((timer) => timer.streamName),
+          sets.map((timer) => JSON.stringify(timer.command)),
+          sets.map((timer) => timer.userId ?? null),
+          sets.map((timer) => timer.tenantId ?? null),
+          sets.map((timer) => (timer.metadata === undefined ? null : JSON.stringify(timer.metadata))),
+          sets.map((timer) => JSON.stringify(timer.causedBy)),
+          sets.map((timer) => timer.version),
+        ],
+      );
+    }
+    if (cancels.length > 0) {
+      await client.query(
+        `INSERT INTO eventfold_timers (reactor, key, partition, due_at, status, aggregate, stream_name, command, caused_by, version, settled_at)
+         SELECT reactor, key, partition, 0, 'cancelled', '', '', '{"type":""}', '{"id":"","metadata":{}}', version, $5::bigint
+         FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS t(reactor, key, partition, version)
+         ON CONFLICT (reactor, key) DO UPDATE SET
+           status = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN 'cancelled' ELSE eventfold_timers.status END,
+           settled_at = CASE WHEN eventfold_timers.status IN ('pending', 'parked') THEN excluded.settled_at ELSE eventfold_timers.settled_at END,
+           version = excluded.version
+         WHERE excluded.version > eventfold_timers.version`,
+        [cancels.map((change) => change.reactor), cancels.map((change) => change.key), cancels.map((change) => change.partition), cancels.map((change) => change.version), Date.now()],
+      );
+    }
+}
 
   async nextDue(partitions: readonly number[], after: Date): Promise<Date | undefined> {
     const { rows } = await this.pool.query<{ due_at: string | null }>(

@@ -18,6 +18,7 @@ import {
   type RedriveParkedRequest,
 } from '../../handlers/reactor-state-store';
 import { expandSegment, toSegments } from '../../handlers/invocation-segments';
+import type { HandledEvent } from '../../handlers/timer-store';
 import { decodeEvent, encodeEvent } from '../../handlers/stored-event';
 import { migrateSqlite } from './migrations';
 
@@ -95,6 +96,16 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX eventfold_reactor_invocation_segments_at ON eventfold_reactor_invocation_segments (at);
    CREATE INDEX eventfold_reactor_invocation_segments_reactor ON eventfold_reactor_invocation_segments (reactor, id);
    CREATE INDEX eventfold_reactor_invocation_segments_position ON eventfold_reactor_invocation_segments (last_position);`,
+  // Events whose handlers changed timers, written in the timers' transaction (see HandledEvent) and
+  // deleted by the checkpoint that passes them.
+  `CREATE TABLE eventfold_reactor_handled (
+     reactor TEXT NOT NULL,
+     partition INTEGER NOT NULL,
+     position TEXT NOT NULL,
+     event_id TEXT NOT NULL,
+     handled_at INTEGER NOT NULL,
+     PRIMARY KEY (reactor, partition, position)
+   ) WITHOUT ROWID;`,
 ];
 
 interface ParkedRow {
@@ -182,6 +193,17 @@ export class SqliteReactorStateStore implements ReactorStateStore {
         `INSERT INTO eventfold_reactor_checkpoints (reactor, partition, position, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (reactor, partition) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at
          WHERE excluded.position > eventfold_reactor_checkpoints.position`,
+      ),
+      forgetHandled: db.prepare<[string, number, string]>('DELETE FROM eventfold_reactor_handled WHERE reactor = ? AND partition = ? AND position <= ?'),
+      recordHandled: db.prepare<[string, number, string, string, number]>(
+        'INSERT INTO eventfold_reactor_handled (reactor, partition, position, event_id, handled_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      handledAfter: db.prepare<[string, string, number], { position: string }>(
+        `SELECT handled.position FROM eventfold_reactor_handled AS handled
+         LEFT JOIN eventfold_reactor_checkpoints AS checkpoint ON checkpoint.reactor = handled.reactor AND checkpoint.partition = handled.partition
+         WHERE handled.reactor = ? AND handled.partition IN (SELECT value FROM json_each(?))
+           AND handled.position > coalesce(checkpoint.position, '')
+         ORDER BY handled.position LIMIT ?`,
       ),
       park: db.prepare<[string, string, string, number, string, string, number, string, string, number]>(
         `INSERT INTO eventfold_reactor_parked (reactor, event_id, stream_name, partition, position, status, attempts, error, event, parked_at)
@@ -315,10 +337,27 @@ export class SqliteReactorStateStore implements ReactorStateStore {
             continue;
           }
           this.statements.saveCheckpoint.run(reactor, partition, position.toString(), now);
+          this.statements.forgetHandled.run(reactor, partition, position.toString());
         }
         return lost;
       }).immediate(),
     );
+  }
+
+  handledAfterCheckpoints(reactor: string, partitions: readonly number[], limit: number): Promise<string[]> {
+    return this.run(() => this.statements.handledAfter.all(reactor, JSON.stringify(partitions), limit).map((row) => row.position));
+  }
+
+  /**
+   * Records handled events inside a transaction open on `db` (the timer store's, see
+   * `SqliteTimerStore.progressWriter`); undefined when `db` is not this store's connection.
+   */
+  handledRecorder(db: Database.Database): ((handled: readonly HandledEvent[]) => void) | undefined {
+    if (db !== this.db) return undefined;
+    return (handled) => {
+      const now = Date.now();
+      for (const event of handled) this.statements.recordHandled.run(event.reactor, event.partition, event.position, event.eventId, now);
+    };
   }
 
   park(events: readonly ParkedEventRecord[]): Promise<void> {

@@ -5,14 +5,18 @@ import {
   parseTimerCursor,
   timerPageOf,
   type StoredTimer,
+  type HandledEvent,
   type TimerChange,
   type TimerSettlement,
   type TimerPage,
   type TimerQuery,
   type TimerStatus,
   type TimerStore,
+  type TimerProgressWriter,
 } from '../../handlers/timer-store';
+import type { ReactorStateStore } from '../../handlers/reactor-state-store';
 import { migrateSqlite } from './migrations';
+import { SqliteReactorStateStore } from './sqlite-reactor-state-store';
 
 /** Versioned schema steps of the timer table (its own schema table, apart from the reactors'). */
 const MIGRATIONS: readonly string[] = [
@@ -122,31 +126,51 @@ export class SqliteTimerStore implements TimerStore {
   }
 
   applyTimerChanges(changes: readonly TimerChange[]): Promise<void> {
-    const now = Date.now();
-    this.db.transaction(() => {
-      for (const change of changes) {
-        if (change.kind === 'cancel') {
-          this.statements.cancel.run({ reactor: change.reactor, key: change.key, partition: change.partition, version: change.version, settled_at: now });
-          continue;
-        }
-        const timer = change.timer;
-        this.statements.set.run({
-          reactor: timer.reactor,
-          key: timer.key,
-          partition: timer.partition,
-          due_at: timer.dueAt.getTime(),
-          aggregate: timer.aggregate,
-          stream_name: timer.streamName,
-          command: JSON.stringify(timer.command),
-          user_id: timer.userId ?? null,
-          tenant_id: timer.tenantId ?? null,
-          metadata: timer.metadata === undefined ? null : JSON.stringify(timer.metadata),
-          caused_by: JSON.stringify(timer.causedBy),
-          version: timer.version,
-        });
-      }
-    })();
+    this.db.transaction(() => this.applyInTransaction(changes))();
     return Promise.resolve();
+  }
+
+  /** With the reactor state in this connection's file: the handled records and the timers in one transaction. */
+  progressWriter(state: ReactorStateStore): TimerProgressWriter | undefined {
+    const record = state instanceof SqliteReactorStateStore ? state.handledRecorder(this.db) : undefined;
+    if (!record) return undefined;
+    const write = this.db.transaction((changes: readonly TimerChange[], handled: readonly HandledEvent[]) => {
+      record(handled);
+      this.applyInTransaction(changes);
+    });
+    return (changes, handled) => {
+      try {
+        write(changes, handled);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+  }
+
+  private applyInTransaction(changes: readonly TimerChange[]): void {
+    const now = Date.now();
+    for (const change of changes) {
+      if (change.kind === 'cancel') {
+        this.statements.cancel.run({ reactor: change.reactor, key: change.key, partition: change.partition, version: change.version, settled_at: now });
+        continue;
+      }
+      const timer = change.timer;
+      this.statements.set.run({
+        reactor: timer.reactor,
+        key: timer.key,
+        partition: timer.partition,
+        due_at: timer.dueAt.getTime(),
+        aggregate: timer.aggregate,
+        stream_name: timer.streamName,
+        command: JSON.stringify(timer.command),
+        user_id: timer.userId ?? null,
+        tenant_id: timer.tenantId ?? null,
+        metadata: timer.metadata === undefined ? null : JSON.stringify(timer.metadata),
+        caused_by: JSON.stringify(timer.causedBy),
+        version: timer.version,
+      });
+    }
   }
 
   nextDue(partitions: readonly number[], after: Date): Promise<Date | undefined> {
