@@ -83,6 +83,13 @@ interface PendingAppend {
   readonly reject: (error: unknown) => void;
 }
 
+/** One append's share of the group's chain batch: its positions and its events' hashes. */
+interface ChainPart {
+  readonly first: number;
+  readonly last: number;
+  readonly hashes: readonly Buffer[];
+}
+
 const COLUMNS = 'position, event_id, stream_name, revision, type, data, metadata, recorded_at';
 
 /**
@@ -279,18 +286,22 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
       return;
     }
     const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
+    const sealed: ChainPart[] = [];
     // Nested better-sqlite3 transactions become savepoints: a failing append rolls back alone.
     const appendOne = this.db.transaction((append: PendingAppend) =>
-      this.appendInTransaction(append.streamName, append.events, append.expected),
+      this.appendInTransaction(append.streamName, append.events, append.expected, sealed),
     );
     const group = this.db.transaction(() => {
       for (const append of batch) {
+        const mark = sealed.length;
         try {
           outcomes.push({ ok: true, result: appendOne(append) });
         } catch (error) {
+          sealed.length = mark;
           outcomes.push({ ok: false, error });
         }
       }
+      this.sealGroup(sealed);
     });
     try {
       group.immediate();
@@ -317,6 +328,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     const hooks = [...this.hooks];
     const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
     const recorded: RecordedEvent[] = [];
+    const sealed: ChainPart[] = [];
     let context: SqliteAppendHookContext | undefined;
     let hookFailure: { error: unknown } | undefined;
     try {
@@ -325,16 +337,19 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
       for (const append of batch) {
         db.exec('SAVEPOINT eventfold_append');
         const mark = recorded.length;
+        const sealMark = sealed.length;
         try {
-          outcomes.push({ ok: true, result: this.appendInTransaction(append.streamName, append.events, append.expected, recorded) });
+          outcomes.push({ ok: true, result: this.appendInTransaction(append.streamName, append.events, append.expected, sealed, recorded) });
           db.exec('RELEASE eventfold_append');
         } catch (error) {
           recorded.length = mark;
+          sealed.length = sealMark;
           db.exec('ROLLBACK TO eventfold_append');
           db.exec('RELEASE eventfold_append');
           outcomes.push({ ok: false, error });
         }
       }
+      this.sealGroup(sealed);
       if (recorded.length > 0) {
         context = {
           backend: 'sqlite',
@@ -384,10 +399,25 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     });
   }
 
+  /**
+   * Seals the group's appends as one batch of the `$all` chain: the committed batch is the group's
+   * transaction (one chain row and one head read per commit, not per append). The group's events hold
+   * consecutive positions, since a rolled-back append's positions are taken again by the next one.
+   */
+  private sealGroup(sealed: readonly ChainPart[]): void {
+    if (sealed.length === 0) return;
+    this.chain.seal(sealed[0]!.first, sealed[sealed.length - 1]!.last, sealed.length === 1 ? sealed[0]!.hashes : sealed.flatMap((part) => part.hashes));
+  }
+
+  /**
+   * One append inside the group's transaction. Its events' hashes go to `sealed` (the caller drops
+   * them if the append's savepoint rolls back); the group seals them as one batch of the `$all` chain.
+   */
   private appendInTransaction(
     streamName: string,
     events: readonly PreparedEvent[],
     expected: ExpectedRevision,
+    sealed: ChainPart[],
     recorded?: RecordedEvent[],
   ): AppendResult {
     const s = this.statements;
@@ -455,7 +485,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
       });
     }
     s.upsertStream.run(streamName, revision);
-    this.chain.seal(firstPosition, position, hashes);
+    sealed.push({ first: firstPosition, last: position, hashes });
     return { revision: BigInt(revision), position: Position.of(BigInt(position), BigInt(position)) };
   }
 

@@ -68,6 +68,27 @@ describe('SQLite tampering, done directly in the database file', () => {
     }
   });
 
+  it('seals one batch per group commit: concurrent appends share a chain row, and a refused one leaves no trace in it', async () => {
+    const store = SqliteEventStore.open(newFile());
+    try {
+      await store.appendToStream('seed', [{ id: randomUUID(), type: 'Tick', data: {} }]);
+      const appends = Array.from({ length: 20 }, (_, index) =>
+        store.appendToStream(`group-${index % 4}`, [{ id: randomUUID(), type: 'Tick', data: { index } }, { id: randomUUID(), type: 'Tock', data: { index } }], {
+          // One append in the middle of the group is refused and rolls back alone.
+          expectedRevision: index === 9 ? 41n : 'any',
+        }),
+      );
+      const outcomes = await Promise.allSettled(appends);
+      expect(outcomes.filter((outcome) => outcome.status === 'rejected')).toHaveLength(1);
+      const report = await verifyStore(store);
+      expect(report).toMatchObject({ ok: true, eventsChecked: 1 + 19 * 2 });
+      // The seed's batch, then the group's (one per append before; the group may be split in two by timing).
+      expect(report.batchesChecked).toBeLessThanOrEqual(3);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('reads one snapshot: appends made while a check runs are not part of it', async () => {
     const store = SqliteEventStore.open(newFile());
     try {
