@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openArchive, type Archive } from './archive';
@@ -44,6 +45,9 @@ export function archiveFolder(folder: string): ArchiveShelf {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw new ArchiveUnavailableError(name, `cannot read the archive ${name}: ${(error as Error).message}`);
       }
+      // Checked before the file is unzipped: a changed file is refused without inflating it.
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      if (actual !== sha256) throw new ArchiveUnavailableError(name, `the archive ${name} has SHA-256 ${actual}, not the recorded ${sha256}: it was changed`);
       let archive: Archive;
       try {
         archive = openArchive(bytes, name);
