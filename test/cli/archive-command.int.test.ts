@@ -86,6 +86,15 @@ describe('eventfold archive', () => {
     expect(edited.code).toBe(1);
     expect(edited.stdout).toContain('archive orders.ndjson.gz has SHA-256');
     expect(edited.stdout).toContain('stream "order-3" revision 1 in archive orders.ndjson.gz does not match');
+
+    // An archive changed so that it no longer opens (a byte appended to its gzip) is tampering too: exit 1, named.
+    const closedPath = join(out, 'closed.ndjson.gz');
+    writeFileSync(closedPath, Buffer.concat([readFileSync(closedPath), Buffer.from('x')]));
+    const broken = await eventfold(['--json', 'verify', '--store', url, '--archives', out]);
+    expect(broken.code).toBe(1);
+    expect(JSON.parse(broken.stdout).breaks).toContainEqual(
+      expect.objectContaining({ kind: 'archive-altered', message: expect.stringContaining('archive closed.ndjson.gz has SHA-256') }),
+    );
   }, 120_000);
 
   it('archives by age on PostgreSQL (real process)', async () => {

@@ -1,11 +1,12 @@
 import { InvalidArgumentError as CommanderArgumentError } from 'commander';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openArchive, type Archive } from '../../event-store/archive';
 import { finished } from 'node:stream/promises';
 import { checkStreamProof, exportStreamProof } from '../../event-store/audit-proof';
-import type { EventStore } from '../../event-store/event-store';
+import type { EventStore, RecordedEvent } from '../../event-store/event-store';
 import { StoreNotChainedError, verifyStore, type ChainBreak, type ChainHead, type VerifyReport } from '../../event-store/verify-store';
 import { emit, openStore, type CliContext } from '../cli-context';
 import { CliExit, EXIT_FAILURE_FOUND, EXIT_USAGE } from '../exit-codes';
@@ -74,7 +75,34 @@ function reportText(report: VerifyReport): string {
   return `BROKEN: ${report.breakCount} break(s) in ${counts}\n${listed}${more}${head}${limits}`;
 }
 
-/** Every archive (`*.ndjson.gz`) in a folder, opened under its file name. An unreadable one ends the run (exit 2). */
+/**
+ * An archive file that is there but does not open (not gzip, not NDJSON): it was changed. It is given
+ * to `verifyStore` under its name with the SHA-256 of its bytes and no content, so the report names it
+ * as altered (exit 1) for the streams recorded in it.
+ */
+function unreadableArchive(name: string, bytes: Buffer, reason: string): Archive {
+  const empty = (): AsyncIterable<RecordedEvent> => ({
+    [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve({ done: true as const, value: undefined }) }),
+  });
+  return {
+    name,
+    streams: [],
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    ok: false,
+    breaks: [{ kind: 'archive-altered', streamName: '', message: `archive ${name} does not open: ${reason}` }],
+    storedEvent: () => undefined,
+    readEvent: () => undefined,
+    lastRevision: () => undefined,
+    readStream: empty,
+    readAll: empty,
+    readCorrelation: empty,
+  };
+}
+
+/**
+ * Every archive (`*.ndjson.gz`) in a folder, opened under its file name. A file that cannot be read
+ * ends the run (exit 2); one that reads but does not open is passed on as altered.
+ */
 async function readArchives(folder: string): Promise<Archive[]> {
   let names: string[];
   try {
@@ -84,10 +112,16 @@ async function readArchives(folder: string): Promise<Archive[]> {
   }
   const archives: Archive[] = [];
   for (const name of names) {
+    let bytes: Buffer;
     try {
-      archives.push(openArchive(await readFile(join(folder, name)), name));
+      bytes = await readFile(join(folder, name));
     } catch (error) {
       throw new CliExit(EXIT_USAGE, `cannot read the archive ${join(folder, name)}: ${(error as Error).message}`);
+    }
+    try {
+      archives.push(openArchive(bytes, name));
+    } catch (error) {
+      archives.push(unreadableArchive(name, bytes, (error as Error).message));
     }
   }
   return archives;
