@@ -104,6 +104,38 @@ describe('the published package, installed from its tarball', () => {
     expect(JSON.parse(stats.stdout)).toMatchObject({ backend: 'sqlite', streams: 0, events: 0 });
   });
 
+  it('proves history with the installed command: verify, archive, verify --archives, and a row changed by hand exits 1', async () => {
+    const bin = join(work, 'node_modules', '.bin', 'eventfold');
+    const file = join(work, 'history.db');
+    const url = `sqlite:${file}`;
+    writeFileSync(
+      join(work, 'history.cjs'),
+      `const { randomUUID } = require('node:crypto');
+const { connectEventStore } = require('eventfold');
+(async () => {
+  const store = await connectEventStore(${JSON.stringify(url)});
+  for (let i = 0; i < 6; i++) await store.appendToStream('order-' + (i % 2), [{ id: randomUUID(), type: 'Noted', data: { i } }]);
+  await store.close();
+})().catch((error) => { console.error(error); process.exit(1); });
+`,
+    );
+    expect((await run(process.execPath, [join(work, 'history.cjs')], work, 60_000)).code).toBe(0);
+    const intact = await run(bin, ['--json', 'verify', '--store', url], work, 60_000);
+    expect(intact.code).toBe(0);
+    expect(JSON.parse(intact.stdout)).toMatchObject({ ok: true, eventsChecked: 6 });
+    const archived = await run(bin, ['archive', '--store', url, '--out', join(work, 'archives'), '--stream', 'order-0'], work, 60_000);
+    expect(archived.code).toBe(0);
+    const withArchives = await run(bin, ['--json', 'verify', '--store', url, '--archives', join(work, 'archives')], work, 60_000);
+    expect(JSON.parse(withArchives.stdout)).toMatchObject({ ok: true, eventsArchived: 3, archivedChecked: 3 });
+    // A row edited around the kit, with the driver the package installed.
+    const edit = `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(file)});
+db.prepare("UPDATE eventfold_events SET data = '{\\"i\\":99}' WHERE stream_name = 'order-1' AND revision = 1").run(); db.close();`;
+    expect((await run(process.execPath, ['-e', edit], work, 60_000)).code).toBe(0);
+    const broken = await run(bin, ['verify', '--store', url], work, 60_000);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain('stream "order-1" revision 1');
+  });
+
   it('installs (better-sqlite3 built by default) without engine warnings', () => {
     expect(install.code).toBe(0);
     expect(install.output).not.toMatch(/EBADENGINE/);
