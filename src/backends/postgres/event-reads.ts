@@ -18,9 +18,25 @@ const SAFE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
 const LIVE = 'archived IS NULL';
 const FILTERS = `($4::text[] IS NULL OR type = ANY($4::text[]))
   AND ($5::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($5::text[]) AS prefix WHERE starts_with(stream_name, prefix)))`;
-const READ_ALL_FORWARDS = `SELECT ${PAGE_COLUMNS} FROM eventfold_events
-  WHERE (transaction_id, sequence) > ($1::xid8, $2::bigint) AND ${SAFE} AND ${LIVE} AND ${FILTERS}
-  ORDER BY transaction_id, sequence LIMIT $3`;
+/**
+ * A forwards page of `$all`, and in the same statement (one round trip, one snapshot) whether committed
+ * events after the cursor are still hidden behind an older running transaction: a last row of NULLs
+ * (`c0 IS NULL`) says so. It is looked for only when the page is short (the reader is at the visible
+ * head); the hidden events are exactly those the snapshot sees at or above its xmin.
+ */
+const READ_ALL_FORWARDS = `WITH page AS MATERIALIZED (
+    SELECT ${PAGE_COLUMNS}, transaction_id AS k0, sequence AS k1 FROM eventfold_events
+    WHERE (transaction_id, sequence) > ($1::xid8, $2::bigint) AND ${SAFE} AND ${LIVE} AND ${FILTERS}
+    ORDER BY transaction_id, sequence LIMIT $3)
+  SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8 FROM (
+    SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, k0, k1 FROM page
+    UNION ALL
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    WHERE CASE WHEN (SELECT count(*) FROM page) < $3 THEN EXISTS (
+      SELECT 1 FROM eventfold_events
+      WHERE (transaction_id, sequence) > ($1::xid8, $2::bigint) AND NOT (${SAFE}) AND ${LIVE} AND ${FILTERS})
+    ELSE false END) AS rows
+  ORDER BY k0 NULLS LAST, k1`;
 const READ_ALL_BACKWARDS = `SELECT ${PAGE_COLUMNS} FROM eventfold_events
   WHERE (transaction_id, sequence) < ($1::xid8, $2::bigint) AND ${SAFE} AND ${LIVE} AND ${FILTERS}
   ORDER BY transaction_id DESC, sequence DESC LIMIT $3`;
@@ -80,39 +96,36 @@ export class PostgresEventReads {
     return { fromRevision: from, events, last };
   }
 
-  async allPage(
-    after: FromPosition,
-    direction: Direction,
-    limit: number,
-    filter: EventFilter | undefined,
-  ): Promise<readonly RecordedEvent[]> {
-    const forwards = direction === 'forwards';
-    if ((forwards && after === 'end') || (!forwards && after === 'start')) return [];
-    const [transactionId, sequence] =
-      after === 'start' ? ['0', '0'] : after === 'end' ? [MAX_TRANSACTION_ID, MAX_SEQUENCE] : [after.commit.toString(), after.prepare.toString()];
-    const rows = await this.pageQuery(
-      forwards ? 'eventfold_read_all_forwards_v3' : 'eventfold_read_all_backwards_v3',
-      forwards ? READ_ALL_FORWARDS : READ_ALL_BACKWARDS,
-      [transactionId, sequence, limit, filter?.eventTypes ?? null, filter?.streamPrefixes ?? null],
-    );
-    return rows.map(fromPageRow);
+  /**
+   * `$all` forwards after `after`, and whether committed events beyond the page are still hidden behind
+   * an older running transaction (only looked for when the page is short). One round trip.
+   */
+  async allPageForwards(after: FromPosition, limit: number, filter: EventFilter | undefined): Promise<AllPage> {
+    if (after === 'end') return { events: [], hidden: false };
+    const [transactionId, sequence] = after === 'start' ? ['0', '0'] : [after.commit.toString(), after.prepare.toString()];
+    const rows = await this.pageQuery('eventfold_read_all_forwards_v4', READ_ALL_FORWARDS, [
+      transactionId,
+      sequence,
+      limit,
+      filter?.eventTypes ?? null,
+      filter?.streamPrefixes ?? null,
+    ]);
+    const hidden = rows.length > 0 && rows[rows.length - 1]![0] === null;
+    if (hidden) rows.pop();
+    return { events: rows.map(fromPageRow), hidden };
   }
 
-  /**
-   * Whether any committed event after `after` (matching `filter`) exists, whether readers may see it yet
-   * or not: one that is still behind an older running transaction counts (see `PostgresEventStore`).
-   */
-  async hasEventsAfter(after: Position | 'start', filter: EventFilter | undefined): Promise<boolean> {
-    const [transactionId, sequence] = after === 'start' ? ['0', '0'] : [after.commit.toString(), after.prepare.toString()];
-    const rows = await this.pageQuery(
-      'eventfold_events_after_v2',
-      `SELECT 1 FROM eventfold_events WHERE (transaction_id, sequence) > ($1::xid8, $2::bigint) AND ${LIVE}
-         AND ($3::text[] IS NULL OR type = ANY($3::text[]))
-         AND ($4::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($4::text[]) AS prefix WHERE starts_with(stream_name, prefix)))
-       LIMIT 1`,
-      [transactionId, sequence, filter?.eventTypes ?? null, filter?.streamPrefixes ?? null],
-    );
-    return rows.length > 0;
+  async allPageBackwards(after: FromPosition, limit: number, filter: EventFilter | undefined): Promise<readonly RecordedEvent[]> {
+    if (after === 'start') return [];
+    const [transactionId, sequence] = after === 'end' ? [MAX_TRANSACTION_ID, MAX_SEQUENCE] : [after.commit.toString(), after.prepare.toString()];
+    const rows = await this.pageQuery('eventfold_read_all_backwards_v3', READ_ALL_BACKWARDS, [
+      transactionId,
+      sequence,
+      limit,
+      filter?.eventTypes ?? null,
+      filter?.streamPrefixes ?? null,
+    ]);
+    return rows.map(fromPageRow);
   }
 
   async correlationPage(correlationId: string, after: Position | 'start', limit: number): Promise<readonly RecordedEvent[]> {
@@ -166,6 +179,12 @@ export class PostgresEventReads {
 
 /** A row of `READ_STREAM_FOR_FOLD`: the full event's columns are set on the page's last row only. */
 type FoldRow = [string, string, string, string | null, string | null, string | null, string | null, number | null];
+
+/** A forwards page of `$all`; `hidden`: committed events after it wait behind an older running transaction. */
+export interface AllPage {
+  readonly events: readonly RecordedEvent[];
+  readonly hidden: boolean;
+}
 
 /** A row of `PAGE_COLUMNS`, as an array. */
 type PageRow = [string, string, string, string, string, string, string, string, number];

@@ -9,6 +9,12 @@ export interface PostgresListenerOptions {
   /** Called with each notification's payload. */
   readonly onNotification: (payload: string | undefined) => void;
   /**
+   * Notifications sent by these server processes are dropped: a caller that already signalled its own
+   * commits in memory passes the process ids of its own connections, so that a commit wakes its readers
+   * once, not twice. Asked per notification. Default: none.
+   */
+  readonly ignoreSenders?: ReadonlySet<number>;
+  /**
    * Called each time a lost connection has been replaced (whether or not the new one listens yet):
    * notifications sent in between were missed, so a caller that must not miss one looks again.
    */
@@ -74,7 +80,9 @@ export class PostgresListener {
       this.scheduleRetry(this.options.onReconnect);
     };
     client.on('notification', (message) => {
-      if (message.channel === this.options.channel) this.options.onNotification(message.payload);
+      if (message.channel !== this.options.channel) return;
+      if (this.options.ignoreSenders?.has(message.processId)) return;
+      this.options.onNotification(message.payload);
     });
     client.on('error', lost);
     client.on('end', lost);

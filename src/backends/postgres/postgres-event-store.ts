@@ -131,6 +131,7 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
   /** Connects, migrates the schema if needed, and starts listening for new events. */
   static async connect(connectionString: string, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
     const pool = createPool(connectionString, options.poolSize ?? 10);
+    const ownSenders = serverProcessesOf(pool);
     try {
       await migratePostgres(pool, { table: 'eventfold_schema', steps: MIGRATIONS });
     } catch (error) {
@@ -145,6 +146,10 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
       channel: CHANNEL,
       retryDelayMs: 1_000,
       firstFailure: 'retry',
+      // Every append through the pool wakes this store's readers in memory as it returns (see
+      // `appendToStream`); the NOTIFY of the same commit would wake them all a second time, for reads
+      // that find nothing new.
+      ignoreSenders: ownSenders,
       onNotification: () => store.signal.notify(),
       onReconnect: () => store.signal.notify(),
     });
@@ -207,6 +212,9 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
         await Promise.all(group.map((append) => this.commitGroup([append])));
         return;
       }
+      // The commit may have gone through before the connection failed, and its NOTIFY came from one of
+      // this pool's own connections, which the listener drops: wake the readers here instead.
+      this.signal.notify();
       await failGroup(this.pool, group, error);
       return;
     }
@@ -232,43 +240,35 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     limit: number,
     filter: EventFilter | undefined,
   ): Promise<readonly RecordedEvent[]> {
-    const page = await this.reads.allPage(after, direction, limit, filter);
-    if (direction === 'forwards' && page.length < limit && after !== 'end') {
-      this.wakeForHiddenEvents(page.length > 0 ? page[page.length - 1]!.position : after, filter);
-    }
-    return page;
+    if (direction === 'backwards') return this.reads.allPageBackwards(after, limit, filter);
+    const page = await this.reads.allPageForwards(after, limit, filter);
+    this.wakeForHiddenEvents(page.hidden);
+    return page.events;
   }
 
   /**
-   * A reader that reached the visible head asks whether committed events lie beyond it anyway. That
-   * happens when an older transaction was still running as it read (events are only read below every
-   * running transaction: see postgres-schema.ts); when that transaction wrote no events (a read-model
-   * batch, a reactor checkpoint), no notification follows its end, and the reader would sleep until its
-   * poll. While such events exist, readers are woken again after a short backoff (1, 2, 4 … ms, at most
-   * the poll interval), so a workflow's next step never waits for the poll.
+   * A reader that reached the visible head learns, from the same read, whether committed events lie
+   * beyond it anyway. That happens when an older transaction was still running as it read (events are
+   * only read below every running transaction: see postgres-schema.ts); when that transaction wrote no
+   * events (a read-model batch, a reactor checkpoint), no notification follows its end, and the reader
+   * would sleep until its poll. While such events exist, readers are woken again after a short backoff
+   * (1, 2, 4 … ms, at most the poll interval), so a workflow's next step never waits for the poll.
    */
-  private wakeForHiddenEvents(after: Position | 'start', filter: EventFilter | undefined): void {
-    if (this.isClosed) return;
-    this.reads.hasEventsAfter(after, filter).then(
-      (pending) => {
-        const now = performance.now();
-        if (!pending) {
-          // Another reader's events may still be hidden: the backoff starts over only after a quiet spell.
-          if (now - this.hiddenWakeAt > 100) this.hiddenBackoffMs = 0;
-          return;
-        }
-        // One wake serves every reader: each reads again and checks again.
-        if (this.hiddenWakeTimer !== undefined || this.isClosed) return;
-        this.hiddenBackoffMs = Math.min(Math.max(1, this.hiddenBackoffMs * 2), this.pollIntervalMs);
-        this.hiddenWakeAt = now;
-        this.hiddenWakeTimer = setTimeout(() => {
-          this.hiddenWakeTimer = undefined;
-          this.signal.notify();
-        }, this.hiddenBackoffMs);
-      },
-      // A failed check leaves the reader to its poll, as before.
-      () => undefined,
-    );
+  private wakeForHiddenEvents(hidden: boolean): void {
+    const now = performance.now();
+    if (!hidden) {
+      // Another reader's events may still be hidden: the backoff starts over only after a quiet spell.
+      if (now - this.hiddenWakeAt > 100) this.hiddenBackoffMs = 0;
+      return;
+    }
+    // One wake serves every reader: each reads again and checks again.
+    if (this.hiddenWakeTimer !== undefined || this.isClosed) return;
+    this.hiddenBackoffMs = Math.min(Math.max(1, this.hiddenBackoffMs * 2), this.pollIntervalMs);
+    this.hiddenWakeAt = now;
+    this.hiddenWakeTimer = setTimeout(() => {
+      this.hiddenWakeTimer = undefined;
+      this.signal.notify();
+    }, this.hiddenBackoffMs);
   }
 
   protected readCorrelationPage(correlationId: string, after: Position | 'start', limit: number): Promise<readonly RecordedEvent[]> {
@@ -306,4 +306,19 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     clearTimeout(this.hiddenWakeTimer);
     await this.pool.end();
   }
+}
+
+/** The server process ids of a pool's open connections, kept up to date as connections come and go. */
+function serverProcessesOf(pool: pg.Pool): ReadonlySet<number> {
+  const processIds = new Set<number>();
+  const processIdOf = (client: pg.PoolClient): unknown => (client as pg.PoolClient & { processID?: unknown }).processID;
+  pool.on('connect', (client) => {
+    const processId = processIdOf(client);
+    if (typeof processId === 'number') processIds.add(processId);
+  });
+  pool.on('remove', (client) => {
+    const processId = processIdOf(client);
+    if (typeof processId === 'number') processIds.delete(processId);
+  });
+  return processIds;
 }

@@ -141,23 +141,52 @@ describe('PostgreSQL gap safety', () => {
     }
   });
 
+  it("wakes its readers once per own commit: the NOTIFY of its own pool's connections is dropped, another's is heard", async () => {
+    const own = await PostgresEventStore.connect(database.url, { pollIntervalMs: 600_000 });
+    const other = await openClient();
+    const signal = (own as unknown as { signal: { current: number } }).signal;
+    try {
+      const before = signal.current;
+      // Sent from one of the store's own connections, as its appends do (they wake readers in memory).
+      await own.pool.query(`SELECT pg_notify('eventfold_events', '')`);
+      // A listener hears notifications in commit order: once this one has woken the store, the one
+      // from its own connection has been heard (and dropped) before it.
+      await other.query(`SELECT pg_notify('eventfold_events', '')`);
+      await eventually(() => signal.current !== before);
+      expect(signal.current).toBe(before + 1);
+    } finally {
+      await other.end();
+      await own.close();
+    }
+  });
+
   it('wakes $all subscribers for events hidden behind a transaction that wrote no events, without waiting for the poll', async () => {
     const listener = await PostgresEventStore.connect(database.url, { pollIntervalMs: 600_000 });
     const prefix = `hidden-${randomUUID().slice(0, 8)}-`;
     const reader = new SubscriptionReader(listener.subscribeToAll({ fromPosition: 'end', filter: { streamPrefixes: [prefix] } }));
     const blocker = await openClient();
     // Resolves once a reader has looked past the visible head and found the hidden event.
-    const reads = (listener as unknown as { reads: { hasEventsAfter(...args: unknown[]): Promise<boolean> } }).reads;
-    const original = reads.hasEventsAfter.bind(reads);
+    type AllPage = { events: readonly RecordedEvent[]; hidden: boolean };
+    const reads = (listener as unknown as { reads: { allPageForwards(...args: unknown[]): Promise<AllPage> } }).reads;
+    const original = reads.allPageForwards.bind(reads);
     let sawHidden!: () => void;
     const hiddenSeen = new Promise<void>((resolve) => (sawHidden = resolve));
-    reads.hasEventsAfter = async (...args: unknown[]) => {
-      const pending = await original(...args);
-      if (pending) sawHidden();
-      return pending;
+    reads.allPageForwards = async (...args: unknown[]) => {
+      const page = await original(...args);
+      if (page.hidden) sawHidden();
+      return page;
+    };
+    // Every statement the readers send: the page read itself says whether events are hidden.
+    const statements: string[] = [];
+    const query = listener.pool.query.bind(listener.pool) as (...args: unknown[]) => unknown;
+    (listener.pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const config = args[0] as { name?: string } | string;
+      statements.push(typeof config === 'string' ? config : (config.name ?? 'unnamed'));
+      return query(...args);
     };
     try {
       await reader.untilCaughtUp();
+      statements.length = 0;
       await blocker.query('BEGIN');
       // Holds a transaction id: events of later transactions stay unread until it ends, and its end
       // sends no notification (it writes no events).
@@ -171,6 +200,8 @@ describe('PostgreSQL gap safety', () => {
       await blocker.query('COMMIT');
       await arrival;
       expect(reader.events[0]!.type).toBe('Hidden');
+      // One round trip per read: no separate look for hidden events.
+      expect(new Set(statements.filter((name) => name !== 'eventfold_append'))).toEqual(new Set(['eventfold_read_all_forwards_v4']));
     } finally {
       await blocker.end();
       await reader.subscription.close();
@@ -269,3 +300,8 @@ describe('PostgreSQL gap safety', () => {
     }
   });
 });
+
+/** Asks `check` again on every turn of the event loop until it holds; Jest's timeout bounds it. */
+async function eventually(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setImmediate(resolve));
+}

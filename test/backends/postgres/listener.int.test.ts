@@ -49,6 +49,32 @@ describe('PostgresListener (real server)', () => {
     }
   });
 
+  it('drops notifications sent by the server processes it is told to ignore, and passes on the others', async () => {
+    const own = new Client({ connectionString: database.url });
+    await own.connect();
+    const heard: Array<string | undefined> = [];
+    const ownPid = (await own.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const listener = await PostgresListener.start({
+      connection: { connectionString: database.url },
+      channel: CHANNEL,
+      retryDelayMs: 50,
+      firstFailure: 'throw',
+      ignoreSenders: new Set([ownPid]),
+      onNotification: (payload) => heard.push(payload),
+    });
+    try {
+      await own.query(`NOTIFY ${CHANNEL}, 'own'`);
+      // A listener hears notifications in commit order: once the later one from another session has
+      // arrived, the earlier one from the ignored session would have arrived before it.
+      await admin.query(`NOTIFY ${CHANNEL}, 'other'`);
+      await eventually(() => Promise.resolve(heard.includes('other')));
+      expect(heard).toEqual(['other']);
+    } finally {
+      await listener.stop();
+      await own.end();
+    }
+  });
+
   it('closes its connection on stop and does not reconnect', async () => {
     const listener = await PostgresListener.start({
       connection: { connectionString: database.url, application_name: `${APPLICATION}_stop` },
