@@ -33,6 +33,7 @@ import type { LifecycleAction } from '../../event-store/stream-lifecycle';
 import { appendGroup, failGroup, isConstraintViolation, settleGroup, type AppendRow, type PendingAppend } from './group-append';
 import { appendGroupWithHooks } from './hooked-group-append';
 import { PostgresListener } from './listener';
+import { SharedTailReads } from './shared-tail-reads';
 import { migratePostgres } from './migrations';
 import { createPool } from './pool';
 import { PostgresTimerStore } from './postgres-timer-store';
@@ -72,6 +73,8 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
   private readonly maxConcurrentCommits: number;
   private readonly maxGroupEvents: number;
   private readonly reads: PostgresEventReads;
+  /** Forwards `$all` reads of the same turn (the subscribers one commit woke) share one statement. */
+  private readonly tailReads: SharedTailReads;
   private listener: PostgresListener | undefined;
   /** `wakeForHiddenEvents`: the one pending wake for all readers, its backoff, and when it was set. */
   private hiddenWakeTimer: NodeJS.Timeout | undefined;
@@ -87,6 +90,11 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     this.maxConcurrentCommits = options.maxConcurrentCommits ?? 2;
     this.maxGroupEvents = options.maxGroupEvents ?? 5_000;
     this.reads = new PostgresEventReads(pool);
+    this.tailReads = new SharedTailReads(async (after, limit, filter) => {
+      const page = await this.reads.allPageForwards(after, limit, filter);
+      this.wakeForHiddenEvents(page.hidden);
+      return page;
+    });
   }
 
   /** The reactor bookkeeping in this store's database (checkpoints, parked events, leases). */
@@ -241,9 +249,8 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     filter: EventFilter | undefined,
   ): Promise<readonly RecordedEvent[]> {
     if (direction === 'backwards') return this.reads.allPageBackwards(after, limit, filter);
-    const page = await this.reads.allPageForwards(after, limit, filter);
-    this.wakeForHiddenEvents(page.hidden);
-    return page.events;
+    if (after === 'end') return [];
+    return (await this.tailReads.read(after, limit, filter)).events;
   }
 
   /**
