@@ -153,12 +153,17 @@ const workflowStatus = defineProjection({
   },
 });
 
-/** Times of one workflow's steps (performance.now()), for the per-step breakdown. */
+/** Times of one workflow's steps (performance.now()), for the per-hop breakdown. */
 interface Trace {
   readonly start: number;
+  placed?: number;
   approveWoken?: number;
+  approveSent?: number;
   chargeWoken?: number;
+  chargeSent?: number;
   completeWoken?: number;
+  completeSent?: number;
+  end?: number;
   readonly done: Promise<number>;
   finish(at: number): void;
 }
@@ -173,6 +178,7 @@ async function measure(context: BenchContext, backend: string, store: EventStore
       const trace = traces.get(event.streamName);
       if (trace) trace.approveWoken = performance.now();
       await reactorContext.send(workflow, { streamName: event.streamName, command: { type: 'Approve', data: {} } });
+      if (trace) trace.approveSent = performance.now();
     },
   });
   const chargeFunction = createHttpFunction(
@@ -180,6 +186,7 @@ async function measure(context: BenchContext, backend: string, store: EventStore
       const trace = traces.get(event.streamName);
       if (trace) trace.chargeWoken = performance.now();
       await functionContext.send(workflow, { streamName: event.streamName, command: { type: 'Charge', data: {} } });
+      if (trace) trace.chargeSent = performance.now();
     },
     { secret, commands: { store } },
   );
@@ -198,6 +205,7 @@ async function measure(context: BenchContext, backend: string, store: EventStore
       const trace = traces.get(event.streamName);
       if (trace) trace.completeWoken = performance.now();
       await reactorContext.send(workflow, { streamName: event.streamName, command: { type: 'Complete', data: {} } });
+      if (trace) trace.completeSent = performance.now();
     },
   });
   const engine = new ProjectionEngine({ eventStore: store, readModels, projections: [workflowStatus] });
@@ -229,9 +237,18 @@ async function measure(context: BenchContext, backend: string, store: EventStore
         resolve(at - start);
       };
     });
-    const trace: Trace = { start, done, finish };
+    const trace: Trace = {
+      start,
+      done,
+      finish: (at) => {
+        trace.end ??= at;
+        finish(at);
+      },
+    };
     traces.set(streamName, trace);
-    void handleCommand({ store }, workflow, { streamName, command: { type: 'Place', data: { workflowId: id } } });
+    void handleCommand({ store }, workflow, { streamName, command: { type: 'Place', data: { workflowId: id } } }).then(() => {
+      trace.placed = performance.now();
+    });
     return trace;
   };
   const within = async (traceList: readonly Trace[], timeoutMs: number): Promise<number[]> => {
@@ -259,7 +276,7 @@ async function measure(context: BenchContext, backend: string, store: EventStore
       await within([trace], 30_000);
     }
     const idleMs = await within(idle, 1_000);
-    context.progress(`${backend}: idle steps (p50 ms): ${stepBreakdown(idle)}`);
+    context.progress(`${backend}: idle hops (p50 ms): ${stepBreakdown(idle)}`);
     context.record({ backend, metric: 'workflow_idle_p50', value: percentile(idleMs, 0.5), unit: 'ms' });
     context.record({ backend, metric: 'workflow_idle_p99', value: percentile(idleMs, 0.99), unit: 'ms' });
     traces.clear();
@@ -277,7 +294,7 @@ async function measure(context: BenchContext, backend: string, store: EventStore
       loaded.push(startWorkflow());
     }
     const loadMs = await within(loaded, 60_000);
-    context.progress(`${backend}: load steps (p50 ms): ${stepBreakdown(loaded)}; offered ${rate}/s, started over ${Math.round(performance.now() - begin)} ms`);
+    context.progress(`${backend}: load hops (p50 ms): ${stepBreakdown(loaded)}; offered ${rate}/s, started over ${Math.round(performance.now() - begin)} ms`);
     context.record({ backend, metric: 'workflow_load_p50', value: percentile(loadMs, 0.5), unit: 'ms' });
     context.record({ backend, metric: 'workflow_load_p99', value: percentile(loadMs, 0.99), unit: 'ms' });
   } finally {
@@ -294,12 +311,25 @@ function percentile(values: readonly number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
 }
 
-/** Median time from one step's start to the next reactor being woken, and to the read model. */
+/**
+ * Median time of each hop: a command from its start until its append returned ("send"), and from there
+ * until the next reactor's handler started ("→"), or until the read model showed the last event.
+ */
 function stepBreakdown(traces: readonly Trace[]): string {
+  const hop = (from: (trace: Trace) => number | undefined, to: (trace: Trace) => number | undefined) => (trace: Trace) => {
+    const begin = from(trace);
+    const end = to(trace);
+    return begin !== undefined && end !== undefined ? end - begin : undefined;
+  };
   const steps: Array<[string, (trace: Trace) => number | undefined]> = [
-    ['place → approve reactor', (trace) => trace.approveWoken && trace.approveWoken - trace.start],
-    ['→ charge function', (trace) => trace.chargeWoken && trace.approveWoken && trace.chargeWoken - trace.approveWoken],
-    ['→ complete reactor', (trace) => trace.completeWoken && trace.chargeWoken && trace.completeWoken - trace.chargeWoken],
+    ['place send', hop((trace) => trace.start, (trace) => trace.placed)],
+    ['→ approve reactor', hop((trace) => trace.placed, (trace) => trace.approveWoken)],
+    ['approve send', hop((trace) => trace.approveWoken, (trace) => trace.approveSent)],
+    ['→ charge function', hop((trace) => trace.approveSent, (trace) => trace.chargeWoken)],
+    ['charge send', hop((trace) => trace.chargeWoken, (trace) => trace.chargeSent)],
+    ['→ complete reactor', hop((trace) => trace.chargeSent, (trace) => trace.completeWoken)],
+    ['complete send', hop((trace) => trace.completeWoken, (trace) => trace.completeSent)],
+    ['→ read model', hop((trace) => trace.completeSent, (trace) => trace.end)],
   ];
   return steps
     .map(([label, of]) => {

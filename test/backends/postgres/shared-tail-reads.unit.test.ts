@@ -111,8 +111,9 @@ describe('SharedTailReads', () => {
     const events = Array.from({ length: 600 }, (_, index) => eventAt(index, 'Placed', 'order-1'));
     let limits: number[] = [];
     const reads = new SharedTailReads((after, limit, filter) => {
-      limits.push(statement({ events, visible: events.length }, after, limit, filter).events.length);
-      return Promise.resolve(statement({ events, visible: events.length }, after, limit, filter));
+      const page = after === 'end' ? { events: [], hidden: false } : statement({ events, visible: events.length }, after, limit, filter);
+      limits.push(page.events.length);
+      return Promise.resolve(page);
     });
     limits = [];
     const [behind, head, nearHead] = await Promise.all([
