@@ -16,10 +16,16 @@ const GENESIS = "decode(repeat('00', 32), 'hex')";
  * - the row trigger fires only for rows inserted without a hash, and the statement trigger not at all
  *   while the function inserts (a transaction-local setting it sets around its inserts). So rows written
  *   any other way (`importEvents`, SQL by hand) are hashed and batched exactly as before.
+ * - the unique index on the batch number leaves out batches not sealed yet. As a plain UNIQUE constraint
+ *   it held an entry for every batch as inserted (NULL), left dead by the sealing UPDATE until vacuum, so
+ *   the sealer's search for pending batches (which the planner ran on that index) and its read of the
+ *   chain head walked over more dead entries the more batches had been written since the last vacuum.
  * What `verify` checks is unchanged: every event's hash over its predecessor, every batch's recorded
  * hashes against its events, the sealed `$all` chain. Batches already stored stay as they are.
  */
 export const CHAINED_APPEND_MIGRATION = `
+  ALTER TABLE eventfold_chain DROP CONSTRAINT eventfold_chain_batch_key;
+  CREATE UNIQUE INDEX eventfold_chain_batch ON eventfold_chain (batch) WHERE batch IS NOT NULL;
   DROP TRIGGER eventfold_hash_event ON eventfold_events;
   CREATE TRIGGER eventfold_hash_event BEFORE INSERT ON eventfold_events FOR EACH ROW
     WHEN (NEW.hash IS NULL) EXECUTE FUNCTION eventfold_hash_event();
@@ -78,10 +84,13 @@ export const CHAINED_APPEND_MIGRATION = `
        v_first := p_ids[v_offset + 1];
        v_slot := CASE WHEN i = 1 THEN NULL ELSE array_position(v_names, p_streams[i]) END;
        IF v_slot IS NULL THEN
-         SELECT s.revision INTO v_cur FROM eventfold_streams s WHERE s.stream_name = p_streams[i];
+         -- The stream's revision and its head's hash in one statement (the chain continues from it).
+         v_previous := NULL;
+         SELECT s.revision, (SELECT e.hash FROM eventfold_events e WHERE e.stream_name = s.stream_name AND e.revision = s.revision)
+           INTO v_cur, v_previous FROM eventfold_streams s WHERE s.stream_name = p_streams[i];
          v_names := v_names || p_streams[i];
          v_current := v_current || coalesce(v_cur, -1);
-         v_heads := v_heads || NULL::bytea;
+         v_heads := v_heads || coalesce(v_previous, ${GENESIS});
          v_slot := cardinality(v_names);
        END IF;
        v_slots := v_slots || v_slot;
@@ -119,10 +128,6 @@ export const CHAINED_APPEND_MIGRATION = `
          END IF;
          -- The stream's head hash, as the row trigger would read it (a missing one chains from genesis).
          v_previous := v_heads[v_slot];
-         IF v_previous IS NULL AND v_cur >= 0 THEN
-           SELECT e.hash INTO v_previous FROM eventfold_events e WHERE e.stream_name = p_streams[i] AND e.revision = v_cur;
-         END IF;
-         v_previous := coalesce(v_previous, ${GENESIS});
          INSERT INTO eventfold_streams (stream_name, revision) VALUES (p_streams[i], v_cur + v_count)
            ON CONFLICT (stream_name) DO UPDATE SET revision = excluded.revision;
          IF v_count = 1 THEN
