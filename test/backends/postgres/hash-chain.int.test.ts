@@ -211,6 +211,24 @@ describe('PostgreSQL stores written before the append function hashed its own ev
     }
   });
 
+  it('keep batch numbers unique with an index of sealed batches only (the sealer never walks unsealed entries)', async () => {
+    const url = await newDatabase();
+    const store = await PostgresEventStore.connect(url);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const name of ['order-1', 'order-2', 'order-3']) await store.appendToStream(name, [{ id: randomUUID(), type: 'OrderPlaced', data: {} }]);
+      const indexes = await client.query<{ indexdef: string }>(
+        `SELECT indexdef FROM pg_indexes WHERE tablename = 'eventfold_chain' AND indexdef LIKE '%(batch)%'`,
+      );
+      expect(indexes.rows.map((row) => row.indexdef)).toEqual([expect.stringMatching(/^CREATE UNIQUE INDEX .* \(batch\) WHERE \(batch IS NOT NULL\)$/)]);
+      await expect(client.query('UPDATE eventfold_chain SET batch = 1 WHERE batch = 2')).rejects.toMatchObject({ code: '23505' });
+    } finally {
+      await client.end();
+      await store.close();
+    }
+  });
+
   it('still hashes and batches rows inserted by plain SQL, and the next append chains from them', async () => {
     const url = await newDatabase();
     const store = await PostgresEventStore.connect(url);
