@@ -60,6 +60,13 @@ export interface PagedEventStoreOptions {
   readonly pollIntervalMs?: number;
 }
 
+/** See `PagedEventStore.readStreamFoldStart`. */
+export interface StreamFoldStart {
+  readonly metadataText: string | undefined;
+  /** Present when the backend read the first page with the metadata: that page, or undefined if empty. */
+  readonly first?: StreamFoldPage | undefined;
+}
+
 /**
  * What memory, SQLite and PostgreSQL share: input checks, paging reads into async iterables, catch-up
  * subscriptions and closing. A backend supplies pages and the append itself.
@@ -107,6 +114,20 @@ export abstract class PagedEventStore implements EventStore, StreamLifecycleHost
     const page = await this.readStreamPage(streamName, from, 'forwards', limit);
     if (page.length === 0) return undefined;
     return { fromRevision: from, events: page.map((event) => leanEvent(event, metadataKeys)), last: page[page.length - 1]! };
+  }
+
+  /**
+   * How a fold of a stream starts: the stream's lifecycle metadata and, where the backend can read it in
+   * the same round trip, the first fold page from `from` (`first`; undefined when the stream has no
+   * events there). This default reads the metadata only, and the fold reads its first page after it.
+   */
+  protected async readStreamFoldStart(
+    streamName: string,
+    _from: bigint,
+    _limit: number,
+    _metadataKeys: readonly string[],
+  ): Promise<StreamFoldStart> {
+    return { metadataText: await this.readStreamMetadataText(streamName) };
   }
 
   /** Events of `$all` strictly after (forwards) or before (backwards) `after`, at most `limit`. */
@@ -266,19 +287,21 @@ export abstract class PagedEventStore implements EventStore, StreamLifecycleHost
   readStreamForFold(streamName: string, options: ReadStreamForFoldOptions = {}): AsyncIterable<StreamFoldPage> {
     this.assertOpen();
     validateStreamName(streamName);
-    validateFoldOptions(options);
-    const metadataOf = () => this.readStreamMetadataText(streamName);
-    const lean = () => this.readStreamForFoldUnfiltered(streamName, options);
+    const { from, metadataKeys } = validateFoldOptions(options);
+    const start = () => this.readStreamFoldStart(streamName, from, this.pageSize, metadataKeys);
+    const lean = (started: StreamFoldStart) => this.readStreamForFoldUnfiltered(streamName, options, started);
     const filtered = () => foldPagesFromReadStream(this, streamName, options);
     return {
       async *[Symbol.asyncIterator]() {
-        // A stream with lifecycle metadata folds what a read shows; the lean path serves every other.
-        yield* hidesEvents(parseStreamMetadata(await metadataOf())) ? filtered() : lean();
+        // A stream with lifecycle metadata folds what a read shows; the lean path serves every other
+        // (with the first page when the backend read it along with the metadata).
+        const started = await start();
+        yield* hidesEvents(parseStreamMetadata(started.metadataText)) ? filtered() : lean(started);
       },
     };
   }
 
-  private readStreamForFoldUnfiltered(streamName: string, options: ReadStreamForFoldOptions): AsyncIterable<StreamFoldPage> {
+  private readStreamForFoldUnfiltered(streamName: string, options: ReadStreamForFoldOptions, started: StreamFoldStart): AsyncIterable<StreamFoldPage> {
     const { from, metadataKeys } = validateFoldOptions(options);
     const pageSize = this.pageSize;
     const assertOpen = () => this.assertOpen();
@@ -286,9 +309,11 @@ export abstract class PagedEventStore implements EventStore, StreamLifecycleHost
     return {
       async *[Symbol.asyncIterator]() {
         let next = from;
+        let first = 'first' in started ? { page: started.first } : undefined;
         for (;;) {
           assertOpen();
-          const page = await readPage(next);
+          const page = first ? first.page : await readPage(next);
+          first = undefined;
           if (!page) return;
           const expectedLast = page.fromRevision + BigInt(page.events.length) - 1n;
           if (page.fromRevision !== next || page.last.revision !== expectedLast) {

@@ -52,6 +52,20 @@ const READ_STREAM_FOR_FOLD = `SELECT type, data, metadata,
         FROM (SELECT type, data, metadata, transaction_id, sequence, event_id, revision, recorded_at FROM eventfold_events
               WHERE stream_name = $1 AND revision >= $2 AND ${LIVE} ORDER BY revision LIMIT $3) AS page) AS marked
   ORDER BY revision`;
+/**
+ * A fold's start in one round trip (the command path reads a stream this way before every decision): the
+ * stream's lifecycle metadata as first column, then the first fold page as `READ_STREAM_FOR_FOLD` gives
+ * it; one row of NULLs after the metadata when the stream has no events there.
+ */
+const READ_STREAM_FOLD_START = `SELECT l.lifecycle, f.type, f.data, f.metadata,
+    CASE WHEN f.last THEN f.transaction_id::text END, CASE WHEN f.last THEN f.sequence::text END,
+    CASE WHEN f.last THEN f.event_id::text END, CASE WHEN f.last THEN f.revision::text END,
+    CASE WHEN f.last THEN (extract(epoch FROM f.recorded_at) * 1000)::float8 END
+  FROM (SELECT (SELECT metadata FROM eventfold_lifecycle WHERE stream_name = $1 ORDER BY sequence DESC LIMIT 1) AS lifecycle) AS l
+  LEFT JOIN (SELECT page.*, page.revision = max(page.revision) OVER () AS last
+             FROM (SELECT type, data, metadata, transaction_id, sequence, event_id, revision, recorded_at FROM eventfold_events
+                   WHERE stream_name = $1 AND revision >= $2 AND ${LIVE} ORDER BY revision LIMIT $3) AS page) AS f ON true
+  ORDER BY f.revision`;
 const MAX_TRANSACTION_ID = ((1n << 64n) - 1n).toString();
 const MAX_SEQUENCE = ((1n << 63n) - 1n).toString();
 
@@ -71,6 +85,31 @@ export class PostgresEventReads {
       [streamName, from.toString(), limit],
     );
     return rows.map(fromPageRow);
+  }
+
+  /** The stream's lifecycle metadata and its first fold page from `from`, in one statement (one snapshot). */
+  async streamFoldStart(
+    streamName: string,
+    from: bigint,
+    limit: number,
+    metadataKeys: readonly string[],
+  ): Promise<{ metadataText: string | undefined; first: StreamFoldPage | undefined }> {
+    const rows = (await this.pageQuery('eventfold_read_stream_fold_start', READ_STREAM_FOLD_START, [
+      streamName,
+      from.toString(),
+      limit,
+    ])) as unknown as Array<[string | null, ...FoldRow]>;
+    const metadataText = rows[0]?.[0] ?? undefined;
+    const lastRow = rows[rows.length - 1];
+    if (!lastRow || lastRow[1] === null) return { metadataText, first: undefined };
+    const pick = metadataPicker(metadataKeys);
+    const events = rows.map((row): FoldEvent => ({ type: row[1], data: JSON.parse(row[2]) as JsonValue, metadata: pick(row[3]) }));
+    const [, type, data, metadata, transactionId, sequence, id, revision, recordedAt] = lastRow;
+    if (transactionId === null || sequence === null || id === null || revision === null || recordedAt === null) {
+      throw storeUnavailable('read failed', `the last row of a page of stream "${streamName}" came without its position`);
+    }
+    const last = fromPageRow([transactionId, sequence, id, streamName, revision, type, data, metadata, recordedAt]);
+    return { metadataText, first: { fromRevision: from, events, last } };
   }
 
   async streamFoldPage(

@@ -11,7 +11,7 @@ import type {
   StreamFoldPage,
   StoreCapabilities,
 } from '../../event-store/event-store';
-import { PagedEventStore, type PagedEventStoreOptions } from '../../event-store/paged-event-store';
+import { PagedEventStore, type PagedEventStoreOptions, type StreamFoldStart } from '../../event-store/paged-event-store';
 import type { FromPosition, Position } from '../../event-store/position';
 import type { PreparedEvent } from '../../event-store/validation';
 import {
@@ -231,6 +231,11 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
 
   protected readStreamPage(streamName: string, from: bigint, direction: Direction, limit: number): Promise<readonly RecordedEvent[]> {
     return this.reads.streamPage(streamName, from, direction, limit);
+  }
+
+  /** The lifecycle metadata and the first page of a fold in one round trip (the command path's load). */
+  protected override readStreamFoldStart(streamName: string, from: bigint, limit: number, metadataKeys: readonly string[]): Promise<StreamFoldStart> {
+    return this.reads.streamFoldStart(streamName, from, limit, metadataKeys);
   }
 
   protected override readStreamFoldPage(

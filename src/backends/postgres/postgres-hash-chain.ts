@@ -18,6 +18,8 @@ const GENESIS = "decode(repeat('00', 32), 'hex')";
  *   hash over the one before). A batch is sealed by the next append after its transaction and every
  *   older one finished; until then `verify` checks it against its events but it has no number yet.
  * Events stored before this step are chained here, stream by stream, one batch per transaction.
+ * Since step 7 (postgres-chained-append.ts) the append function hashes and batches its own events; these
+ * triggers then serve rows inserted any other way.
  */
 export const HASH_CHAIN_MIGRATION = `
   ALTER TABLE eventfold_events ADD COLUMN hash bytea;

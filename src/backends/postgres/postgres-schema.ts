@@ -1,3 +1,4 @@
+import { CHAINED_APPEND_MIGRATION } from './postgres-chained-append';
 import { ARCHIVE_MIGRATION, HASH_CHAIN_MIGRATION, LIFECYCLE_MIGRATION } from './postgres-hash-chain';
 
 /**
@@ -288,4 +289,6 @@ export const MIGRATIONS: readonly string[] = [
   LIFECYCLE_MIGRATION,
   // Step 6, archiving (stubs of archived events): see postgres-hash-chain.ts.
   ARCHIVE_MIGRATION,
+  // Step 7, the append function hashes and records its batch itself: see postgres-chained-append.ts.
+  CHAINED_APPEND_MIGRATION,
 ];
