@@ -47,7 +47,11 @@ import { storeUnavailable } from './store-unavailable';
 export interface PostgresEventStoreOptions extends PagedEventStoreOptions {
   /** Connections in the pool. Default 10. */
   readonly poolSize?: number;
-  /** Group commits in flight at once; more overlaps round trips, fewer makes bigger groups. Default 2. */
+  /**
+   * Group commits in flight at once; more overlaps round trips, fewer makes bigger groups. Default 2.
+   * Group commits run on connections of their own (this many, besides `poolSize`), so an append never
+   * waits for a connection behind reads.
+   */
   readonly maxConcurrentCommits?: number;
   /** Most events in one group commit (a single larger append still goes alone). Default 5,000. */
   readonly maxGroupEvents?: number;
@@ -84,6 +88,8 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
   private constructor(
     /** The connection pool; read models in the same database may use it (inline projections, snapshots). */
     readonly pool: pg.Pool,
+    /** The group commits' own connections (`maxConcurrentCommits`), so that appends never queue behind reads. */
+    private readonly commitPool: pg.Pool,
     options: PostgresEventStoreOptions,
   ) {
     super(options, 500);
@@ -139,14 +145,17 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
   /** Connects, migrates the schema if needed, and starts listening for new events. */
   static async connect(connectionString: string, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
     const pool = createPool(connectionString, options.poolSize ?? 10);
-    const ownSenders = serverProcessesOf(pool);
+    const commitPool = createPool(connectionString, options.maxConcurrentCommits ?? 2);
+    const ownSenders = new Set<number>();
+    trackServerProcesses(pool, ownSenders);
+    trackServerProcesses(commitPool, ownSenders);
     try {
       await migratePostgres(pool, { table: 'eventfold_schema', steps: MIGRATIONS });
     } catch (error) {
-      await pool.end().catch(() => undefined);
+      await Promise.all([pool.end(), commitPool.end()]).catch(() => undefined);
       throw storeUnavailable('cannot prepare the PostgreSQL event store', error);
     }
-    const store = new PostgresEventStore(pool, options);
+    const store = new PostgresEventStore(pool, commitPool, options);
     // Until the listener is (back) up, subscribers still poll; once it is back, they are woken in case
     // they missed a notification.
     store.listener = await PostgresListener.start({
@@ -208,11 +217,11 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
   }
 
   private async commitGroup(group: readonly PendingAppend[]): Promise<void> {
-    if (this.hooks.size > 0) return appendGroupWithHooks(this.pool, group, [...this.hooks]);
+    if (this.hooks.size > 0) return appendGroupWithHooks(this.commitPool, group, [...this.hooks]);
     let rows: AppendRow[];
     try {
       // One statement on the pool is one transaction: no explicit BEGIN, one round trip.
-      rows = await appendGroup(group, this.pool);
+      rows = await appendGroup(group, this.commitPool);
     } catch (error) {
       if (group.length > 1 && isConstraintViolation(error)) {
         // One append in the group broke a constraint and took the group's transaction with it:
@@ -316,13 +325,12 @@ export class PostgresEventStore extends PagedEventStore implements AppendHookHos
     }
     await this.listener?.stop();
     clearTimeout(this.hiddenWakeTimer);
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.commitPool.end()]);
   }
 }
 
-/** The server process ids of a pool's open connections, kept up to date as connections come and go. */
-function serverProcessesOf(pool: pg.Pool): ReadonlySet<number> {
-  const processIds = new Set<number>();
+/** Keeps `processIds` up to date with the server process ids of a pool's open connections. */
+function trackServerProcesses(pool: pg.Pool, processIds: Set<number>): void {
   const processIdOf = (client: pg.PoolClient): unknown => (client as pg.PoolClient & { processID?: unknown }).processID;
   pool.on('connect', (client) => {
     const processId = processIdOf(client);
@@ -332,5 +340,4 @@ function serverProcessesOf(pool: pg.Pool): ReadonlySet<number> {
     const processId = processIdOf(client);
     if (typeof processId === 'number') processIds.delete(processId);
   });
-  return processIds;
 }
