@@ -5,6 +5,9 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import type { ApiLogger } from './logger';
 import { sharedMessage, sharedPayload } from './shared-frames';
 
+/** A shared frame's bytes are a text message. */
+const SHARED_FRAME = { binary: false } as const;
+
 /** What graphql-ws hands a connection's hooks: the socket and its upgrade request, and the user. */
 export type WsExtra = { socket: WebSocket; user?: ApiUser };
 
@@ -50,15 +53,16 @@ export function serveGraphQLWs(
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            // Always looked at, so that a marker never outlives its message (see shared-frames.ts).
-            const shared = sharedMessage(data);
-            if (socket.readyState !== socket.OPEN) return resolve();
-            const done = (error?: Error): void => (error ? reject(error) : resolve());
-            if (shared) socket.send(shared, { binary: false }, done);
-            else socket.send(data, done);
-          }),
+        // Not waiting for the kernel to take each message: ws keeps their order, a failed socket closes
+        // (which ends its operations), and a subscriber that falls behind is cut off by the live
+        // query's unsent-bytes limit. A promise and a write callback per subscriber and push less.
+        send: (data) => {
+          // Always looked at, so that a marker never outlives its message (see shared-frames.ts).
+          const shared = sharedMessage(data);
+          if (socket.readyState !== socket.OPEN) return;
+          if (shared) socket.send(shared, SHARED_FRAME);
+          else socket.send(data);
+        },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', (data: Buffer) => {
