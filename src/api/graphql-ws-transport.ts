@@ -53,16 +53,18 @@ export function serveGraphQLWs(
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        // Not waiting for the kernel to take each message: ws keeps their order, a failed socket closes
-        // (which ends its operations), and a subscriber that falls behind is cut off by the live
-        // query's unsent-bytes limit. A promise and a write callback per subscriber and push less.
-        send: (data) => {
-          // Always looked at, so that a marker never outlives its message (see shared-frames.ts).
-          const shared = sharedMessage(data);
-          if (socket.readyState !== socket.OPEN) return;
-          if (shared) socket.send(shared, SHARED_FRAME);
-          else socket.send(data);
-        },
+        // Resolved once the socket has taken the message, as graphql-ws' own transport does: a
+        // subscriber's next value is pulled only then, so a slow client's values wait (bounded) in its
+        // live query, not in the socket's buffer.
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            // Always looked at, so that a marker never outlives its message (see shared-frames.ts).
+            const shared = sharedMessage(data);
+            if (socket.readyState !== socket.OPEN) return resolve();
+            const done = (error?: Error): void => (error ? reject(error) : resolve());
+            if (shared) socket.send(shared, SHARED_FRAME, done);
+            else socket.send(data, done);
+          }),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', (data: Buffer) => {
