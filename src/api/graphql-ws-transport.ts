@@ -53,18 +53,8 @@ export function serveGraphQLWs(
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        // Resolved once the socket has taken the message, as graphql-ws' own transport does: a
-        // subscriber's next value is pulled only then, so a slow client's values wait (bounded) in its
-        // live query, not in the socket's buffer.
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            // Always looked at, so that a marker never outlives its message (see shared-frames.ts).
-            const shared = sharedMessage(data);
-            if (socket.readyState !== socket.OPEN) return resolve();
-            const done = (error?: Error): void => (error ? reject(error) : resolve());
-            if (shared) socket.send(shared, SHARED_FRAME, done);
-            else socket.send(data, done);
-          }),
+        // The marker check runs for every message, so that a marker never outlives its own (shared-frames.ts).
+        send: (data) => sendTaken(socket, sharedMessage(data) ?? data),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', (data: Buffer) => {
@@ -81,5 +71,30 @@ export function serveGraphQLWs(
       clearInterval(pingInterval);
       void closed(code, String(reason));
     });
+  });
+}
+
+/**
+ * Sends a message and returns when the socket has taken it, as graphql-ws' own transport does (a
+ * subscriber's next value is pulled only then, so a slow client's values wait, bounded, in its live
+ * query). When the kernel takes the message at once, which is the rule, there is nothing to wait
+ * for and no promise is made: one less per subscriber and push, which was most of the fan-out's
+ * garbage. A message still in the socket's buffer is waited for through the write's callback.
+ */
+function sendTaken(socket: WebSocket, message: string | Buffer): Promise<void> | undefined {
+  if (socket.readyState !== socket.OPEN) return undefined;
+  const write: { done: boolean; error?: Error; settle?: (error?: Error) => void } = { done: false };
+  const callback = (error?: Error): void => {
+    write.done = true;
+    write.error = error;
+    write.settle?.(error);
+  };
+  if (typeof message === 'string') socket.send(message, callback);
+  else socket.send(message, SHARED_FRAME, callback);
+  if (socket.bufferedAmount === 0 && !write.error) return undefined;
+  return new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error): void => (error ? reject(error) : resolve());
+    if (write.done) settle(write.error);
+    else write.settle = settle;
   });
 }
