@@ -8,7 +8,7 @@ import { sharedMessage, sharedPayload } from './shared-frames';
 /** A shared frame's bytes are a text message. */
 const SHARED_FRAME = { binary: false } as const;
 
-/** What graphql-ws hands a connection's hooks: the socket and its upgrade request, and the user. */
+/** What graphql-ws hands a connection's hooks: its socket, and the user once `connection_init` is accepted. */
 export type WsExtra = { socket: WebSocket; user?: ApiUser };
 
 /**
