@@ -29,7 +29,8 @@ export function createApolloServer(options: ApolloOptions): ApolloServer<ApiCont
     requestDidStart: () =>
       Promise.resolve({
         didResolveOperation: ({ document, request }) => {
-          checkComplexity(schema, document, request.variables, request.operationName ?? undefined, limits.maxComplexity);
+          // Apollo's execution coerces the variables next and answers a bad one with BAD_USER_INPUT (400).
+          checkComplexity(schema, document, request.variables, request.operationName ?? undefined, limits.maxComplexity, true);
           return Promise.resolve();
         },
       }),

@@ -1,4 +1,5 @@
 import {
+  BREAK,
   getArgumentValues,
   getNamedType,
   getOperationAST,
@@ -19,6 +20,7 @@ import {
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
+  visit,
 } from 'graphql';
 import { LimitExceededError } from './errors';
 
@@ -189,7 +191,10 @@ export function limitRules(limits: Required<ApiLimits>): ValidationRule[] {
  * cost times its page size (`first`, `last` or `limit`, when given). Each fragment's cost is computed
  * once, so the check is linear in the document's size. When no field declares a `complexity` extension
  * and the operation takes no variables, the cost is remembered per parsed document (Apollo and the
- * WebSocket path reuse parsed documents).
+ * WebSocket path reuse parsed documents). With `variablesCoercedLater` (the caller's execution coerces
+ * the variables before anything runs and reports a bad one as `BAD_USER_INPUT`, as Apollo does), it is
+ * also remembered when no page-size argument takes a variable: the cost cannot depend on them, and
+ * coercing a mutation's input here only to throw it away cost about 2% of the mutation's CPU.
  *
  * @example
  * checkComplexity(schema, parse('{ tickets(first: 50) { nodes { ticketId } } }'), {}, undefined, 1_000); // 101
@@ -201,10 +206,12 @@ export function checkComplexity(
   variables: Record<string, unknown> | undefined,
   operationName: string | undefined,
   maxComplexity: number,
+  variablesCoercedLater = false,
 ): number {
   const operation = getOperationAST(document, operationName);
   if (!operation) return 0; // graphql-js reports the missing or ambiguous operation itself.
-  const cacheable = !hasComplexityExtensions(schema) && !operation.variableDefinitions?.length;
+  const cacheable =
+    !hasComplexityExtensions(schema) && (!operation.variableDefinitions?.length || (variablesCoercedLater && !pageSizeTakesVariable(document)));
   const cache = cacheable ? complexityCache(schema) : undefined;
   const key = operationName ?? '';
   let complexity = cache?.get(document)?.get(key);
@@ -303,6 +310,27 @@ function rootType(schema: GraphQLSchema, operation: OperationDefinitionNode): Gr
       return _never;
     }
   }
+}
+
+const pageSizeVariables = new WeakMap<DocumentNode, boolean>();
+
+/** Whether any `first`, `last` or `limit` argument in the document (operations and fragments) is a variable. */
+function pageSizeTakesVariable(document: DocumentNode): boolean {
+  let found = pageSizeVariables.get(document);
+  if (found === undefined) {
+    found = false;
+    visit(document, {
+      Argument(node) {
+        if (PAGE_SIZE_ARGUMENTS.includes(node.name.value) && node.value.kind === Kind.VARIABLE) {
+          found = true;
+          return BREAK;
+        }
+        return undefined;
+      },
+    });
+    pageSizeVariables.set(document, found);
+  }
+  return found;
 }
 
 const caches = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, number>>>();

@@ -130,19 +130,27 @@ export function liveQuery<T>(context: ApiContext, options: LiveQueryOptions<T>):
 
   refresh();
 
+  const settle = (): Promise<IteratorResult<T>> => {
+    if (queue.length > 0) return Promise.resolve({ done: false, value: queue.shift()! });
+    if (failure !== undefined) {
+      const error = failure;
+      failure = undefined;
+      return Promise.reject(error instanceof Error ? error : new Error('a live query read failed', { cause: error }));
+    }
+    return Promise.resolve({ done: true, value: undefined });
+  };
+
+  // Plain promises, not an async function awaiting in a loop: this runs once per subscriber and change.
   const iterator: AsyncIterableIterator<T> = {
-    async next(): Promise<IteratorResult<T>> {
-      while (queue.length === 0 && !ended) {
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-      if (queue.length > 0) return { done: false, value: queue.shift()! };
-      if (failure !== undefined) {
-        const error = failure;
-        failure = undefined;
-        throw error instanceof Error ? error : new Error('a live query read failed', { cause: error });
-      }
-      return { done: true, value: undefined };
+    next(): Promise<IteratorResult<T>> {
+      if (queue.length > 0 || ended) return settle();
+      return new Promise<IteratorResult<T>>((resolve) => {
+        wake = () => {
+          if (queue.length === 0 && !ended) return;
+          wake = undefined;
+          resolve(settle());
+        };
+      });
     },
     return(): Promise<IteratorResult<T>> {
       finish();

@@ -2,9 +2,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { GraphQLError, type ExecutionArgs, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ApiContext, ApiServices, ApiUser } from './api-context';
+import type { ApiContext, ApiServices } from './api-context';
 import type { Authenticator } from './auth';
 import { ApiError, LimitExceededError, UnauthenticatedError } from './errors';
 import { bodyLimitBytes } from './http-error-bodies';
@@ -12,6 +11,7 @@ import { checkComplexity, type ApiLimits } from './limits';
 import type { ApiLogger } from './logger';
 import { documentChecker } from './operation-documents';
 import { notInSafelist, persistedQueryId, type Safelist } from './persisted-operations';
+import { serveGraphQLWs } from './graphql-ws-transport';
 import { executeFormatted, subscribeShared } from './shared-execution';
 
 /**
@@ -55,9 +55,6 @@ export interface GraphQLWebSockets {
   close(): Promise<void>;
 }
 
-// A type alias (not an interface): graphql-ws wants an index-signature-compatible record.
-type WsExtra = { user?: ApiUser };
-
 /**
  * Serves GraphQL over WebSocket (graphql-ws) at `path` on `server`: authenticates on `connection_init`,
  * closes the connection with 4403 when its token expires, applies the same validation, depth, alias
@@ -93,7 +90,7 @@ export function attachGraphQLWebSockets(server: Server, options: WebSocketOption
       const formatted = options.format(error.toJSON(), error);
       return new GraphQLError(formatted.message, { extensions: formatted.extensions ?? {} });
     });
-  useServer<Record<string, unknown>, WsExtra>(
+  serveGraphQLWs(
     {
       schema,
       // Subscribers of the same value share one execution (and result object) per change; errors
@@ -174,6 +171,7 @@ export function attachGraphQLWebSockets(server: Server, options: WebSocketOption
     },
     webSockets,
     options.keepAliveMs,
+    logger,
   );
   logger.info(`GraphQL subscriptions over WebSocket at ${path}`);
   return {

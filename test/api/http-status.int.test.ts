@@ -121,6 +121,21 @@ describe.each([
       }
     });
 
+    it('a mutation variable of the wrong type is BAD_USER_INPUT and writes nothing, also once its document is known', async () => {
+      // The first request makes the document (and its cost) known; the next ones reuse them.
+      const fine = await postJson(app.url, { query: OPEN, variables: { input: { ticketId: 'typed-1', title: 'x' } } }, agent);
+      expect(fine.body.errors).toBeUndefined();
+      for (const accept of [GRAPHQL_RESPONSE, 'application/json']) {
+        const wrong = await postJson(app.url, { query: OPEN, variables: { input: { ticketId: 'typed-2', title: 5 } } }, { ...agent, accept });
+        expect(wrong.status).toBe(accept === GRAPHQL_RESPONSE ? 400 : 200);
+        expect(wrong.body.data).toBeUndefined();
+        expect(wrong.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        expect(wrong.body.errors?.[0]?.message).toContain('String cannot represent a non string value: 5');
+      }
+      expect(await eventsOf('ticket-typed-1')).toBe(1);
+      expect(await eventsOf('ticket-typed-2')).toBe(0);
+    });
+
     it('a malformed or oversized body is still a typed error: 400 and 413 with BAD_USER_INPUT', async () => {
       const malformed = await fetch(app.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' }).then(answer);
       expect(malformed).toMatchObject({ status: 400, body: { errors: [{ message: 'malformed request body', extensions: { code: 'BAD_USER_INPUT' } }] } });

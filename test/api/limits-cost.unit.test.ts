@@ -104,3 +104,37 @@ describe('limits: complexity weighs lists by their page size', () => {
     expect(caught).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
   });
 });
+
+describe('limits: a cost that cannot depend on the variables is computed once per document', () => {
+  const check = (document: ReturnType<typeof parse>, variables: Record<string, unknown>, coercedLater: boolean) =>
+    checkComplexity(schema, document, variables, undefined, Number.MAX_SAFE_INTEGER, coercedLater);
+  const wrongType = (run: () => number): unknown => {
+    try {
+      run();
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it('with variables coerced later, a variable outside page sizes is not coerced again once the cost is known', () => {
+    const document = parse('query One($id: ID!) { item(id: $id) { name } items(first: 5) { nodes { id } } }');
+    expect(check(document, { id: 'a' }, true)).toBe(2 + 1 + 5 * 2);
+    // The cost is remembered for the document: the execution that follows reports the bad value.
+    expect(check(document, { id: { not: 'an id' } }, true)).toBe(2 + 1 + 5 * 2);
+    // Without the promise that execution coerces them, every call coerces, and refuses the bad value itself.
+    const fresh = parse('query One($id: ID!) { item(id: $id) { name } items(first: 5) { nodes { id } } }');
+    expect(check(fresh, { id: 'a' }, false)).toBe(13);
+    expect(wrongType(() => check(fresh, { id: { not: 'an id' } }, false))).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+  });
+
+  it('a page size taken from a variable is still read (and checked) on every call', () => {
+    const document = parse('query Page($n: Int, $id: ID!) { item(id: $id) { id } items(first: $n) { nodes { id } } }');
+    expect(check(document, { n: 10, id: 'a' }, true)).toBe(2 + 1 + 10 * 2);
+    expect(check(document, { n: 40, id: 'a' }, true)).toBe(2 + 1 + 40 * 2);
+    expect(wrongType(() => check(document, { n: 'many', id: 'a' }, true))).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    const inFragment = parse('query Page($n: Int) { ...F } fragment F on Query { items(limit: $n) { totalCount } }');
+    expect(check(inFragment, { n: 3 }, true)).toBe(1 + 3);
+    expect(check(inFragment, { n: 30 }, true)).toBe(1 + 30);
+  });
+});
