@@ -6,7 +6,16 @@ import { SqliteReactorStateStore } from './sqlite-reactor-state-store';
 import type { KeyStore } from '../../personal-data/key-store';
 import { SqliteKeyStore } from './sqlite-key-store';
 import { migrateSqlite } from './migrations';
-import { ARCHIVE_MIGRATION, LIFECYCLE_MIGRATION, SqliteChainWriter, SqliteLifecycle, addHashChain, openSqliteChainSnapshot } from './sqlite-hash-chain';
+import {
+  ARCHIVE_MIGRATION,
+  BATCH_COLUMN_MIGRATION,
+  LIFECYCLE_MIGRATION,
+  SqliteChainWriter,
+  SqliteLifecycle,
+  addHashChain,
+  openSqliteChainSnapshot,
+  type NextBatch,
+} from './sqlite-hash-chain';
 import type { LifecycleAction } from '../../event-store/stream-lifecycle';
 import type { ChainSnapshot, HashChainedStore } from '../../event-store/hash-chain';
 import Database from 'better-sqlite3';
@@ -73,6 +82,7 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   addHashChain,
   LIFECYCLE_MIGRATION,
   ARCHIVE_MIGRATION,
+  BATCH_COLUMN_MIGRATION,
 ];
 
 interface PendingAppend {
@@ -201,8 +211,8 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
         'SELECT revision FROM eventfold_streams WHERE stream_name = ?',
       ),
       insertEvent: db.prepare(
-        `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at, hash, batch)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       upsertStream: db.prepare(
         `INSERT INTO eventfold_streams (stream_name, revision) VALUES (?, ?)
@@ -288,10 +298,12 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
     const sealed: ChainPart[] = [];
     // Nested better-sqlite3 transactions become savepoints: a failing append rolls back alone.
+    let next: NextBatch | undefined;
     const appendOne = this.db.transaction((append: PendingAppend) =>
-      this.appendInTransaction(append.streamName, append.events, append.expected, sealed),
+      this.appendInTransaction(append.streamName, append.events, append.expected, next!, sealed),
     );
     const group = this.db.transaction(() => {
+      next = this.chain.next();
       for (const append of batch) {
         const mark = sealed.length;
         try {
@@ -301,7 +313,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
           outcomes.push({ ok: false, error });
         }
       }
-      this.sealGroup(sealed);
+      this.sealGroup(next, sealed);
     });
     try {
       group.immediate();
@@ -334,12 +346,13 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     try {
       db.exec('BEGIN IMMEDIATE');
       const head = this.statements.head.get()?.position;
+      const next = this.chain.next();
       for (const append of batch) {
         db.exec('SAVEPOINT eventfold_append');
         const mark = recorded.length;
         const sealMark = sealed.length;
         try {
-          outcomes.push({ ok: true, result: this.appendInTransaction(append.streamName, append.events, append.expected, sealed, recorded) });
+          outcomes.push({ ok: true, result: this.appendInTransaction(append.streamName, append.events, append.expected, next, sealed, recorded) });
           db.exec('RELEASE eventfold_append');
         } catch (error) {
           recorded.length = mark;
@@ -349,7 +362,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
           outcomes.push({ ok: false, error });
         }
       }
-      this.sealGroup(sealed);
+      this.sealGroup(next, sealed);
       if (recorded.length > 0) {
         context = {
           backend: 'sqlite',
@@ -402,11 +415,12 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
   /**
    * Seals the group's appends as one batch of the `$all` chain: the committed batch is the group's
    * transaction (one chain row and one head read per commit, not per append). The group's events hold
-   * consecutive positions, since a rolled-back append's positions are taken again by the next one.
+   * consecutive positions, since a rolled-back append's positions are taken again by the next one, and
+   * each of their rows names `next`, the batch read at the group's start.
    */
-  private sealGroup(sealed: readonly ChainPart[]): void {
+  private sealGroup(next: NextBatch, sealed: readonly ChainPart[]): void {
     if (sealed.length === 0) return;
-    this.chain.seal(sealed[0]!.first, sealed[sealed.length - 1]!.last, sealed.length === 1 ? sealed[0]!.hashes : sealed.flatMap((part) => part.hashes));
+    this.chain.seal(next, sealed[0]!.first, sealed[sealed.length - 1]!.last, sealed.length === 1 ? sealed[0]!.hashes : sealed.flatMap((part) => part.hashes));
   }
 
   /**
@@ -417,6 +431,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     streamName: string,
     events: readonly PreparedEvent[],
     expected: ExpectedRevision,
+    next: NextBatch,
     sealed: ChainPart[],
     recorded?: RecordedEvent[],
   ): AppendResult {
@@ -463,6 +478,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
             event.correlationId,
             recordedAt,
             hashes[index],
+            next.batch,
           ).lastInsertRowid,
         );
         if (index === 0) firstPosition = position;

@@ -66,6 +66,18 @@ export function addHashChain(db: Database.Database): void {
   });
 }
 
+/**
+ * Schema step: each event row names its `$all` batch (`batch`), and the chain table loses its index on
+ * `first_position`. Finding an event's batch by the row itself costs no b-tree of its own: an append then
+ * writes one chain row and no index entry (one page fewer per commit). Existing rows get the batch whose
+ * range covers them (through the index, before it goes); rows no batch covers keep NULL.
+ */
+export const BATCH_COLUMN_MIGRATION = `ALTER TABLE eventfold_events ADD COLUMN batch INTEGER;
+  UPDATE eventfold_events SET batch = (
+    SELECT CASE WHEN c.last_position >= eventfold_events.position THEN c.batch END
+    FROM eventfold_chain c WHERE c.first_position <= eventfold_events.position ORDER BY c.first_position DESC LIMIT 1);
+  DROP INDEX eventfold_chain_first;`;
+
 /** Schema step: the lifecycle log (stream metadata and soft deletes), a hash chain of its own. */
 export const LIFECYCLE_MIGRATION = `CREATE TABLE eventfold_lifecycle (
     sequence INTEGER PRIMARY KEY,
@@ -131,9 +143,15 @@ function prepare(db: Database.Database) {
   };
 }
 
+/** The batch a transaction seals next: its number (written on each of its event rows) and the hash before it. */
+export interface NextBatch {
+  readonly batch: number;
+  readonly previous: Buffer;
+}
+
 /**
- * The chain's part of an append, inside its transaction: the hashes of the events to insert, then the
- * batch that seals them into `$all`.
+ * The chain's part of an append, inside its transaction: the batch to write the events into, the hashes
+ * of the events to insert, then the chain row that seals them into `$all`.
  */
 export class SqliteChainWriter {
   private readonly statements: Statements;
@@ -142,17 +160,22 @@ export class SqliteChainWriter {
     this.statements = prepare(db);
   }
 
+  /** The next batch, read inside the writing transaction (which holds the write lock). */
+  next(): NextBatch {
+    const head = this.statements.chainHead.get();
+    return { batch: (head?.batch ?? 0) + 1, previous: head?.hash ?? GENESIS_HASH };
+  }
+
   /** The hashes of `events`, appended to a stream now at `current` (-1n: new). */
   hashes(streamName: string, current: bigint, events: readonly { id: string; type: string; data: string; metadata: string }[]): Buffer[] {
     const tip = current < 0n ? GENESIS_HASH : (this.statements.streamTip.get(streamName, Number(current))?.hash ?? GENESIS_HASH);
     return chainEvents(tip, streamName, current + 1n, events);
   }
 
-  /** Records the batch of the events just inserted at positions `first`..`last`. */
-  seal(first: number, last: number, hashes: readonly Buffer[]): void {
-    const head = this.statements.chainHead.get();
-    const batch = BigInt(head?.batch ?? 0) + 1n;
-    this.statements.insertBatch.run(batch, first, last, hashes.length, batchHash(head?.hash ?? GENESIS_HASH, batch, hashes));
+  /** Records `next`, the batch of the events just inserted at positions `first`..`last`. */
+  seal(next: NextBatch, first: number, last: number, hashes: readonly Buffer[]): void {
+    const batch = BigInt(next.batch);
+    this.statements.insertBatch.run(batch, first, last, hashes.length, batchHash(next.previous, batch, hashes));
   }
 }
 
@@ -221,15 +244,17 @@ export function openSqliteChainSnapshot(db: Database.Database): ChainSnapshot {
     `SELECT ${EVENT_COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
   );
   const count = reader.prepare<[], { count: number }>('SELECT count(*) AS count FROM eventfold_events');
+  // An event is chained when the batch its row names exists and that batch's range holds it.
   const unchained = reader.prepare<[], EventRow>(
-    `SELECT ${EVENT_COLUMNS} FROM eventfold_events e
-     WHERE coalesce((SELECT c.last_position FROM eventfold_chain c WHERE c.first_position <= e.position
-                     ORDER BY c.first_position DESC LIMIT 1), -1) < e.position
-     ORDER BY position LIMIT 1`,
+    `SELECT ${EVENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ')} FROM eventfold_events e
+     LEFT JOIN eventfold_chain c ON c.batch = e.batch
+     WHERE c.batch IS NULL OR e.position < c.first_position OR e.position > c.last_position
+     ORDER BY e.position LIMIT 1`,
   );
-  const batchesOfStream = reader.prepare<[string, number], { batch: number }>(
-    `SELECT DISTINCT (SELECT c.batch FROM eventfold_chain c WHERE c.first_position <= e.position ORDER BY c.first_position DESC LIMIT 1) AS batch
-     FROM eventfold_events e WHERE e.stream_name = ? AND e.revision >= 0 AND batch > ? ORDER BY batch`,
+  const batchesOfStream = reader.prepare<[string, number, number], { batch: number }>(
+    `SELECT DISTINCT e.batch AS batch FROM eventfold_events e JOIN eventfold_chain c ON c.batch = e.batch
+     WHERE e.stream_name = ? AND e.revision >= 0 AND e.batch > ? AND e.position BETWEEN c.first_position AND c.last_position
+     ORDER BY e.batch LIMIT ?`,
   );
   const lastBatch = reader.prepare<[], BatchRow>('SELECT batch, first_position, last_position, event_count, hash FROM eventfold_chain ORDER BY batch DESC LIMIT 1');
   const toHead = (row: BatchRow | undefined): ChainBatchHead | undefined =>
@@ -273,14 +298,7 @@ export function openSqliteChainSnapshot(db: Database.Database): ChainSnapshot {
         return row ? toChained(row) : undefined;
       }),
     readBatchesOfStream: (streamName, after, limit) =>
-      read(() =>
-        withEvents(
-          batchesOfStream
-            .all(streamName, Number(after))
-            .slice(0, limit)
-            .flatMap((row) => (row.batch === null ? [] : [batchByNumber.get(row.batch)!])),
-        ),
-      ),
+      read(() => withEvents(batchesOfStream.all(streamName, Number(after), limit).map((row) => batchByNumber.get(row.batch)!))),
     readLifecycle: (after, limit) =>
       read(() =>
         lifecycle.all(Number(after), limit).map(
