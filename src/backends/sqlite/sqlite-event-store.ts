@@ -295,6 +295,10 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
         });
       return;
     }
+    if (batch.length === 1) {
+      this.flushOne(batch[0]!);
+      return;
+    }
     const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
     const sealed: ChainPart[] = [];
     // Nested better-sqlite3 transactions become savepoints: a failing append rolls back alone.
@@ -327,6 +331,34 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
       if (outcome.ok) append.resolve(outcome.result);
       else append.reject(outcome.error);
     });
+  }
+
+  /**
+   * A group of one append (a single writer): its own transaction, without the savepoint that keeps
+   * the appends of a larger group apart. When the append fails, the transaction rolls back whole and
+   * the append gets its own error.
+   */
+  private flushOne(append: PendingAppend): void {
+    const sealed: ChainPart[] = [];
+    let refused: { error: unknown } | undefined;
+    let result: AppendResult | undefined;
+    const transaction = this.db.transaction(() => {
+      const next = this.chain.next();
+      try {
+        result = this.appendInTransaction(append.streamName, append.events, append.expected, next, sealed);
+      } catch (error) {
+        refused = { error };
+        throw error;
+      }
+      this.sealGroup(next, sealed);
+    });
+    try {
+      transaction.immediate();
+    } catch (error) {
+      append.reject(refused ? refused.error : new StoreUnavailableError(`SQLite commit failed: ${(error as Error).message}`, { cause: error }));
+      return;
+    }
+    append.resolve(result!);
   }
 
   /**
