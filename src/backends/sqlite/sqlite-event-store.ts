@@ -8,7 +8,7 @@ import { SqliteKeyStore } from './sqlite-key-store';
 import { migrateSqlite } from './migrations';
 import {
   ARCHIVE_MIGRATION,
-  BATCH_COLUMN_MIGRATION,
+  EVENTS_LAYOUT_MIGRATION,
   LIFECYCLE_MIGRATION,
   SqliteChainWriter,
   SqliteLifecycle,
@@ -82,7 +82,7 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   addHashChain,
   LIFECYCLE_MIGRATION,
   ARCHIVE_MIGRATION,
-  BATCH_COLUMN_MIGRATION,
+  EVENTS_LAYOUT_MIGRATION,
 ];
 
 interface PendingAppend {

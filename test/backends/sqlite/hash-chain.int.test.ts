@@ -149,7 +149,7 @@ describe('SQLite stores written before the hash chain', () => {
   });
 });
 
-describe('SQLite stores whose chain table was found by an index on first_position (schema 4)', () => {
+describe('SQLite stores of schema 4 (AUTOINCREMENT positions, chain table found by an index on first_position)', () => {
   /** A store as the previous version wrote it: every event hashed, one chain row per commit, the index. */
   function writeSchema4Store(file: string): void {
     const db = new Database(file);
@@ -189,14 +189,18 @@ describe('SQLite stores whose chain table was found by an index on first_positio
     db.close();
   }
 
-  it('are converted: each event row names its batch, the index is gone, and verify, proofs and appends keep working', async () => {
+  it('are converted: positions kept, each event row names its batch, the index and AUTOINCREMENT are gone, and verify, proofs and appends keep working', async () => {
     const file = newFile();
     writeSchema4Store(file);
     const store = SqliteEventStore.open(file);
     try {
       const db = store.database;
-      expect(db.prepare('SELECT batch FROM eventfold_events ORDER BY position').pluck().all()).toEqual([1, 1, 2, 2, 3]);
+      expect(db.prepare('SELECT position, batch FROM eventfold_events ORDER BY position').raw().all()).toEqual([[1, 1], [2, 1], [3, 2], [4, 2], [5, 3]]);
       expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'eventfold_chain_first'`).get()).toBeUndefined();
+      // Positions come from the primary key alone now: no sqlite_sequence row to update per commit.
+      expect(db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'eventfold_events'`).pluck().get()).not.toMatch(/AUTOINCREMENT/i);
+      expect(db.prepare(`SELECT count(*) FROM sqlite_sequence WHERE name = 'eventfold_events'`).pluck().get()).toBe(0);
+      expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'eventfold_events_correlation'`).get()).toBeDefined();
       expect(await verifyStore(store)).toMatchObject({ ok: true, eventsChecked: 5, batchesChecked: 3, streamsChecked: 2 });
       const snapshot = await store.openChainSnapshot();
       try {
@@ -206,7 +210,7 @@ describe('SQLite stores whose chain table was found by an index on first_positio
         await snapshot.close();
       }
       await store.appendToStream('order-1', [{ id: randomUUID(), type: 'OrderDelivered', data: {} }], { expectedRevision: 2n });
-      expect(db.prepare('SELECT batch FROM eventfold_events ORDER BY position DESC LIMIT 1').pluck().get()).toBe(4);
+      expect(db.prepare('SELECT position, batch FROM eventfold_events ORDER BY position DESC LIMIT 1').raw().get()).toEqual([6, 4]);
       expect(await verifyStore(store)).toMatchObject({ ok: true, eventsChecked: 6, batchesChecked: 4 });
     } finally {
       await store.close();
