@@ -88,6 +88,7 @@ function unchainSqlite(store: SqliteEventStore): void {
   (store as unknown as { chain: unknown }).chain = {
     next: () => ({ batch: null, previous: null }),
     hashes: (_stream: string, _current: bigint, events: readonly unknown[]) => events.map(() => null),
+    hashesOn: (_tip: unknown, _stream: string, _current: bigint, events: readonly unknown[]) => events.map(() => null),
     seal: () => undefined,
   };
 }

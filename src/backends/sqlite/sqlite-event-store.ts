@@ -212,6 +212,12 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
         `SELECT event_id, position, type, data, metadata FROM eventfold_events
          WHERE stream_name = ? AND revision >= ? AND archived IS NULL ORDER BY revision LIMIT ?`,
       ),
+      // The stream's revision and its last event's hash (the chain's tip) in one statement.
+      streamHead: db.prepare<[string], { revision: number; hash: Buffer | null }>(
+        `SELECT s.revision, e.hash FROM eventfold_streams s
+         LEFT JOIN eventfold_events e ON e.stream_name = s.stream_name AND e.revision = s.revision
+         WHERE s.stream_name = ?`,
+      ),
       streamRevision: db.prepare<[string], { revision: number }>(
         'SELECT revision FROM eventfold_streams WHERE stream_name = ?',
       ),
@@ -481,7 +487,8 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     recorded?: RecordedEvent[],
   ): AppendResult {
     const s = this.statements;
-    const current = BigInt(s.streamRevision.get(streamName)?.revision ?? -1);
+    const head = s.streamHead.get(streamName);
+    const current = BigInt(head?.revision ?? -1);
     const ids = events.map((event) => event.id);
     const prior = s.findEvent.get(ids[0]!);
     if (prior) {
@@ -505,7 +512,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     }
     checkExpectedRevision(streamName, expected, current);
     const recordedAt = Date.now();
-    const hashes = this.chain.hashes(streamName, current, events);
+    const hashes = this.chain.hashesOn(head?.hash ?? null, streamName, current, events);
     let revision = Number(current);
     let position = 0;
     let firstPosition = 0;

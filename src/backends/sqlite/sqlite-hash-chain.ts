@@ -196,6 +196,14 @@ export class SqliteChainWriter {
     return chainEvents(tip, streamName, current + 1n, events);
   }
 
+  /**
+   * The hashes of `events`, appended to a stream now at `current` (-1n: new) whose last event has the hash
+   * `tip` (read by the caller with the stream's revision; null: the stream's first event comes next).
+   */
+  hashesOn(tip: Buffer | null, streamName: string, current: bigint, events: readonly { id: string; type: string; data: string; metadata: string }[]): Buffer[] {
+    return chainEvents(current < 0n ? GENESIS_HASH : (tip ?? GENESIS_HASH), streamName, current + 1n, events);
+  }
+
   /** Records `next`, the batch of the events just inserted at positions `first`..`last`. */
   seal(next: NextBatch, first: number, last: number, hashes: readonly Buffer[]): void {
     const batch = BigInt(next.batch);
