@@ -276,17 +276,20 @@ export function openSqliteChainSnapshot(db: Database.Database): ChainSnapshot {
     `SELECT ${EVENT_COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
   );
   const count = reader.prepare<[], { count: number }>('SELECT count(*) AS count FROM eventfold_events');
-  // An event is chained when the batch its row names exists and that batch's range holds it.
+  // An event's batch is the one its row names; a row without one (written by a process of an earlier
+  // version after the conversion) belongs to the last batch that starts at or before it. An event is
+  // chained when that batch exists and its range holds the event.
+  const batchOf = `coalesce(e.batch, (SELECT c2.batch FROM eventfold_chain c2 WHERE c2.first_position <= e.position ORDER BY c2.batch DESC LIMIT 1))`;
   const unchained = reader.prepare<[], EventRow>(
     `SELECT ${EVENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ')} FROM eventfold_events e
-     LEFT JOIN eventfold_chain c ON c.batch = e.batch
+     LEFT JOIN eventfold_chain c ON c.batch = ${batchOf}
      WHERE c.batch IS NULL OR e.position < c.first_position OR e.position > c.last_position
      ORDER BY e.position LIMIT 1`,
   );
   const batchesOfStream = reader.prepare<[string, number, number], { batch: number }>(
-    `SELECT DISTINCT e.batch AS batch FROM eventfold_events e JOIN eventfold_chain c ON c.batch = e.batch
-     WHERE e.stream_name = ? AND e.revision >= 0 AND e.batch > ? AND e.position BETWEEN c.first_position AND c.last_position
-     ORDER BY e.batch LIMIT ?`,
+    `SELECT DISTINCT c.batch AS batch FROM eventfold_events e JOIN eventfold_chain c ON c.batch = ${batchOf}
+     WHERE e.stream_name = ? AND e.revision >= 0 AND c.batch > ? AND e.position BETWEEN c.first_position AND c.last_position
+     ORDER BY c.batch LIMIT ?`,
   );
   const lastBatch = reader.prepare<[], BatchRow>('SELECT batch, first_position, last_position, event_count, hash FROM eventfold_chain ORDER BY batch DESC LIMIT 1');
   const toHead = (row: BatchRow | undefined): ChainBatchHead | undefined =>

@@ -217,6 +217,40 @@ describe('SQLite stores of schema 4 (AUTOINCREMENT positions, chain table found 
     }
   });
 
+  it('still place rows a process of the previous version writes after the conversion (no batch on the row)', async () => {
+    const file = newFile();
+    writeSchema4Store(file);
+    await SqliteEventStore.open(file).close();
+    // What the previous version's append does on the converted file: the row without `batch`, then its chain row.
+    const db = new Database(file);
+    const tip = db.prepare(`SELECT hash FROM eventfold_events WHERE stream_name = 'order-2' AND revision = 1`).pluck().get() as Buffer;
+    const head = db.prepare('SELECT batch, hash FROM eventfold_chain ORDER BY batch DESC LIMIT 1').get() as { batch: number; hash: Buffer };
+    const id = randomUUID();
+    const [hash] = chainEvents(tip, 'order-2', 2n, [{ id, type: 'OrderShipped', data: '{}', metadata: '{}' }]);
+    const position = Number(
+      db
+        .prepare(`INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at, hash) VALUES (?, 'order-2', 2, 'OrderShipped', '{}', '{}', NULL, 2000, ?)`)
+        .run(id, hash).lastInsertRowid,
+    );
+    const batch = BigInt(head.batch + 1);
+    db.prepare('INSERT INTO eventfold_chain (batch, first_position, last_position, event_count, hash) VALUES (?, ?, ?, 1, ?)').run(batch, position, position, batchHash(head.hash, batch, [hash!]));
+    db.prepare(`UPDATE eventfold_streams SET revision = 2 WHERE stream_name = 'order-2'`).run();
+    db.close();
+    const store = SqliteEventStore.open(file);
+    try {
+      expect(await verifyStore(store)).toMatchObject({ ok: true, eventsChecked: 6, batchesChecked: 4 });
+      const snapshot = await store.openChainSnapshot();
+      try {
+        expect(await snapshot.findUnchainedEvent()).toBeUndefined();
+        expect((await snapshot.readBatchesOfStream('order-2', 0n, 10)).map((found) => found.batch)).toEqual([2n, 3n, 4n]);
+      } finally {
+        await snapshot.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it('keep finding an event written around the kit (its row names no batch)', async () => {
     const file = newFile();
     writeSchema4Store(file);
