@@ -87,7 +87,9 @@ async function measureVerify(context: BenchContext, backend: string, store: Even
 /** Bench-only: the same SQLite store with its chain writer replaced by one that hashes and records nothing. */
 function unchainSqlite(store: SqliteEventStore): void {
   (store as unknown as { chain: unknown }).chain = {
+    next: () => ({ batch: null, previous: null }),
     hashes: (_stream: string, _current: bigint, events: readonly unknown[]) => events.map(() => null),
+    hashesOn: (_tip: unknown, _stream: string, _current: bigint, events: readonly unknown[]) => events.map(() => null),
     seal: () => undefined,
   };
 }

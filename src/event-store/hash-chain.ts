@@ -59,17 +59,24 @@ function int64(value: bigint): Buffer {
  * const first = eventHash(GENESIS_HASH, { streamName: 'order-1', revision: 0n, id, type: 'OrderPlaced', data: '{}', metadata: '{}' });
  */
 export function eventHash(previous: Buffer, event: HashedEventFields): Buffer {
-  const parts = [
-    EVENT_DOMAIN,
-    previous,
-    digest(event.streamName),
-    int64(event.revision),
-    digest(event.id),
-    digest(event.type),
-    digest(event.data),
-    digest(event.metadata),
-  ];
-  return oneShotHash('sha256', Buffer.concat(parts), 'buffer');
+  const input = Buffer.allocUnsafe(EVENT_INPUT_BYTES);
+  fillEventInput(input, previous, digest(event.streamName), event.revision, digest(event.id), digest(event.type), digest(event.data), digest(event.metadata));
+  return oneShotHash('sha256', input, 'buffer');
+}
+
+/** domain ‖ previous ‖ stream ‖ revision ‖ id ‖ type ‖ data ‖ metadata: 18 + 32 + 32 + 8 + 4 × 32 bytes. */
+const EVENT_INPUT_BYTES = EVENT_DOMAIN.length + 6 * HASH_BYTES + 8;
+
+/** Writes the input of an event hash into `input` (one buffer, no concatenation). */
+function fillEventInput(input: Buffer, previous: Buffer, stream: Buffer, revision: bigint, id: Buffer, type: Buffer, data: Buffer, metadata: Buffer): void {
+  let offset = EVENT_DOMAIN.copy(input, 0);
+  offset += previous.copy(input, offset);
+  offset += stream.copy(input, offset);
+  offset = input.writeBigInt64BE(revision, offset);
+  offset += id.copy(input, offset);
+  offset += type.copy(input, offset);
+  offset += data.copy(input, offset);
+  metadata.copy(input, offset);
 }
 
 /**
@@ -94,10 +101,19 @@ export function chainEvents(
   firstRevision: bigint,
   events: readonly { readonly id: string; readonly type: string; readonly data: string; readonly metadata: string }[],
 ): Buffer[] {
+  // The same hashes as `eventHash` event by event; the stream's digest is taken once, and a type or a
+  // metadata text equal to the previous event's reuses its digest (a batch mostly repeats them).
+  const stream = digest(streamName);
+  const input = Buffer.allocUnsafe(EVENT_INPUT_BYTES);
   const hashes: Buffer[] = [];
   let last = previous;
+  let type: { text: string; digest: Buffer } | undefined;
+  let metadata: { text: string; digest: Buffer } | undefined;
   events.forEach((event, index) => {
-    last = eventHash(last, { streamName, revision: firstRevision + BigInt(index), id: event.id, type: event.type, data: event.data, metadata: event.metadata });
+    if (type?.text !== event.type) type = { text: event.type, digest: digest(event.type) };
+    if (metadata?.text !== event.metadata) metadata = { text: event.metadata, digest: digest(event.metadata) };
+    fillEventInput(input, last, stream, firstRevision + BigInt(index), digest(event.id), type.digest, digest(event.data), metadata.digest);
+    last = oneShotHash('sha256', input, 'buffer');
     hashes.push(last);
   });
   return hashes;

@@ -77,7 +77,8 @@ export function prepareEvents(events: readonly EventData[], limits: EventStoreLi
     assertJson(metadata, index, 'metadata');
     const data = JSON.stringify(event.data);
     const metadataText = JSON.stringify(metadata);
-    const bytes = Buffer.byteLength(data) + Buffer.byteLength(metadataText);
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: only texts that could be over the limit are measured.
+    const bytes = (data.length + metadataText.length) * 3 <= limits.maxEventBytes ? 0 : Buffer.byteLength(data) + Buffer.byteLength(metadataText);
     if (bytes > limits.maxEventBytes) {
       throw new BatchTooLargeError(
         `event #${index} is ${bytes} bytes serialised; the limit is ${limits.maxEventBytes} (maxEventBytes)`,
@@ -101,39 +102,49 @@ export function prepareEvents(events: readonly EventData[], limits: EventStoreLi
  */
 function assertJson(value: unknown, index: number, field: string): void {
   const ancestors: object[] = [];
-  const visit = (current: unknown, path: string): void => {
+  // The path to the value being visited, as segments: the text is built only for an error message.
+  const segments: Array<string | number> = [];
+  const pathOf = (): string => field + segments.map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${segment}`)).join('');
+  const visit = (current: unknown): void => {
     switch (typeof current) {
       case 'string':
       case 'boolean':
         return;
       case 'number':
-        if (!Number.isFinite(current)) throw new InvalidEventError(index, path, `is ${current}, which JSON cannot hold`);
+        if (!Number.isFinite(current)) throw new InvalidEventError(index, pathOf(), `is ${current}, which JSON cannot hold`);
         return;
       case 'object': {
         if (current === null) return;
-        if (ancestors.includes(current)) throw new InvalidEventError(index, path, 'is a circular reference');
+        if (ancestors.includes(current)) throw new InvalidEventError(index, pathOf(), 'is a circular reference');
         ancestors.push(current);
         if (Array.isArray(current)) {
           for (let i = 0; i < current.length; i++) {
-            if (!(i in current)) throw new InvalidEventError(index, `${path}[${i}]`, 'is a hole in a sparse array');
-            visit(current[i], `${path}[${i}]`);
+            segments.push(i);
+            if (!(i in current)) throw new InvalidEventError(index, pathOf(), 'is a hole in a sparse array');
+            visit(current[i]);
+            segments.pop();
           }
         } else {
           const prototype = Object.getPrototypeOf(current) as unknown;
           if (prototype !== Object.prototype && prototype !== null) {
             const name = (current as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
-            throw new InvalidEventError(index, path, `is a ${name} instance; only plain objects are JSON`);
+            throw new InvalidEventError(index, pathOf(), `is a ${name} instance; only plain objects are JSON`);
           }
-          for (const [key, child] of Object.entries(current)) visit(child, `${path}.${key}`);
+          for (const key in current) {
+            if (!Object.prototype.hasOwnProperty.call(current, key)) continue;
+            segments.push(key);
+            visit((current as Record<string, unknown>)[key]);
+            segments.pop();
+          }
         }
         ancestors.pop();
         return;
       }
       default:
-        throw new InvalidEventError(index, path, `is ${describe(current)}, which is not JSON`);
+        throw new InvalidEventError(index, pathOf(), `is ${describe(current)}, which is not JSON`);
     }
   };
-  visit(value, field);
+  visit(value);
 }
 
 export function validateMaxCount(maxCount: unknown): number {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InMemoryEventStore } from '../../src/event-store';
-import { GENESIS_HASH, batchHash, eventHash } from '../../src/event-store/hash-chain';
+import fc from 'fast-check';
+import { GENESIS_HASH, batchHash, chainEvents, eventHash } from '../../src/event-store/hash-chain';
 import { runHashChainSuite } from './hash-chain.conformance';
 
 runHashChainSuite('in-memory', () => Promise.resolve(new InMemoryEventStore()));
@@ -34,5 +35,30 @@ describe('the hash encoding', () => {
     expect(eventHash(GENESIS_HASH, fields).equals(documented)).toBe(false);
     const batch = sha256('eventfold/batch/v1', previous, int64(7n), int64(2n), documented, previous);
     expect(batchHash(previous, 7n, [documented, previous]).equals(batch)).toBe(true);
+  });
+});
+
+describe('chainEvents', () => {
+  // It reuses the digests of a type or metadata text equal to the previous event's: the result must be
+  // exactly the event-by-event chain, whatever repeats or changes between events.
+  it('gives each event the hash eventHash gives it on the one before, whatever repeats between events', () => {
+    const text = fc.constantFrom('OrderPlaced', 'OrderPaid', '{}', '{"a":1}', '', 'ü');
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ id: fc.uuid(), type: text, data: fc.oneof(text, fc.json()), metadata: text }), { minLength: 1, maxLength: 12 }),
+        fc.bigInt({ min: 0n, max: 1n << 40n }),
+        (events, firstRevision) => {
+          const previous = eventHash(GENESIS_HASH, { streamName: 's', revision: 0n, id: 'x', type: 't', data: '1', metadata: '{}' });
+          const chained = chainEvents(previous, 'stream-ü', firstRevision, events);
+          let expected = previous;
+          events.forEach((event, index) => {
+            expected = eventHash(expected, { streamName: 'stream-ü', revision: firstRevision + BigInt(index), ...event });
+            expect(chained[index]!.equals(expected)).toBe(true);
+          });
+          expect(chained).toHaveLength(events.length);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -6,7 +6,16 @@ import { SqliteReactorStateStore } from './sqlite-reactor-state-store';
 import type { KeyStore } from '../../personal-data/key-store';
 import { SqliteKeyStore } from './sqlite-key-store';
 import { migrateSqlite } from './migrations';
-import { ARCHIVE_MIGRATION, LIFECYCLE_MIGRATION, SqliteChainWriter, SqliteLifecycle, addHashChain, openSqliteChainSnapshot } from './sqlite-hash-chain';
+import {
+  ARCHIVE_MIGRATION,
+  EVENTS_LAYOUT_MIGRATION,
+  LIFECYCLE_MIGRATION,
+  SqliteChainWriter,
+  SqliteLifecycle,
+  addHashChain,
+  openSqliteChainSnapshot,
+  type NextBatch,
+} from './sqlite-hash-chain';
 import type { LifecycleAction } from '../../event-store/stream-lifecycle';
 import type { ChainSnapshot, HashChainedStore } from '../../event-store/hash-chain';
 import Database from 'better-sqlite3';
@@ -73,6 +82,7 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   addHashChain,
   LIFECYCLE_MIGRATION,
   ARCHIVE_MIGRATION,
+  EVENTS_LAYOUT_MIGRATION,
 ];
 
 interface PendingAppend {
@@ -82,6 +92,8 @@ interface PendingAppend {
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
+
+type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
 
 /** One append's share of the group's chain batch: its positions and its events' hashes. */
 interface ChainPart {
@@ -114,6 +126,8 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
   private readonly filteredReads = new Map<string, Database.Statement>();
   private readonly chain: SqliteChainWriter;
   private readonly lifecycle: SqliteLifecycle;
+  /** The append transactions, made once (building a better-sqlite3 transaction function costs ~6 µs). */
+  private readonly transactions: ReturnType<SqliteEventStore['prepareTransactions']>;
 
   private constructor(db: Database.Database, options: SqliteEventStoreOptions) {
     super(options, 100);
@@ -121,6 +135,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     this.statements = this.prepareStatements();
     this.chain = new SqliteChainWriter(db);
     this.lifecycle = new SqliteLifecycle(db);
+    this.transactions = this.prepareTransactions();
   }
 
   /** Opens (and creates or migrates) the store at `path`; `:memory:` gives a throwaway database. */
@@ -197,12 +212,18 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
         `SELECT event_id, position, type, data, metadata FROM eventfold_events
          WHERE stream_name = ? AND revision >= ? AND archived IS NULL ORDER BY revision LIMIT ?`,
       ),
+      // The stream's revision and its last event's hash (the chain's tip) in one statement.
+      streamHead: db.prepare<[string], { revision: number; hash: Buffer | null }>(
+        `SELECT s.revision, e.hash FROM eventfold_streams s
+         LEFT JOIN eventfold_events e ON e.stream_name = s.stream_name AND e.revision = s.revision
+         WHERE s.stream_name = ?`,
+      ),
       streamRevision: db.prepare<[string], { revision: number }>(
         'SELECT revision FROM eventfold_streams WHERE stream_name = ?',
       ),
       insertEvent: db.prepare(
-        `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at, hash)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at, hash, batch)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       upsertStream: db.prepare(
         `INSERT INTO eventfold_streams (stream_name, revision) VALUES (?, ?)
@@ -285,26 +306,13 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
         });
       return;
     }
-    const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
-    const sealed: ChainPart[] = [];
-    // Nested better-sqlite3 transactions become savepoints: a failing append rolls back alone.
-    const appendOne = this.db.transaction((append: PendingAppend) =>
-      this.appendInTransaction(append.streamName, append.events, append.expected, sealed),
-    );
-    const group = this.db.transaction(() => {
-      for (const append of batch) {
-        const mark = sealed.length;
-        try {
-          outcomes.push({ ok: true, result: appendOne(append) });
-        } catch (error) {
-          sealed.length = mark;
-          outcomes.push({ ok: false, error });
-        }
-      }
-      this.sealGroup(sealed);
-    });
+    if (batch.length === 1) {
+      this.flushOne(batch[0]!);
+      return;
+    }
+    const outcomes: Outcome[] = [];
     try {
-      group.immediate();
+      this.transactions.group.immediate(batch, outcomes);
     } catch (error) {
       const failure = new StoreUnavailableError(`SQLite commit failed: ${(error as Error).message}`, { cause: error });
       for (const append of batch) append.reject(failure);
@@ -318,6 +326,61 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
   }
 
   /**
+   * A group of one append (a single writer): its own transaction, without the savepoint that keeps
+   * the appends of a larger group apart. When the append fails, the transaction rolls back whole and
+   * the append gets its own error.
+   */
+  private flushOne(append: PendingAppend): void {
+    const attempt: { refused?: { error: unknown } } = {};
+    let result: AppendResult;
+    try {
+      result = this.transactions.single.immediate(append, attempt);
+    } catch (error) {
+      append.reject(attempt.refused ? attempt.refused.error : new StoreUnavailableError(`SQLite commit failed: ${(error as Error).message}`, { cause: error }));
+      return;
+    }
+    append.resolve(result);
+  }
+
+  private prepareTransactions() {
+    // Nested better-sqlite3 transactions become savepoints: a failing append of a group rolls back alone.
+    const appendOne = this.db.transaction((append: PendingAppend, next: NextBatch, sealed: ChainPart[]) =>
+      this.appendInTransaction(append.streamName, append.events, append.expected, next, sealed),
+    );
+    return {
+      /** A group of appends, each in its own savepoint; `outcomes` gets one entry per append, in order. */
+      group: this.db.transaction((batch: readonly PendingAppend[], outcomes: Outcome[]) => {
+        const next = this.chain.next();
+        const sealed: ChainPart[] = [];
+        for (const append of batch) {
+          const mark = sealed.length;
+          try {
+            outcomes.push({ ok: true, result: appendOne(append, next, sealed) });
+          } catch (error) {
+            sealed.length = mark;
+            outcomes.push({ ok: false, error });
+          }
+        }
+        this.sealGroup(next, sealed);
+      }),
+      /** One append alone, without a savepoint: when it is refused, `attempt.refused` holds why and all rolls back. */
+      single: this.db.transaction((append: PendingAppend, attempt: { refused?: { error: unknown } }): AppendResult => {
+        const next = this.chain.next();
+        const sealed: ChainPart[] = [];
+        let result: AppendResult;
+        try {
+          result = this.appendInTransaction(append.streamName, append.events, append.expected, next, sealed);
+        } catch (error) {
+          attempt.refused = { error };
+          throw error;
+        }
+        this.sealGroup(next, sealed);
+        return result;
+      }),
+    };
+  }
+
+  /**
    * The group commit with hooks: the same savepoint per append, then the hooks over every event the
    * group wrote, then the commit. The transaction stays open across the hooks' awaits, so reads and
    * the next group wait for it (`writing`). When a hook throws, the whole transaction rolls back; a
@@ -326,7 +389,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
   private async flushWithHooks(batch: readonly PendingAppend[]): Promise<void> {
     const db = this.db;
     const hooks = [...this.hooks];
-    const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
+    const outcomes: Outcome[] = [];
     const recorded: RecordedEvent[] = [];
     const sealed: ChainPart[] = [];
     let context: SqliteAppendHookContext | undefined;
@@ -334,12 +397,13 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     try {
       db.exec('BEGIN IMMEDIATE');
       const head = this.statements.head.get()?.position;
+      const next = this.chain.next();
       for (const append of batch) {
         db.exec('SAVEPOINT eventfold_append');
         const mark = recorded.length;
         const sealMark = sealed.length;
         try {
-          outcomes.push({ ok: true, result: this.appendInTransaction(append.streamName, append.events, append.expected, sealed, recorded) });
+          outcomes.push({ ok: true, result: this.appendInTransaction(append.streamName, append.events, append.expected, next, sealed, recorded) });
           db.exec('RELEASE eventfold_append');
         } catch (error) {
           recorded.length = mark;
@@ -349,7 +413,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
           outcomes.push({ ok: false, error });
         }
       }
-      this.sealGroup(sealed);
+      this.sealGroup(next, sealed);
       if (recorded.length > 0) {
         context = {
           backend: 'sqlite',
@@ -402,11 +466,12 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
   /**
    * Seals the group's appends as one batch of the `$all` chain: the committed batch is the group's
    * transaction (one chain row and one head read per commit, not per append). The group's events hold
-   * consecutive positions, since a rolled-back append's positions are taken again by the next one.
+   * consecutive positions, since a rolled-back append's positions are taken again by the next one, and
+   * each of their rows names `next`, the batch read at the group's start.
    */
-  private sealGroup(sealed: readonly ChainPart[]): void {
+  private sealGroup(next: NextBatch, sealed: readonly ChainPart[]): void {
     if (sealed.length === 0) return;
-    this.chain.seal(sealed[0]!.first, sealed[sealed.length - 1]!.last, sealed.length === 1 ? sealed[0]!.hashes : sealed.flatMap((part) => part.hashes));
+    this.chain.seal(next, sealed[0]!.first, sealed[sealed.length - 1]!.last, sealed.length === 1 ? sealed[0]!.hashes : sealed.flatMap((part) => part.hashes));
   }
 
   /**
@@ -417,11 +482,13 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     streamName: string,
     events: readonly PreparedEvent[],
     expected: ExpectedRevision,
+    next: NextBatch,
     sealed: ChainPart[],
     recorded?: RecordedEvent[],
   ): AppendResult {
     const s = this.statements;
-    const current = BigInt(s.streamRevision.get(streamName)?.revision ?? -1);
+    const head = s.streamHead.get(streamName);
+    const current = BigInt(head?.revision ?? -1);
     const ids = events.map((event) => event.id);
     const prior = s.findEvent.get(ids[0]!);
     if (prior) {
@@ -445,7 +512,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
     }
     checkExpectedRevision(streamName, expected, current);
     const recordedAt = Date.now();
-    const hashes = this.chain.hashes(streamName, current, events);
+    const hashes = this.chain.hashesOn(head?.hash ?? null, streamName, current, events);
     let revision = Number(current);
     let position = 0;
     let firstPosition = 0;
@@ -463,6 +530,7 @@ export class SqliteEventStore extends PagedEventStore implements AppendHookHost,
             event.correlationId,
             recordedAt,
             hashes[index],
+            next.batch,
           ).lastInsertRowid,
         );
         if (index === 0) firstPosition = position;

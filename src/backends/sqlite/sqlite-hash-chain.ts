@@ -66,6 +66,42 @@ export function addHashChain(db: Database.Database): void {
   });
 }
 
+/**
+ * Schema step: the events table rebuilt for fewer pages written per commit, positions kept.
+ * - Each event row names its `$all` batch (`batch`), and the chain table loses its index on
+ *   `first_position`: an event's batch is found from its row, so an append writes one chain row and no
+ *   index entry. Existing rows get the batch whose range covers them (through the index, before it
+ *   goes); rows no batch covers keep NULL.
+ * - `position` is an INTEGER PRIMARY KEY without AUTOINCREMENT: SQLite no longer updates
+ *   `sqlite_sequence` (a page of its own) in every commit. A new position is the highest one + 1, the
+ *   same as before, since the kit never deletes an event row (archiving keeps a stub).
+ */
+export const EVENTS_LAYOUT_MIGRATION = `CREATE TABLE eventfold_events_next (
+    position INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    stream_name TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    correlation_id TEXT,
+    recorded_at INTEGER NOT NULL,
+    hash BLOB,
+    archived INTEGER,
+    batch INTEGER,
+    UNIQUE (stream_name, revision)
+  );
+  INSERT INTO eventfold_events_next (position, event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at, hash, archived, batch)
+    SELECT e.position, e.event_id, e.stream_name, e.revision, e.type, e.data, e.metadata, e.correlation_id, e.recorded_at, e.hash, e.archived,
+      (SELECT CASE WHEN c.last_position >= e.position THEN c.batch END
+       FROM eventfold_chain c WHERE c.first_position <= e.position ORDER BY c.first_position DESC LIMIT 1)
+    FROM eventfold_events e ORDER BY e.position;
+  DROP TABLE eventfold_events;
+  ALTER TABLE eventfold_events_next RENAME TO eventfold_events;
+  CREATE INDEX eventfold_events_correlation ON eventfold_events (correlation_id, position) WHERE correlation_id IS NOT NULL;
+  DELETE FROM sqlite_sequence WHERE name = 'eventfold_events';
+  DROP INDEX eventfold_chain_first;`;
+
 /** Schema step: the lifecycle log (stream metadata and soft deletes), a hash chain of its own. */
 export const LIFECYCLE_MIGRATION = `CREATE TABLE eventfold_lifecycle (
     sequence INTEGER PRIMARY KEY,
@@ -131,9 +167,15 @@ function prepare(db: Database.Database) {
   };
 }
 
+/** The batch a transaction seals next: its number (written on each of its event rows) and the hash before it. */
+export interface NextBatch {
+  readonly batch: number;
+  readonly previous: Buffer;
+}
+
 /**
- * The chain's part of an append, inside its transaction: the hashes of the events to insert, then the
- * batch that seals them into `$all`.
+ * The chain's part of an append, inside its transaction: the batch to write the events into, the hashes
+ * of the events to insert, then the chain row that seals them into `$all`.
  */
 export class SqliteChainWriter {
   private readonly statements: Statements;
@@ -142,17 +184,30 @@ export class SqliteChainWriter {
     this.statements = prepare(db);
   }
 
+  /** The next batch, read inside the writing transaction (which holds the write lock). */
+  next(): NextBatch {
+    const head = this.statements.chainHead.get();
+    return { batch: (head?.batch ?? 0) + 1, previous: head?.hash ?? GENESIS_HASH };
+  }
+
   /** The hashes of `events`, appended to a stream now at `current` (-1n: new). */
   hashes(streamName: string, current: bigint, events: readonly { id: string; type: string; data: string; metadata: string }[]): Buffer[] {
     const tip = current < 0n ? GENESIS_HASH : (this.statements.streamTip.get(streamName, Number(current))?.hash ?? GENESIS_HASH);
     return chainEvents(tip, streamName, current + 1n, events);
   }
 
-  /** Records the batch of the events just inserted at positions `first`..`last`. */
-  seal(first: number, last: number, hashes: readonly Buffer[]): void {
-    const head = this.statements.chainHead.get();
-    const batch = BigInt(head?.batch ?? 0) + 1n;
-    this.statements.insertBatch.run(batch, first, last, hashes.length, batchHash(head?.hash ?? GENESIS_HASH, batch, hashes));
+  /**
+   * The hashes of `events`, appended to a stream now at `current` (-1n: new) whose last event has the hash
+   * `tip` (read by the caller with the stream's revision; null: the stream's first event comes next).
+   */
+  hashesOn(tip: Buffer | null, streamName: string, current: bigint, events: readonly { id: string; type: string; data: string; metadata: string }[]): Buffer[] {
+    return chainEvents(current < 0n ? GENESIS_HASH : (tip ?? GENESIS_HASH), streamName, current + 1n, events);
+  }
+
+  /** Records `next`, the batch of the events just inserted at positions `first`..`last`. */
+  seal(next: NextBatch, first: number, last: number, hashes: readonly Buffer[]): void {
+    const batch = BigInt(next.batch);
+    this.statements.insertBatch.run(batch, first, last, hashes.length, batchHash(next.previous, batch, hashes));
   }
 }
 
@@ -221,15 +276,20 @@ export function openSqliteChainSnapshot(db: Database.Database): ChainSnapshot {
     `SELECT ${EVENT_COLUMNS} FROM eventfold_events WHERE stream_name = ? AND revision >= ? ORDER BY revision LIMIT ?`,
   );
   const count = reader.prepare<[], { count: number }>('SELECT count(*) AS count FROM eventfold_events');
+  // An event's batch is the one its row names; a row without one (written by a process of an earlier
+  // version after the conversion) belongs to the last batch that starts at or before it. An event is
+  // chained when that batch exists and its range holds the event.
+  const batchOf = `coalesce(e.batch, (SELECT c2.batch FROM eventfold_chain c2 WHERE c2.first_position <= e.position ORDER BY c2.batch DESC LIMIT 1))`;
   const unchained = reader.prepare<[], EventRow>(
-    `SELECT ${EVENT_COLUMNS} FROM eventfold_events e
-     WHERE coalesce((SELECT c.last_position FROM eventfold_chain c WHERE c.first_position <= e.position
-                     ORDER BY c.first_position DESC LIMIT 1), -1) < e.position
-     ORDER BY position LIMIT 1`,
+    `SELECT ${EVENT_COLUMNS.split(', ').map((column) => `e.${column}`).join(', ')} FROM eventfold_events e
+     LEFT JOIN eventfold_chain c ON c.batch = ${batchOf}
+     WHERE c.batch IS NULL OR e.position < c.first_position OR e.position > c.last_position
+     ORDER BY e.position LIMIT 1`,
   );
-  const batchesOfStream = reader.prepare<[string, number], { batch: number }>(
-    `SELECT DISTINCT (SELECT c.batch FROM eventfold_chain c WHERE c.first_position <= e.position ORDER BY c.first_position DESC LIMIT 1) AS batch
-     FROM eventfold_events e WHERE e.stream_name = ? AND e.revision >= 0 AND batch > ? ORDER BY batch`,
+  const batchesOfStream = reader.prepare<[string, number, number], { batch: number }>(
+    `SELECT DISTINCT c.batch AS batch FROM eventfold_events e JOIN eventfold_chain c ON c.batch = ${batchOf}
+     WHERE e.stream_name = ? AND e.revision >= 0 AND c.batch > ? AND e.position BETWEEN c.first_position AND c.last_position
+     ORDER BY c.batch LIMIT ?`,
   );
   const lastBatch = reader.prepare<[], BatchRow>('SELECT batch, first_position, last_position, event_count, hash FROM eventfold_chain ORDER BY batch DESC LIMIT 1');
   const toHead = (row: BatchRow | undefined): ChainBatchHead | undefined =>
@@ -273,14 +333,7 @@ export function openSqliteChainSnapshot(db: Database.Database): ChainSnapshot {
         return row ? toChained(row) : undefined;
       }),
     readBatchesOfStream: (streamName, after, limit) =>
-      read(() =>
-        withEvents(
-          batchesOfStream
-            .all(streamName, Number(after))
-            .slice(0, limit)
-            .flatMap((row) => (row.batch === null ? [] : [batchByNumber.get(row.batch)!])),
-        ),
-      ),
+      read(() => withEvents(batchesOfStream.all(streamName, Number(after), limit).map((row) => batchByNumber.get(row.batch)!))),
     readLifecycle: (after, limit) =>
       read(() =>
         lifecycle.all(Number(after), limit).map(

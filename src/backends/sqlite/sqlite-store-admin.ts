@@ -83,8 +83,8 @@ export function importSqliteEvents(db: Database.Database, events: readonly Prepa
     'SELECT stream_name, revision FROM eventfold_events WHERE event_id = ?',
   );
   const insertEvent = db.prepare(
-    `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at, hash)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at, hash, batch)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const upsertStream = db.prepare(
     `INSERT INTO eventfold_streams (stream_name, revision) VALUES (?, ?)
@@ -105,6 +105,7 @@ export function importSqliteEvents(db: Database.Database, events: readonly Prepa
     const writes = planImport(events, current, known);
     const last = new Map<string, bigint>();
     const hashes: Buffer[] = [];
+    const next = chain.next();
     let first = 0;
     let position = 0;
     for (const event of writes) {
@@ -121,11 +122,12 @@ export function importSqliteEvents(db: Database.Database, events: readonly Prepa
         event.correlationId,
         event.recordedAt.getTime(),
         hash,
+        next.batch,
       ).lastInsertRowid);
       if (first === 0) first = position;
       last.set(event.streamName, event.revision);
     }
-    if (hashes.length > 0) chain.seal(first, position, hashes);
+    if (hashes.length > 0) chain.seal(next, first, position, hashes);
     for (const [streamName, revision] of last) upsertStream.run(streamName, Number(revision));
     saveCheckpoint.run(checkpoint.source, checkpoint.position, checkpoint.count, Date.now());
     return { imported: writes.length, skipped: events.length - writes.length };

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { SqliteEventStore } from '../../../src/backends/sqlite';
 import { MIGRATIONS } from '../../../src/backends/sqlite/sqlite-event-store';
 import { connectEventStore, verifyStore } from '../../../src/event-store';
+import { GENESIS_HASH, batchHash, chainEvents } from '../../../src/event-store/hash-chain';
+import { migrateSqlite } from '../../../src/backends/sqlite/migrations';
 import { runHashChainSuite } from '../../event-store/hash-chain.conformance';
 import { TAMPER_SCENARIOS, writeHistory } from '../../event-store/tamper-scenarios';
 
@@ -143,6 +145,123 @@ describe('SQLite stores written before the hash chain', () => {
       expect((await verifyStore(reopened)).breaks[0]).toMatchObject({ kind: 'event-altered', streamName: 'order-2', revision: 0n });
     } finally {
       await reopened.close();
+    }
+  });
+});
+
+describe('SQLite stores of schema 4 (AUTOINCREMENT positions, chain table found by an index on first_position)', () => {
+  /** A store as the previous version wrote it: every event hashed, one chain row per commit, the index. */
+  function writeSchema4Store(file: string): void {
+    const db = new Database(file);
+    migrateSqlite(db, { table: 'eventfold_schema', steps: MIGRATIONS.slice(0, 4) });
+    const insert = db.prepare(
+      `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at, hash)
+       VALUES (?, ?, ?, ?, ?, '{}', NULL, 1000, ?)`,
+    );
+    const seal = db.prepare('INSERT INTO eventfold_chain (batch, first_position, last_position, event_count, hash) VALUES (?, ?, ?, ?, ?)');
+    const tips = new Map<string, { revision: number; hash: Buffer }>();
+    let previous = GENESIS_HASH;
+    // Three commits; the second is a group commit of two streams.
+    const commits: Array<Array<[string, string]>> = [
+      [['order-1', 'OrderPlaced'], ['order-1', 'OrderPaid']],
+      [['order-2', 'OrderPlaced'], ['order-1', 'OrderShipped']],
+      [['order-2', 'OrderPaid']],
+    ];
+    commits.forEach((commit, index) => {
+      const hashes: Buffer[] = [];
+      let first = 0;
+      let last = 0;
+      for (const [stream, type] of commit) {
+        const tip = tips.get(stream);
+        const revision = (tip?.revision ?? -1) + 1;
+        const id = randomUUID();
+        const [hash] = chainEvents(tip?.hash ?? GENESIS_HASH, stream, BigInt(revision), [{ id, type, data: '{}', metadata: '{}' }]);
+        last = Number(insert.run(id, stream, revision, type, '{}', hash).lastInsertRowid);
+        if (first === 0) first = last;
+        tips.set(stream, { revision, hash: hash! });
+        hashes.push(hash!);
+      }
+      const batch = BigInt(index + 1);
+      previous = batchHash(previous, batch, hashes);
+      seal.run(batch, first, last, hashes.length, previous);
+    });
+    for (const [stream, tip] of tips) db.prepare('INSERT INTO eventfold_streams (stream_name, revision) VALUES (?, ?)').run(stream, tip.revision);
+    db.close();
+  }
+
+  it('are converted: positions kept, each event row names its batch, the index and AUTOINCREMENT are gone, and verify, proofs and appends keep working', async () => {
+    const file = newFile();
+    writeSchema4Store(file);
+    const store = SqliteEventStore.open(file);
+    try {
+      const db = store.database;
+      expect(db.prepare('SELECT position, batch FROM eventfold_events ORDER BY position').raw().all()).toEqual([[1, 1], [2, 1], [3, 2], [4, 2], [5, 3]]);
+      expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'eventfold_chain_first'`).get()).toBeUndefined();
+      // Positions come from the primary key alone now: no sqlite_sequence row to update per commit.
+      expect(db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'eventfold_events'`).pluck().get()).not.toMatch(/AUTOINCREMENT/i);
+      expect(db.prepare(`SELECT count(*) FROM sqlite_sequence WHERE name = 'eventfold_events'`).pluck().get()).toBe(0);
+      expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'eventfold_events_correlation'`).get()).toBeDefined();
+      expect(await verifyStore(store)).toMatchObject({ ok: true, eventsChecked: 5, batchesChecked: 3, streamsChecked: 2 });
+      const snapshot = await store.openChainSnapshot();
+      try {
+        expect((await snapshot.readBatchesOfStream('order-2', 0n, 10)).map((batch) => batch.batch)).toEqual([2n, 3n]);
+        expect((await snapshot.readBatchesOfStream('order-1', 1n, 10)).map((batch) => batch.batch)).toEqual([2n]);
+      } finally {
+        await snapshot.close();
+      }
+      await store.appendToStream('order-1', [{ id: randomUUID(), type: 'OrderDelivered', data: {} }], { expectedRevision: 2n });
+      expect(db.prepare('SELECT position, batch FROM eventfold_events ORDER BY position DESC LIMIT 1').raw().get()).toEqual([6, 4]);
+      expect(await verifyStore(store)).toMatchObject({ ok: true, eventsChecked: 6, batchesChecked: 4 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('still place rows a process of the previous version writes after the conversion (no batch on the row)', async () => {
+    const file = newFile();
+    writeSchema4Store(file);
+    await SqliteEventStore.open(file).close();
+    // What the previous version's append does on the converted file: the row without `batch`, then its chain row.
+    const db = new Database(file);
+    const tip = db.prepare(`SELECT hash FROM eventfold_events WHERE stream_name = 'order-2' AND revision = 1`).pluck().get() as Buffer;
+    const head = db.prepare('SELECT batch, hash FROM eventfold_chain ORDER BY batch DESC LIMIT 1').get() as { batch: number; hash: Buffer };
+    const id = randomUUID();
+    const [hash] = chainEvents(tip, 'order-2', 2n, [{ id, type: 'OrderShipped', data: '{}', metadata: '{}' }]);
+    const position = Number(
+      db
+        .prepare(`INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, correlation_id, recorded_at, hash) VALUES (?, 'order-2', 2, 'OrderShipped', '{}', '{}', NULL, 2000, ?)`)
+        .run(id, hash).lastInsertRowid,
+    );
+    const batch = BigInt(head.batch + 1);
+    db.prepare('INSERT INTO eventfold_chain (batch, first_position, last_position, event_count, hash) VALUES (?, ?, ?, 1, ?)').run(batch, position, position, batchHash(head.hash, batch, [hash!]));
+    db.prepare(`UPDATE eventfold_streams SET revision = 2 WHERE stream_name = 'order-2'`).run();
+    db.close();
+    const store = SqliteEventStore.open(file);
+    try {
+      expect(await verifyStore(store)).toMatchObject({ ok: true, eventsChecked: 6, batchesChecked: 4 });
+      const snapshot = await store.openChainSnapshot();
+      try {
+        expect(await snapshot.findUnchainedEvent()).toBeUndefined();
+        expect((await snapshot.readBatchesOfStream('order-2', 0n, 10)).map((found) => found.batch)).toEqual([2n, 3n, 4n]);
+      } finally {
+        await snapshot.close();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keep finding an event written around the kit (its row names no batch)', async () => {
+    const file = newFile();
+    writeSchema4Store(file);
+    tamper(file, [
+      `INSERT INTO eventfold_events (event_id, stream_name, revision, type, data, metadata, recorded_at) VALUES ('${randomUUID()}', 'order-3', 0, 'OrderPlaced', '{}', '{}', 1000)`,
+    ]);
+    const converted = SqliteEventStore.open(file);
+    try {
+      expect((await verifyStore(converted)).breaks.map((found) => found.kind)).toContain('event-unchained');
+    } finally {
+      await converted.close();
     }
   });
 });
