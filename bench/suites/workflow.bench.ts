@@ -285,6 +285,8 @@ async function measure(context: BenchContext, backend: string, store: EventStore
     const seconds = context.quick ? 3 : 10;
     context.progress(`${backend}: ${rate} workflows/s for ${seconds} s (load)`);
     const loaded: Trace[] = [];
+    const loopBefore = performance.eventLoopUtilization();
+    const cpuBefore = process.cpuUsage();
     const begin = performance.now();
     for (let index = 0; index < rate * seconds; index++) {
       // Open loop on a fixed schedule: a late start is not skipped, it starts at once.
@@ -294,7 +296,15 @@ async function measure(context: BenchContext, backend: string, store: EventStore
       loaded.push(startWorkflow());
     }
     const loadMs = await within(loaded, 60_000);
+    const loop = performance.eventLoopUtilization(loopBefore);
+    const cpu = process.cpuUsage(cpuBefore);
     context.progress(`${backend}: load hops (p50 ms): ${stepBreakdown(loaded)}; offered ${rate}/s, started over ${Math.round(performance.now() - begin)} ms`);
+    // What bounds the tail: the one process runs every step, so its event loop's busy share is the queue.
+    context.progress(
+      `${backend}: under load the event loop was busy ${(loop.utilization * 100).toFixed(0)}% of the time; ` +
+        `process CPU ${((cpu.user + cpu.system) / 1000 / loaded.length).toFixed(2)} ms per workflow`,
+    );
+    context.progress(`${backend}: load hops (p99 ms): ${stepBreakdown(loaded, 0.99)}`);
     context.record({ backend, metric: 'workflow_load_p50', value: percentile(loadMs, 0.5), unit: 'ms' });
     context.record({ backend, metric: 'workflow_load_p99', value: percentile(loadMs, 0.99), unit: 'ms' });
   } finally {
@@ -315,7 +325,7 @@ function percentile(values: readonly number[], fraction: number): number {
  * Median time of each hop: a command from its start until its append returned ("send"), and from there
  * until the next reactor's handler started ("→"), or until the read model showed the last event.
  */
-function stepBreakdown(traces: readonly Trace[]): string {
+function stepBreakdown(traces: readonly Trace[], quantile = 0.5): string {
   const hop = (from: (trace: Trace) => number | undefined, to: (trace: Trace) => number | undefined) => (trace: Trace) => {
     const begin = from(trace);
     const end = to(trace);
@@ -334,7 +344,7 @@ function stepBreakdown(traces: readonly Trace[]): string {
   return steps
     .map(([label, of]) => {
       const values = traces.map(of).filter((value): value is number => value !== undefined);
-      return `${label} ${values.length > 0 ? percentile(values, 0.5).toFixed(1) : '-'}`;
+      return `${label} ${values.length > 0 ? percentile(values, quantile).toFixed(1) : '-'}`;
     })
     .join(', ');
 }
